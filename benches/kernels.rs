@@ -1,0 +1,202 @@
+//! Kernel throughput: `cargo bench --bench kernels [-- --json PATH]`.
+//!
+//! Each row times `reps` launches recorded into one compute pass, measured with
+//! timestamp queries where the adapter has them and wall time otherwise, after a
+//! warm-up launch that pays for pipeline compilation.
+
+use duel::{Gpu, Result, Tensor, ops};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+use std::time::Duration;
+
+struct Row {
+    kernel: String,
+    shape: String,
+    ms: f64,
+    gflops: Option<f64>,
+    gbps: Option<f64>,
+}
+
+fn random(gpu: &Gpu, shape: &[usize], rng: &mut StdRng) -> Result<Tensor> {
+    let data: Vec<f32> = (0..shape.iter().product())
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    Tensor::from_slice(gpu, shape, &data)
+}
+
+/// Milliseconds per launch of `op`, over `reps` launches in one pass.
+fn time_op(gpu: &Gpu, reps: usize, mut op: impl FnMut() -> Result<()>) -> Result<f64> {
+    op()?;
+    gpu.sync()?;
+    let total: Duration = gpu.time(|| {
+        for _ in 0..reps {
+            op()?;
+        }
+        Ok(())
+    })?;
+    Ok(total.as_secs_f64() * 1e3 / reps as f64)
+}
+
+fn matmul_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
+    let mut paths = vec![("portable", ops::MatmulPath::portable_for(gpu))];
+    if gpu.subgroup_size() == Some(8) {
+        paths.push(("subgroup", ops::MatmulPath::Subgroup8));
+    }
+    // (M, K, N, transposes, label): the headline cube, odd shapes, and the DCGAN's Linear layers.
+    let cases: &[(usize, usize, usize, bool, bool, &str)] = &[
+        (1024, 1024, 1024, false, false, "A·B"),
+        (1024, 1024, 1024, true, false, "Aᵀ·B"),
+        (1024, 1024, 1024, false, true, "A·Bᵀ"),
+        (127, 255, 63, false, false, "A·B"),
+        (64, 100, 6272, false, false, "A·B"),
+        (6272, 64, 128, true, false, "Aᵀ·B"),
+    ];
+    for &(m, k, n, ta, tb, label) in cases {
+        let a = random(gpu, &if ta { [k, m] } else { [m, k] }, rng)?;
+        let b = random(gpu, &if tb { [n, k] } else { [k, n] }, rng)?;
+        for &(name, path) in &paths {
+            let reps = if m * n * k >= 1 << 28 { 3 } else { 10 };
+            let ms = time_op(gpu, reps, || {
+                ops::matmul_with(path, &a, &b, None, ta, tb).map(drop)
+            })?;
+            let flops = 2.0 * (m * n * k) as f64;
+            rows.push(Row {
+                kernel: format!("matmul {label} ({name})"),
+                shape: format!("{m}x{k}x{n}"),
+                ms,
+                gflops: Some(flops / ms / 1e6),
+                gbps: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
+    let n = 1 << 22;
+    let x = random(gpu, &[n], rng)?;
+    let y = random(gpu, &[n], rng)?;
+    let bias_grad = random(gpu, &[64, 6272], rng)?;
+    type Op<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
+    // (kernel, shape, bytes moved per launch, op)
+    let cases: Vec<(&str, String, usize, Op)> = vec![
+        (
+            "add",
+            format!("{n}"),
+            12 * n,
+            Box::new(|| ops::add(&x, &y).map(drop)),
+        ),
+        (
+            "relu",
+            format!("{n}"),
+            8 * n,
+            Box::new(|| ops::relu(&x).map(drop)),
+        ),
+        (
+            "leaky_relu_backward",
+            format!("{n}"),
+            12 * n,
+            Box::new(|| ops::leaky_relu_backward(&x, &y, 0.2).map(drop)),
+        ),
+        (
+            "tanh",
+            format!("{n}"),
+            8 * n,
+            Box::new(|| ops::tanh(&x).map(drop)),
+        ),
+        (
+            "fill",
+            format!("{n}"),
+            4 * n,
+            Box::new(|| ops::fill(&x, 0.5)),
+        ),
+        (
+            "sum",
+            format!("{n}"),
+            4 * n,
+            Box::new(|| ops::sum(&y).map(drop)),
+        ),
+        (
+            "sum_axis 0 (bias grad)",
+            "64x6272".to_string(),
+            4 * 64 * 6272,
+            Box::new(|| ops::sum_axis(&bias_grad, 0).map(drop)),
+        ),
+    ];
+    for (kernel, shape, bytes, op) in cases {
+        let ms = time_op(gpu, 10, op)?;
+        rows.push(Row {
+            kernel: kernel.to_string(),
+            shape,
+            ms,
+            gflops: None,
+            gbps: Some(bytes as f64 / ms / 1e6),
+        });
+    }
+    Ok(())
+}
+
+fn figure(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |v| format!("{v:.2}"))
+}
+
+fn json_number(v: Option<f64>) -> String {
+    v.map_or("null".to_string(), |v| format!("{v:.4}"))
+}
+
+fn write_json(path: &str, rows: &[Row]) -> std::io::Result<()> {
+    let body: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "  {{\"kernel\": {:?}, \"shape\": {:?}, \"ms\": {:.4}, \"gflops\": {}, \"gbps\": {}}}",
+                r.kernel,
+                r.shape,
+                r.ms,
+                json_number(r.gflops),
+                json_number(r.gbps)
+            )
+        })
+        .collect();
+    let tmp = format!("{path}.tmp");
+    std::fs::write(&tmp, format!("[\n{}\n]\n", body.join(",\n")))?;
+    std::fs::rename(tmp, path)
+}
+
+fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .iter()
+        .position(|a| a == "--json")
+        .map(|i| args.get(i + 1).cloned().ok_or("--json needs a path"));
+    let json = json.transpose()?;
+    let gpu = Gpu::new()?;
+    let timing = if gpu.adapter().has_timestamps {
+        "timestamp queries"
+    } else {
+        "wall time"
+    };
+    println!("adapter: {}\ntiming: {timing}\n", gpu.adapter());
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut rows = Vec::new();
+    matmul_rows(&gpu, &mut rng, &mut rows)?;
+    bandwidth_rows(&gpu, &mut rng, &mut rows)?;
+    println!(
+        "{:<30} {:>16} {:>10} {:>9} {:>9}",
+        "kernel", "shape", "ms", "GFLOP/s", "GB/s"
+    );
+    for r in &rows {
+        println!(
+            "{:<30} {:>16} {:>10.3} {:>9} {:>9}",
+            r.kernel,
+            r.shape,
+            r.ms,
+            figure(r.gflops),
+            figure(r.gbps)
+        );
+    }
+    if let Some(path) = json {
+        write_json(&path, &rows)?;
+        println!("\nwrote {path}");
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Finite-difference checks, in f64, of every backward reference.
+//!
+//! For an op y = f(x) and a random upstream gradient dy, the loss L = Σ dy·f(x) has
+//! dL/dx = backward(dy, x). Central differences with h = 1e-6 have truncation error
+//! O(h²) ≈ 1e-12 and rounding error about ε64·|L|/h ≈ 1e-9 for |L| ≲ 10, so 1e-6
+//! absolute plus relative separates a right gradient from a wrong one by orders of magnitude.
+
+use crate::common::{random_array, rng};
+use duel::reference::{self as r, Array};
+
+const H: f64 = 1e-6;
+const TOL: f64 = 1e-6;
+
+fn dot(a: &Array, b: &Array) -> f64 {
+    a.data.iter().zip(&b.data).map(|(x, y)| x * y).sum()
+}
+
+/// Checks `analytic` against the numerical gradient of Σ dy·f(x) with respect to x.
+pub fn check(what: &str, f: impl Fn(&Array) -> Array, x: &Array, dy: &Array, analytic: &Array) {
+    assert_eq!(analytic.shape, x.shape, "{what}: gradient shape");
+    for i in 0..x.numel() {
+        let mut plus = x.clone();
+        plus.data[i] += H;
+        let mut minus = x.clone();
+        minus.data[i] -= H;
+        let numeric = (dot(dy, &f(&plus)) - dot(dy, &f(&minus))) / (2.0 * H);
+        let diff = (numeric - analytic.data[i]).abs();
+        assert!(
+            diff <= TOL * (1.0 + numeric.abs()),
+            "{what}: d/dx[{i}] analytic {} vs numeric {numeric} (diff {diff:e})",
+            analytic.data[i]
+        );
+    }
+}
+
+/// Inputs kept away from 0, where ReLU and LeakyReLU have their kink.
+fn away_from_zero(shape: &[usize], seed: u64) -> Array {
+    random_array(&mut rng(seed), shape, -2.0, 2.0).map(|v| if v.abs() < 0.05 { v + 0.1 } else { v })
+}
+
+#[test]
+fn activations_backward_match_finite_differences() {
+    let x = away_from_zero(&[3, 7], 1);
+    let dy = random_array(&mut rng(2), &[3, 7], -1.0, 1.0);
+    check("relu", r::relu, &x, &dy, &r::relu_backward(&dy, &x));
+    check(
+        "leaky_relu",
+        |x| r::leaky_relu(x, 0.2),
+        &x,
+        &dy,
+        &r::leaky_relu_backward(&dy, &x, 0.2),
+    );
+    check(
+        "tanh",
+        r::tanh,
+        &x,
+        &dy,
+        &r::tanh_backward(&dy, &r::tanh(&x)),
+    );
+    check(
+        "sigmoid",
+        r::sigmoid,
+        &x,
+        &dy,
+        &r::sigmoid_backward(&dy, &r::sigmoid(&x)),
+    );
+}
+
+#[test]
+fn add_mul_scale_backward_match_finite_differences() {
+    let a = random_array(&mut rng(3), &[4, 5], -1.0, 1.0);
+    let b = random_array(&mut rng(4), &[4, 5], -1.0, 1.0);
+    let dy = random_array(&mut rng(5), &[4, 5], -1.0, 1.0);
+    // add: both gradients are dy; mul: dy·b and dy·a; scale: s·dy.
+    check("add/a", |a| r::add(a, &b), &a, &dy, &dy);
+    check("add/b", |b| r::add(&a, b), &b, &dy, &dy);
+    check("mul/a", |a| r::mul(a, &b), &a, &dy, &r::mul(&dy, &b));
+    check("mul/b", |b| r::mul(&a, b), &b, &dy, &r::mul(&dy, &a));
+    check(
+        "scale",
+        |x| r::scale(x, 0.75),
+        &a,
+        &dy,
+        &r::scale(&dy, 0.75),
+    );
+}
+
+#[test]
+fn matmul_backward_matches_finite_differences() {
+    let a = random_array(&mut rng(6), &[3, 4], -1.0, 1.0);
+    let b = random_array(&mut rng(7), &[4, 5], -1.0, 1.0);
+    let bias = random_array(&mut rng(8), &[5], -1.0, 1.0);
+    let dc = random_array(&mut rng(9), &[3, 5], -1.0, 1.0);
+    let (da, db) = r::matmul_backward(&dc, &a, &b);
+    check("matmul/a", |a| r::matmul(a, &b), &a, &dc, &da);
+    check("matmul/b", |b| r::matmul(&a, b), &b, &dc, &db);
+    // The bias gradient of a Linear layer is the upstream gradient summed over the batch.
+    check(
+        "matmul_bias/bias",
+        |bias| r::matmul_bias(&a, &b, bias),
+        &bias,
+        &dc,
+        &r::sum_axis(&dc, 0),
+    );
+}
+
+#[test]
+fn reduction_backward_matches_finite_differences() {
+    let x = random_array(&mut rng(10), &[3, 4, 5], -1.0, 1.0);
+    for axis in 0..3 {
+        let mut reduced = x.shape.clone();
+        reduced.remove(axis);
+        let dy = random_array(&mut rng(11 + axis as u64), &reduced, -1.0, 1.0);
+        check(
+            "sum_axis",
+            |x| r::sum_axis(x, axis),
+            &x,
+            &dy,
+            &r::sum_axis_backward(&dy, &x.shape, axis),
+        );
+        check(
+            "mean_axis",
+            |x| r::mean_axis(x, axis),
+            &x,
+            &dy,
+            &r::mean_axis_backward(&dy, &x.shape, axis),
+        );
+    }
+    let dy = Array::new(&[], vec![0.7]);
+    check("sum", r::sum, &x, &dy, &r::sum_backward(&dy, &x.shape));
+    check("mean", r::mean, &x, &dy, &r::mean_backward(&dy, &x.shape));
+}

@@ -1,0 +1,14 @@
+//! Every GPU kernel against its CPU reference, every backward reference against
+//! finite differences, and the harness's promises (pooling, batching, errors).
+//!
+//! GPU tests need an adapter and fail, not skip, without one: CI always has lavapipe.
+
+mod common;
+mod elementwise;
+mod errors;
+mod fill;
+mod gradcheck;
+mod harness;
+mod matmul;
+mod reduce;
+mod shaders;

@@ -1,0 +1,131 @@
+// Elementwise ops over flat f32 buffers, forward and backward.
+// One invocation per element; the grid may be 2-D when n needs more than 65,535 groups.
+//
+// Entry points and bindings (binding 0 is always Params):
+//   unary  (1: x, 2: out):             scale, relu, leaky_relu, tanh_forward, sigmoid_forward
+//   binary (1: a, 2: b, 3: out):       add, mul,
+//                                      relu_backward(dy, x), leaky_relu_backward(dy, x),
+//                                      tanh_backward(dy, y), sigmoid_backward(dy, y)
+//   accumulate (1: src, 2: dst):       add_assign (dst += src)
+// `alpha` is the scale factor for scale and the negative slope for leaky_relu.
+
+struct Params {
+    n: u32,
+    alpha: f32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+@group(0) @binding(1) var<storage, read> ux: array<f32>;
+@group(0) @binding(2) var<storage, read_write> uout: array<f32>;
+
+@group(0) @binding(1) var<storage, read> ba: array<f32>;
+@group(0) @binding(2) var<storage, read> bb: array<f32>;
+@group(0) @binding(3) var<storage, read_write> bout: array<f32>;
+
+@group(0) @binding(1) var<storage, read> acc_src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> acc_dst: array<f32>;
+
+const WG: u32 = 256u;
+
+fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
+    return (wid.x + wid.y * nwg.x) * WG + lid.x;
+}
+
+fn sigmoid(x: f32) -> f32 {
+    // Written so that exp never overflows: exp(-|x|) is at most 1.
+    let e = exp(-abs(x));
+    return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+}
+
+@compute @workgroup_size(256)
+fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { uout[i] = ux[i] * p.alpha; }
+}
+
+@compute @workgroup_size(256)
+fn relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { uout[i] = max(ux[i], 0.0); }
+}
+
+@compute @workgroup_size(256)
+fn leaky_relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n {
+        let x = ux[i];
+        uout[i] = select(x * p.alpha, x, x > 0.0);
+    }
+}
+
+@compute @workgroup_size(256)
+fn tanh_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    // WGSL's tanh may return NaN for large |x| on some drivers; 2*sigmoid(2x)-1 does not.
+    if i < p.n { uout[i] = 2.0 * sigmoid(2.0 * ux[i]) - 1.0; }
+}
+
+@compute @workgroup_size(256)
+fn sigmoid_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { uout[i] = sigmoid(ux[i]); }
+}
+
+@compute @workgroup_size(256)
+fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+       @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { bout[i] = ba[i] + bb[i]; }
+}
+
+@compute @workgroup_size(256)
+fn mul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+       @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { bout[i] = ba[i] * bb[i]; }
+}
+
+@compute @workgroup_size(256)
+fn relu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { bout[i] = select(0.0, ba[i], bb[i] > 0.0); }
+}
+
+@compute @workgroup_size(256)
+fn leaky_relu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { bout[i] = select(ba[i] * p.alpha, ba[i], bb[i] > 0.0); }
+}
+
+@compute @workgroup_size(256)
+fn tanh_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    // Takes the forward output y: d tanh = 1 - y².
+    if i < p.n { let y = bb[i]; bout[i] = ba[i] * (1.0 - y * y); }
+}
+
+@compute @workgroup_size(256)
+fn sigmoid_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    // Takes the forward output y: d sigmoid = y (1 - y).
+    if i < p.n { let y = bb[i]; bout[i] = ba[i] * y * (1.0 - y); }
+}
+
+@compute @workgroup_size(256)
+fn add_assign(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { acc_dst[i] = acc_dst[i] + acc_src[i]; }
+}

@@ -1,0 +1,151 @@
+//! Choosing an adapter and opening a device on it.
+//!
+//! `WGPU_BACKEND` (vulkan, metal, dx12) narrows the backends, and `WGPU_ADAPTER_NAME`
+//! picks an adapter by case-insensitive substring of its name. Otherwise the most
+//! capable kind wins: discrete, then integrated, virtual, and last a CPU device such as lavapipe.
+
+use crate::{Error, Result};
+
+const HOW_TO_GET_ONE: &str = "duel needs a Vulkan, Metal or DX12 adapter. \
+On Linux without a GPU, install Mesa's lavapipe (CPU Vulkan): \
+`sudo apt-get install mesa-vulkan-drivers` on Debian or Ubuntu. \
+Run `cargo run --example adapters` to list what wgpu sees.";
+
+/// What the engine knows about the adapter it runs on.
+#[derive(Debug, Clone)]
+pub struct AdapterReport {
+    pub name: String,
+    pub backend: wgpu::Backend,
+    pub device_type: wgpu::DeviceType,
+    pub driver: String,
+    pub subgroup_min_size: u32,
+    pub subgroup_max_size: u32,
+    pub has_subgroups: bool,
+    pub has_timestamps: bool,
+}
+
+impl std::fmt::Display for AdapterReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({:?}, {:?}, driver {:?}), subgroups {}, timestamps {}",
+            self.name,
+            self.backend,
+            self.device_type,
+            self.driver,
+            if self.has_subgroups {
+                format!("{}..{}", self.subgroup_min_size, self.subgroup_max_size)
+            } else {
+                "no".to_string()
+            },
+            if self.has_timestamps { "yes" } else { "no" },
+        )
+    }
+}
+
+/// Which adapters to consider. `GpuOptions::from_env()` reads `WGPU_BACKEND` and
+/// `WGPU_ADAPTER_NAME`; `Gpu::new()` uses exactly that.
+#[derive(Debug, Clone)]
+pub struct GpuOptions {
+    pub backends: wgpu::Backends,
+    /// Case-insensitive substring of the adapter name.
+    pub adapter_name: Option<String>,
+}
+
+impl GpuOptions {
+    pub fn from_env() -> GpuOptions {
+        GpuOptions {
+            backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all()),
+            adapter_name: std::env::var("WGPU_ADAPTER_NAME")
+                .ok()
+                .filter(|n| !n.is_empty()),
+        }
+    }
+}
+
+fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
+    let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    descriptor.backends = backends;
+    pollster::block_on(wgpu::Instance::new(descriptor).enumerate_adapters(backends))
+}
+
+/// Every adapter wgpu can see under the current environment, as reports.
+pub fn list_adapters() -> Vec<AdapterReport> {
+    enumerate(GpuOptions::from_env().backends)
+        .iter()
+        .map(report)
+        .collect()
+}
+
+fn report(adapter: &wgpu::Adapter) -> AdapterReport {
+    let info = adapter.get_info();
+    let features = adapter.features();
+    AdapterReport {
+        name: info.name,
+        backend: info.backend,
+        device_type: info.device_type,
+        driver: info.driver,
+        subgroup_min_size: info.subgroup_min_size,
+        subgroup_max_size: info.subgroup_max_size,
+        has_subgroups: features.contains(wgpu::Features::SUBGROUP),
+        has_timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+    }
+}
+
+fn preference(kind: wgpu::DeviceType) -> u32 {
+    match kind {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+fn choose_adapter(options: &GpuOptions) -> Result<wgpu::Adapter> {
+    let adapters = enumerate(options.backends);
+    if adapters.is_empty() {
+        return Err(Error::NoAdapter(format!(
+            "none found for backends {:?}. {HOW_TO_GET_ONE}",
+            options.backends
+        )));
+    }
+    let seen: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+    let wanted = options.adapter_name.as_ref().map(|n| n.to_lowercase());
+    let mut candidates: Vec<wgpu::Adapter> = match &wanted {
+        Some(name) => adapters
+            .into_iter()
+            .filter(|a| a.get_info().name.to_lowercase().contains(name))
+            .collect(),
+        None => adapters,
+    };
+    if candidates.is_empty() {
+        return Err(Error::NoAdapter(format!(
+            "adapter name {:?} (WGPU_ADAPTER_NAME) matches none of the adapters seen: {seen:?}. \
+             Unset it or pick one of those names.",
+            wanted.unwrap_or_default()
+        )));
+    }
+    candidates.sort_by_key(|a| preference(a.get_info().device_type));
+    Ok(candidates.swap_remove(0))
+}
+
+/// Opens the chosen adapter with its real limits and the optional features duel uses.
+pub(crate) fn open(
+    options: &GpuOptions,
+) -> Result<(wgpu::Adapter, wgpu::Device, wgpu::Queue, AdapterReport)> {
+    let adapter = choose_adapter(options)?;
+    let report = report(&adapter);
+    let wanted = wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
+    let descriptor = wgpu::DeviceDescriptor {
+        label: Some("duel"),
+        required_features: adapter.features() & wanted,
+        required_limits: adapter.limits(),
+        experimental_features: wgpu::ExperimentalFeatures::disabled(),
+        memory_hints: wgpu::MemoryHints::Performance,
+        trace: wgpu::Trace::Off,
+    };
+    let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
+        .map_err(|e| Error::Device(format!("could not open {}: {e}", report.name)))?;
+    Ok((adapter, device, queue, report))
+}

@@ -1,0 +1,259 @@
+//! The GPU context: adapter and device, buffer pool, kernel cache and the pending batch.
+//!
+//! `Gpu` is a cheap handle (an `Arc`); tensors keep one so they can return their
+//! buffers to the pool when dropped and download themselves.
+
+mod batch;
+mod context;
+mod kernels;
+mod pool;
+
+pub use batch::BatchStats;
+pub use context::{AdapterReport, GpuOptions, list_adapters};
+pub use kernels::SHADERS;
+pub use pool::PoolStats;
+
+pub(crate) use kernels::KernelKey;
+pub(crate) use pool::BufferKind;
+
+use crate::{Error, Result};
+use batch::{Recorder, Timestamps};
+use kernels::KernelCache;
+use pool::BufferPool;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub(crate) struct GpuInner {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    report: AdapterReport,
+    limits: wgpu::Limits,
+    pool: Mutex<BufferPool>,
+    kernels: Mutex<KernelCache>,
+    recorder: Mutex<Recorder>,
+}
+
+/// A handle to the device that every tensor and op runs on.
+#[derive(Clone)]
+pub struct Gpu(Arc<GpuInner>);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock leaves plain data behind, still usable.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Gpu {
+    /// Opens the best adapter, honouring `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`.
+    pub fn new() -> Result<Gpu> {
+        Gpu::with_options(&GpuOptions::from_env())
+    }
+
+    /// Opens the best adapter among those `options` allow.
+    pub fn with_options(options: &GpuOptions) -> Result<Gpu> {
+        let (_adapter, device, queue, report) = context::open(options)?;
+        let limits = device.limits();
+        let recorder = Recorder::new(limits.min_uniform_buffer_offset_alignment);
+        Ok(Gpu(Arc::new(GpuInner {
+            device,
+            queue,
+            report,
+            limits,
+            pool: Mutex::new(BufferPool::default()),
+            kernels: Mutex::new(KernelCache::default()),
+            recorder: Mutex::new(recorder),
+        })))
+    }
+
+    /// The adapter this context chose, and what it offers.
+    pub fn adapter(&self) -> &AdapterReport {
+        &self.0.report
+    }
+
+    /// The device limits in force (the adapter's real ones).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.0.limits
+    }
+
+    /// Whether kernels may use subgroup builtins, with the subgroup size they must assume.
+    pub fn subgroup_size(&self) -> Option<u32> {
+        let r = &self.0.report;
+        (r.has_subgroups && r.subgroup_min_size == r.subgroup_max_size)
+            .then_some(r.subgroup_min_size)
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        lock(&self.0.pool).stats()
+    }
+
+    pub fn batch_stats(&self) -> BatchStats {
+        lock(&self.0.recorder).stats
+    }
+
+    /// How many compute pipelines have been compiled so far.
+    pub fn pipelines_created(&self) -> u64 {
+        lock(&self.0.kernels).pipelines_created
+    }
+
+    /// Takes a storage buffer of at least `bytes` from the pool.
+    pub(crate) fn take_buffer(&self, kind: BufferKind, bytes: u64) -> Result<wgpu::Buffer> {
+        let max = self
+            .0
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.0.limits.max_buffer_size);
+        if pool::rounded_size(bytes) > max {
+            return Err(Error::TooLarge(format!(
+                "{bytes} bytes requested, but {} binds at most {max} bytes per buffer; \
+                 split the tensor or use smaller batches",
+                self.0.report.name
+            )));
+        }
+        Ok(lock(&self.0.pool).take(&self.0.device, kind, bytes))
+    }
+
+    pub(crate) fn give_back(&self, kind: BufferKind, buffer: wgpu::Buffer) {
+        lock(&self.0.pool).give_back(kind, buffer);
+    }
+
+    /// Splits a 1-D count of workgroups into a grid within the per-dimension limit.
+    /// Kernels rebuild the linear index as `id.x + id.y * num_workgroups.x`.
+    pub(crate) fn grid(&self, groups: u64) -> Result<[u32; 3]> {
+        let max = u64::from(self.0.limits.max_compute_workgroups_per_dimension);
+        if groups <= max {
+            return Ok([groups.max(1) as u32, 1, 1]);
+        }
+        let y = groups.div_ceil(max);
+        if y > max {
+            return Err(Error::TooLarge(format!(
+                "{groups} workgroups exceed a {max}x{max} grid"
+            )));
+        }
+        Ok([max as u32, y as u32, 1])
+    }
+
+    /// Records one dispatch of `key` into the pending batch.
+    pub(crate) fn dispatch<P: bytemuck::Pod>(
+        &self,
+        key: &KernelKey,
+        params: &P,
+        buffers: &[&wgpu::Buffer],
+        groups: [u32; 3],
+    ) {
+        let kernel = lock(&self.0.kernels).get(&self.0.device, key);
+        lock(&self.0.recorder).dispatch(
+            &self.0.device,
+            &kernel,
+            bytemuck::bytes_of(params),
+            buffers,
+            groups,
+        );
+    }
+
+    /// Writes host data into a buffer, ordered after everything already recorded.
+    pub(crate) fn write(&self, buffer: &wgpu::Buffer, bytes: &[u8]) {
+        // `queue.write_buffer` lands before the next submission's commands, so any
+        // pending work that still reads this (possibly recycled) buffer goes first.
+        let mut recorder = lock(&self.0.recorder);
+        recorder.submit(&self.0.queue);
+        self.0.queue.write_buffer(buffer, 0, bytes);
+    }
+
+    /// Submits the pending batch and reads `bytes` of `buffer` back to the host.
+    pub(crate) fn read(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let staging = self.take_buffer(BufferKind::Readback, bytes)?;
+        {
+            let mut recorder = lock(&self.0.recorder);
+            recorder.copy(&self.0.device, buffer, &staging, pool::rounded_size(bytes));
+            recorder.submit(&self.0.queue);
+        }
+        let data = self.map_and_copy(&staging, bytes);
+        self.give_back(BufferKind::Readback, staging);
+        data
+    }
+
+    fn map_and_copy(&self, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = sender.send(r);
+        });
+        self.wait()?;
+        receiver
+            .recv()
+            .map_err(|e| Error::Device(format!("readback callback never ran: {e}")))?
+            .map_err(|e| Error::Device(format!("could not map a readback buffer: {e}")))?;
+        let data = {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| Error::Device(format!("could not view a mapped buffer: {e}")))?;
+            view[..bytes as usize].to_vec()
+        };
+        staging.unmap();
+        Ok(data)
+    }
+
+    fn wait(&self) -> Result<()> {
+        self.0
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))
+    }
+
+    /// Submits everything pending and waits for the GPU to finish it.
+    pub fn sync(&self) -> Result<()> {
+        lock(&self.0.recorder).submit(&self.0.queue);
+        self.wait()
+    }
+
+    /// Runs `work` and returns the GPU time it took: from timestamp queries around one
+    /// compute pass where the adapter has them, else the wall time to a finished sync.
+    /// `work` should only record dispatches: a download inside it ends the timed pass.
+    pub fn time<F: FnMut() -> Result<()>>(&self, mut work: F) -> Result<Duration> {
+        self.sync()?;
+        if !self.0.report.has_timestamps {
+            let start = Instant::now();
+            work()?;
+            self.sync()?;
+            return Ok(start.elapsed());
+        }
+        {
+            let mut recorder = lock(&self.0.recorder);
+            if recorder.timestamps.is_none() {
+                recorder.timestamps = Some(Timestamps {
+                    query_set: self.0.device.create_query_set(&wgpu::QuerySetDescriptor {
+                        label: Some("duel timing"),
+                        ty: wgpu::QueryType::Timestamp,
+                        count: 2,
+                    }),
+                    resolve: self.0.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("duel timing resolve"),
+                        size: 16,
+                        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    }),
+                });
+            }
+            recorder.time_next_pass = true;
+        }
+        work()?;
+        let staging = self.take_buffer(BufferKind::Readback, 16)?;
+        {
+            let mut recorder = lock(&self.0.recorder);
+            if recorder.is_empty() {
+                recorder.time_next_pass = false;
+                drop(recorder);
+                self.give_back(BufferKind::Readback, staging);
+                return Ok(Duration::ZERO);
+            }
+            recorder.resolve_timestamps(&self.0.device, &staging);
+            recorder.submit(&self.0.queue);
+        }
+        let bytes = self.map_and_copy(&staging, 16)?;
+        self.give_back(BufferKind::Readback, staging);
+        let stamp = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        let period = f64::from(self.0.queue.get_timestamp_period());
+        let nanos = stamp(1).saturating_sub(stamp(0)) as f64 * period;
+        Ok(Duration::from_nanos(nanos as u64))
+    }
+}

@@ -1,0 +1,15 @@
+//! duel: a small GPU compute engine for training GANs, on hand-written WGSL compute shaders.
+//!
+//! Layers, lowest first: `gpu` (device, buffer pool, kernel cache, batched dispatch),
+//! `Tensor` (a GPU buffer plus a shape), `ops` (kernel launchers), and `reference`
+//! (CPU twins of every op, used by the tests as the oracle).
+
+mod error;
+pub mod gpu;
+pub mod ops;
+pub mod reference;
+mod tensor;
+
+pub use error::{Error, Result};
+pub use gpu::Gpu;
+pub use tensor::Tensor;

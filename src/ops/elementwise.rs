@@ -1,0 +1,144 @@
+//! Elementwise launchers over tensors of any shape, forward and backward.
+//!
+//! Backward kernels take the upstream gradient first, then what the forward saw:
+//! ReLU and LeakyReLU take the input x, tanh and sigmoid take their output y.
+//! The gradients of add are the upstream gradient itself, and those of mul are
+//! two more muls, so neither needs a kernel of its own.
+
+use crate::error::shape_err;
+use crate::gpu::KernelKey;
+use crate::{Result, Tensor};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct Params {
+    pub n: u32,
+    pub alpha: f32,
+    pub _pad: [u32; 2],
+}
+
+const WG: u64 = 256;
+
+pub(crate) fn flat_params(n: usize, alpha: f32) -> Result<Params> {
+    let n = u32::try_from(n)
+        .map_err(|_| crate::Error::TooLarge(format!("{n} elements exceed the 2^32 index range")))?;
+    Ok(Params {
+        n,
+        alpha,
+        _pad: [0; 2],
+    })
+}
+
+fn unary(entry: &'static str, x: &Tensor, alpha: f32) -> Result<Tensor> {
+    let out = Tensor::uninit(x.gpu(), x.shape())?;
+    if x.numel() > 0 {
+        let gpu = x.gpu();
+        let groups = gpu.grid((x.numel() as u64).div_ceil(WG))?;
+        let params = flat_params(x.numel(), alpha)?;
+        gpu.dispatch(
+            &KernelKey::new("elementwise", entry),
+            &params,
+            &[x.buffer(), out.buffer()],
+            groups,
+        );
+    }
+    Ok(out)
+}
+
+fn binary(entry: &'static str, a: &Tensor, b: &Tensor, alpha: f32) -> Result<Tensor> {
+    if a.shape() != b.shape() {
+        return Err(shape_err!(
+            "{entry}: shapes differ: {:?} and {:?}",
+            a.shape(),
+            b.shape()
+        ));
+    }
+    let out = Tensor::uninit(a.gpu(), a.shape())?;
+    if a.numel() > 0 {
+        let gpu = a.gpu();
+        let groups = gpu.grid((a.numel() as u64).div_ceil(WG))?;
+        let params = flat_params(a.numel(), alpha)?;
+        gpu.dispatch(
+            &KernelKey::new("elementwise", entry),
+            &params,
+            &[a.buffer(), b.buffer(), out.buffer()],
+            groups,
+        );
+    }
+    Ok(out)
+}
+
+/// out = a + b, same shapes.
+pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary("add", a, b, 0.0)
+}
+
+/// out = a * b, same shapes.
+pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary("mul", a, b, 0.0)
+}
+
+/// out = x * s.
+pub fn scale(x: &Tensor, s: f32) -> Result<Tensor> {
+    unary("scale", x, s)
+}
+
+/// dst += src in place: how gradients accumulate.
+pub fn add_assign(dst: &Tensor, src: &Tensor) -> Result<()> {
+    if dst.shape() != src.shape() {
+        return Err(shape_err!(
+            "add_assign: shapes differ: dst {:?}, src {:?}",
+            dst.shape(),
+            src.shape()
+        ));
+    }
+    if dst.numel() > 0 {
+        let gpu = dst.gpu();
+        let groups = gpu.grid((dst.numel() as u64).div_ceil(WG))?;
+        let params = flat_params(dst.numel(), 0.0)?;
+        gpu.dispatch(
+            &KernelKey::new("elementwise", "add_assign"),
+            &params,
+            &[src.buffer(), dst.buffer()],
+            groups,
+        );
+    }
+    Ok(())
+}
+
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    unary("relu", x, 0.0)
+}
+
+/// max(x, 0) for x > 0, else alpha * x.
+pub fn leaky_relu(x: &Tensor, alpha: f32) -> Result<Tensor> {
+    unary("leaky_relu", x, alpha)
+}
+
+pub fn tanh(x: &Tensor) -> Result<Tensor> {
+    unary("tanh_forward", x, 0.0)
+}
+
+pub fn sigmoid(x: &Tensor) -> Result<Tensor> {
+    unary("sigmoid_forward", x, 0.0)
+}
+
+/// dx = dy where x > 0, else 0.
+pub fn relu_backward(dy: &Tensor, x: &Tensor) -> Result<Tensor> {
+    binary("relu_backward", dy, x, 0.0)
+}
+
+/// dx = dy where x > 0, else alpha * dy.
+pub fn leaky_relu_backward(dy: &Tensor, x: &Tensor, alpha: f32) -> Result<Tensor> {
+    binary("leaky_relu_backward", dy, x, alpha)
+}
+
+/// dx = dy * (1 - y²), from the forward output y.
+pub fn tanh_backward(dy: &Tensor, y: &Tensor) -> Result<Tensor> {
+    binary("tanh_backward", dy, y, 0.0)
+}
+
+/// dx = dy * y * (1 - y), from the forward output y.
+pub fn sigmoid_backward(dy: &Tensor, y: &Tensor) -> Result<Tensor> {
+    binary("sigmoid_backward", dy, y, 0.0)
+}

@@ -1,0 +1,21 @@
+//! CPU twins of every GPU op: the same names and argument order as `ops`, plain loops,
+//! and f64 throughout so that they can serve as the oracle and be gradient-checked.
+//! Nothing here depends on the GPU.
+
+mod array;
+mod elementwise;
+mod fill;
+mod matmul;
+mod reduce;
+
+pub use array::Array;
+pub use elementwise::{
+    add, add_assign, leaky_relu, leaky_relu_backward, mul, relu, relu_backward, scale, sigmoid,
+    sigmoid_backward, tanh, tanh_backward,
+};
+pub use fill::{copy, fill, full, zeros};
+pub use matmul::{matmul, matmul_backward, matmul_bias, matmul_nt, matmul_tn, matmul_with};
+pub use reduce::{
+    mean, mean_axis, mean_axis_backward, mean_backward, sum, sum_axis, sum_axis_backward,
+    sum_backward,
+};
