@@ -17,7 +17,7 @@ struct Params {
 /// Which kernel computes a matmul, with its tile parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatmulPath {
-    /// `matmul.wgsl`: 8×8 per invocation, workgroup (wg_x, wg_y).
+    /// `matmul.wgsl`: 32×8 of C per invocation, workgroup (wg_x, wg_y).
     Portable { wg_x: u32, wg_y: u32 },
     /// `matmul_subgroup.wgsl`: 64×64 per 8-lane subgroup. Needs subgroups of exactly 8.
     Subgroup8,
@@ -60,11 +60,14 @@ impl MatmulPath {
     /// Rows × columns of C that one workgroup computes.
     fn tile(self) -> (u32, u32) {
         match self {
-            MatmulPath::Portable { wg_x, wg_y } => (8 * wg_y, 8 * wg_x),
+            MatmulPath::Portable { wg_x, wg_y } => (PORTABLE_ROWS * wg_y, 8 * wg_x),
             MatmulPath::Subgroup8 => (64, 64),
         }
     }
 }
+
+/// Rows of C per invocation in matmul.wgsl (its `TM`).
+const PORTABLE_ROWS: u32 = 32;
 
 fn dims2(t: &Tensor, what: &str) -> Result<(usize, usize)> {
     match t.shape() {
