@@ -1,6 +1,4 @@
 // Portable register-blocked matmul: C (M, N) = op(A) · op(B) [+ bias (N)].
-// op(A) is A (M, K), or Aᵀ with A stored (K, M) when TRANS_A; op(B) is B (K, N),
-// or Bᵀ with B stored (N, K) when TRANS_B. All row-major f32.
 //
 // Each invocation accumulates a TM×8 block of C in registers, straight from global
 // memory: on a CPU device such as lavapipe, shared-memory tiling buys little, and what
@@ -17,60 +15,14 @@
 // on, which halves the accumulator traffic where they do not fit in registers; the
 // second step of the last pair reads a clamped k and is multiplied by zero.
 //
-// Bindings: 0 Params, 1 A, 2 B, 3 bias (any buffer when HAS_BIAS is 0), 4 C.
+// Layouts, overrides, bindings and the load/store helpers are in matmul_common.wgsl.
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 1u;
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
 
 // Rows per invocation. On lavapipe, 8 rows reached about 15 GFLOP/s at 1024³ and 32
 // about 16 to 20; a GPU with fewer registers per invocation may want fewer.
 const TM: u32 = 32u;
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-fn load_a(row: u32, kk: u32) -> f32 {
-    if TRANS_A { return a[kk * p.m + row]; }
-    return a[row * p.k + kk];
-}
-
-fn load_b(kk: u32, col: u32) -> f32 {
-    if TRANS_B { return b[col * p.k + kk]; }
-    return b[kk * p.n + col];
-}
-
-fn store(row: u32, col: u32, v: f32) {
-    if row < p.m && col < p.n {
-        var out = v;
-        if HAS_BIAS { out += bias[col]; }
-        c[row * p.n + col] = out;
-    }
-}
-
-// Columns col0 + j * WG_X for j < 8: lo holds j 0..3, hi holds j 4..7.
-fn store_row(row: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>) {
-    store(row, col0, lo.x);
-    store(row, col0 + WG_X, lo.y);
-    store(row, col0 + 2u * WG_X, lo.z);
-    store(row, col0 + 3u * WG_X, lo.w);
-    store(row, col0 + 4u * WG_X, hi.x);
-    store(row, col0 + 5u * WG_X, hi.y);
-    store(row, col0 + 6u * WG_X, hi.z);
-    store(row, col0 + 7u * WG_X, hi.w);
-}
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -188,36 +140,36 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
         a0 = vec4<f32>(load_a(rows[31], kk)); a1 = vec4<f32>(load_a(rows[31], k1));
         acc31_0 = fma(a1, b0_1, fma(a0, b0_0, acc31_0)); acc31_1 = fma(a1, b1_1, fma(a0, b1_0, acc31_1));
     }
-    store_row(row0 + 0u, col0, acc0_0, acc0_1);
-    store_row(row0 + 1u, col0, acc1_0, acc1_1);
-    store_row(row0 + 2u, col0, acc2_0, acc2_1);
-    store_row(row0 + 3u, col0, acc3_0, acc3_1);
-    store_row(row0 + 4u, col0, acc4_0, acc4_1);
-    store_row(row0 + 5u, col0, acc5_0, acc5_1);
-    store_row(row0 + 6u, col0, acc6_0, acc6_1);
-    store_row(row0 + 7u, col0, acc7_0, acc7_1);
-    store_row(row0 + 8u, col0, acc8_0, acc8_1);
-    store_row(row0 + 9u, col0, acc9_0, acc9_1);
-    store_row(row0 + 10u, col0, acc10_0, acc10_1);
-    store_row(row0 + 11u, col0, acc11_0, acc11_1);
-    store_row(row0 + 12u, col0, acc12_0, acc12_1);
-    store_row(row0 + 13u, col0, acc13_0, acc13_1);
-    store_row(row0 + 14u, col0, acc14_0, acc14_1);
-    store_row(row0 + 15u, col0, acc15_0, acc15_1);
-    store_row(row0 + 16u, col0, acc16_0, acc16_1);
-    store_row(row0 + 17u, col0, acc17_0, acc17_1);
-    store_row(row0 + 18u, col0, acc18_0, acc18_1);
-    store_row(row0 + 19u, col0, acc19_0, acc19_1);
-    store_row(row0 + 20u, col0, acc20_0, acc20_1);
-    store_row(row0 + 21u, col0, acc21_0, acc21_1);
-    store_row(row0 + 22u, col0, acc22_0, acc22_1);
-    store_row(row0 + 23u, col0, acc23_0, acc23_1);
-    store_row(row0 + 24u, col0, acc24_0, acc24_1);
-    store_row(row0 + 25u, col0, acc25_0, acc25_1);
-    store_row(row0 + 26u, col0, acc26_0, acc26_1);
-    store_row(row0 + 27u, col0, acc27_0, acc27_1);
-    store_row(row0 + 28u, col0, acc28_0, acc28_1);
-    store_row(row0 + 29u, col0, acc29_0, acc29_1);
-    store_row(row0 + 30u, col0, acc30_0, acc30_1);
-    store_row(row0 + 31u, col0, acc31_0, acc31_1);
+    store_row(row0 + 0u, col0, WG_X, acc0_0, acc0_1);
+    store_row(row0 + 1u, col0, WG_X, acc1_0, acc1_1);
+    store_row(row0 + 2u, col0, WG_X, acc2_0, acc2_1);
+    store_row(row0 + 3u, col0, WG_X, acc3_0, acc3_1);
+    store_row(row0 + 4u, col0, WG_X, acc4_0, acc4_1);
+    store_row(row0 + 5u, col0, WG_X, acc5_0, acc5_1);
+    store_row(row0 + 6u, col0, WG_X, acc6_0, acc6_1);
+    store_row(row0 + 7u, col0, WG_X, acc7_0, acc7_1);
+    store_row(row0 + 8u, col0, WG_X, acc8_0, acc8_1);
+    store_row(row0 + 9u, col0, WG_X, acc9_0, acc9_1);
+    store_row(row0 + 10u, col0, WG_X, acc10_0, acc10_1);
+    store_row(row0 + 11u, col0, WG_X, acc11_0, acc11_1);
+    store_row(row0 + 12u, col0, WG_X, acc12_0, acc12_1);
+    store_row(row0 + 13u, col0, WG_X, acc13_0, acc13_1);
+    store_row(row0 + 14u, col0, WG_X, acc14_0, acc14_1);
+    store_row(row0 + 15u, col0, WG_X, acc15_0, acc15_1);
+    store_row(row0 + 16u, col0, WG_X, acc16_0, acc16_1);
+    store_row(row0 + 17u, col0, WG_X, acc17_0, acc17_1);
+    store_row(row0 + 18u, col0, WG_X, acc18_0, acc18_1);
+    store_row(row0 + 19u, col0, WG_X, acc19_0, acc19_1);
+    store_row(row0 + 20u, col0, WG_X, acc20_0, acc20_1);
+    store_row(row0 + 21u, col0, WG_X, acc21_0, acc21_1);
+    store_row(row0 + 22u, col0, WG_X, acc22_0, acc22_1);
+    store_row(row0 + 23u, col0, WG_X, acc23_0, acc23_1);
+    store_row(row0 + 24u, col0, WG_X, acc24_0, acc24_1);
+    store_row(row0 + 25u, col0, WG_X, acc25_0, acc25_1);
+    store_row(row0 + 26u, col0, WG_X, acc26_0, acc26_1);
+    store_row(row0 + 27u, col0, WG_X, acc27_0, acc27_1);
+    store_row(row0 + 28u, col0, WG_X, acc28_0, acc28_1);
+    store_row(row0 + 29u, col0, WG_X, acc29_0, acc29_1);
+    store_row(row0 + 30u, col0, WG_X, acc30_0, acc30_1);
+    store_row(row0 + 31u, col0, WG_X, acc31_0, acc31_1);
 }

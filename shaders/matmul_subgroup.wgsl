@@ -1,6 +1,5 @@
 // Subgroup matmul for adapters whose subgroups are exactly 8 lanes (lavapipe, some Intel):
-// C (M, N) = op(A) · op(B) [+ bias (N)], with the same layouts, overrides and bindings
-// as matmul.wgsl.
+// C (M, N) = op(A) · op(B) [+ bias (N)].
 //
 // One subgroup of 8 lanes computes a 64-row × 64-column tile of C. Lane l owns columns
 // col0 + l + 8j (j < 8) of all 64 rows: 128 vec4 accumulators. Per k-step each lane
@@ -18,56 +17,9 @@
 // array indexed by a loop variable is kept in memory by some compilers (Mesa's among
 // them), which turns every accumulation into a scattered load and store.
 //
-// Bindings: 0 Params, 1 A, 2 B, 3 bias (any buffer when HAS_BIAS is 0), 4 C.
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
+// Layouts, overrides, bindings and the load/store helpers are in matmul_common.wgsl.
 
 const LANES: u32 = 8u;
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-fn load_a(row: u32, kk: u32) -> f32 {
-    if TRANS_A { return a[kk * p.m + row]; }
-    return a[row * p.k + kk];
-}
-
-fn load_b(kk: u32, col: u32) -> f32 {
-    if TRANS_B { return b[col * p.k + kk]; }
-    return b[kk * p.n + col];
-}
-
-fn store(row: u32, col: u32, v: f32) {
-    if row < p.m && col < p.n {
-        var out = v;
-        if HAS_BIAS { out += bias[col]; }
-        c[row * p.n + col] = out;
-    }
-}
-
-// Columns col0 + 8j for j < 8: lo holds j 0..3, hi holds j 4..7.
-fn store_row(row: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>) {
-    store(row, col0, lo.x);
-    store(row, col0 + LANES, lo.y);
-    store(row, col0 + 2u * LANES, lo.z);
-    store(row, col0 + 3u * LANES, lo.w);
-    store(row, col0 + 4u * LANES, hi.x);
-    store(row, col0 + 5u * LANES, hi.y);
-    store(row, col0 + 6u * LANES, hi.z);
-    store(row, col0 + 7u * LANES, hi.w);
-}
 
 @compute @workgroup_size(8)
 fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
@@ -233,68 +185,68 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id
         s = vec4<f32>(subgroupBroadcast(a7_0, 7u)); acc[126] = fma(s, b0_0, acc[126]); acc[127] = fma(s, b1_0, acc[127]);
         s = vec4<f32>(subgroupBroadcast(a7_1, 7u)); acc[126] = fma(s, b0_1, acc[126]); acc[127] = fma(s, b1_1, acc[127]);
     }
-    store_row(row0 + 0u, col0, acc[0], acc[1]);
-    store_row(row0 + 1u, col0, acc[2], acc[3]);
-    store_row(row0 + 2u, col0, acc[4], acc[5]);
-    store_row(row0 + 3u, col0, acc[6], acc[7]);
-    store_row(row0 + 4u, col0, acc[8], acc[9]);
-    store_row(row0 + 5u, col0, acc[10], acc[11]);
-    store_row(row0 + 6u, col0, acc[12], acc[13]);
-    store_row(row0 + 7u, col0, acc[14], acc[15]);
-    store_row(row0 + 8u, col0, acc[16], acc[17]);
-    store_row(row0 + 9u, col0, acc[18], acc[19]);
-    store_row(row0 + 10u, col0, acc[20], acc[21]);
-    store_row(row0 + 11u, col0, acc[22], acc[23]);
-    store_row(row0 + 12u, col0, acc[24], acc[25]);
-    store_row(row0 + 13u, col0, acc[26], acc[27]);
-    store_row(row0 + 14u, col0, acc[28], acc[29]);
-    store_row(row0 + 15u, col0, acc[30], acc[31]);
-    store_row(row0 + 16u, col0, acc[32], acc[33]);
-    store_row(row0 + 17u, col0, acc[34], acc[35]);
-    store_row(row0 + 18u, col0, acc[36], acc[37]);
-    store_row(row0 + 19u, col0, acc[38], acc[39]);
-    store_row(row0 + 20u, col0, acc[40], acc[41]);
-    store_row(row0 + 21u, col0, acc[42], acc[43]);
-    store_row(row0 + 22u, col0, acc[44], acc[45]);
-    store_row(row0 + 23u, col0, acc[46], acc[47]);
-    store_row(row0 + 24u, col0, acc[48], acc[49]);
-    store_row(row0 + 25u, col0, acc[50], acc[51]);
-    store_row(row0 + 26u, col0, acc[52], acc[53]);
-    store_row(row0 + 27u, col0, acc[54], acc[55]);
-    store_row(row0 + 28u, col0, acc[56], acc[57]);
-    store_row(row0 + 29u, col0, acc[58], acc[59]);
-    store_row(row0 + 30u, col0, acc[60], acc[61]);
-    store_row(row0 + 31u, col0, acc[62], acc[63]);
-    store_row(row0 + 32u, col0, acc[64], acc[65]);
-    store_row(row0 + 33u, col0, acc[66], acc[67]);
-    store_row(row0 + 34u, col0, acc[68], acc[69]);
-    store_row(row0 + 35u, col0, acc[70], acc[71]);
-    store_row(row0 + 36u, col0, acc[72], acc[73]);
-    store_row(row0 + 37u, col0, acc[74], acc[75]);
-    store_row(row0 + 38u, col0, acc[76], acc[77]);
-    store_row(row0 + 39u, col0, acc[78], acc[79]);
-    store_row(row0 + 40u, col0, acc[80], acc[81]);
-    store_row(row0 + 41u, col0, acc[82], acc[83]);
-    store_row(row0 + 42u, col0, acc[84], acc[85]);
-    store_row(row0 + 43u, col0, acc[86], acc[87]);
-    store_row(row0 + 44u, col0, acc[88], acc[89]);
-    store_row(row0 + 45u, col0, acc[90], acc[91]);
-    store_row(row0 + 46u, col0, acc[92], acc[93]);
-    store_row(row0 + 47u, col0, acc[94], acc[95]);
-    store_row(row0 + 48u, col0, acc[96], acc[97]);
-    store_row(row0 + 49u, col0, acc[98], acc[99]);
-    store_row(row0 + 50u, col0, acc[100], acc[101]);
-    store_row(row0 + 51u, col0, acc[102], acc[103]);
-    store_row(row0 + 52u, col0, acc[104], acc[105]);
-    store_row(row0 + 53u, col0, acc[106], acc[107]);
-    store_row(row0 + 54u, col0, acc[108], acc[109]);
-    store_row(row0 + 55u, col0, acc[110], acc[111]);
-    store_row(row0 + 56u, col0, acc[112], acc[113]);
-    store_row(row0 + 57u, col0, acc[114], acc[115]);
-    store_row(row0 + 58u, col0, acc[116], acc[117]);
-    store_row(row0 + 59u, col0, acc[118], acc[119]);
-    store_row(row0 + 60u, col0, acc[120], acc[121]);
-    store_row(row0 + 61u, col0, acc[122], acc[123]);
-    store_row(row0 + 62u, col0, acc[124], acc[125]);
-    store_row(row0 + 63u, col0, acc[126], acc[127]);
+    store_row(row0 + 0u, col0, LANES, acc[0], acc[1]);
+    store_row(row0 + 1u, col0, LANES, acc[2], acc[3]);
+    store_row(row0 + 2u, col0, LANES, acc[4], acc[5]);
+    store_row(row0 + 3u, col0, LANES, acc[6], acc[7]);
+    store_row(row0 + 4u, col0, LANES, acc[8], acc[9]);
+    store_row(row0 + 5u, col0, LANES, acc[10], acc[11]);
+    store_row(row0 + 6u, col0, LANES, acc[12], acc[13]);
+    store_row(row0 + 7u, col0, LANES, acc[14], acc[15]);
+    store_row(row0 + 8u, col0, LANES, acc[16], acc[17]);
+    store_row(row0 + 9u, col0, LANES, acc[18], acc[19]);
+    store_row(row0 + 10u, col0, LANES, acc[20], acc[21]);
+    store_row(row0 + 11u, col0, LANES, acc[22], acc[23]);
+    store_row(row0 + 12u, col0, LANES, acc[24], acc[25]);
+    store_row(row0 + 13u, col0, LANES, acc[26], acc[27]);
+    store_row(row0 + 14u, col0, LANES, acc[28], acc[29]);
+    store_row(row0 + 15u, col0, LANES, acc[30], acc[31]);
+    store_row(row0 + 16u, col0, LANES, acc[32], acc[33]);
+    store_row(row0 + 17u, col0, LANES, acc[34], acc[35]);
+    store_row(row0 + 18u, col0, LANES, acc[36], acc[37]);
+    store_row(row0 + 19u, col0, LANES, acc[38], acc[39]);
+    store_row(row0 + 20u, col0, LANES, acc[40], acc[41]);
+    store_row(row0 + 21u, col0, LANES, acc[42], acc[43]);
+    store_row(row0 + 22u, col0, LANES, acc[44], acc[45]);
+    store_row(row0 + 23u, col0, LANES, acc[46], acc[47]);
+    store_row(row0 + 24u, col0, LANES, acc[48], acc[49]);
+    store_row(row0 + 25u, col0, LANES, acc[50], acc[51]);
+    store_row(row0 + 26u, col0, LANES, acc[52], acc[53]);
+    store_row(row0 + 27u, col0, LANES, acc[54], acc[55]);
+    store_row(row0 + 28u, col0, LANES, acc[56], acc[57]);
+    store_row(row0 + 29u, col0, LANES, acc[58], acc[59]);
+    store_row(row0 + 30u, col0, LANES, acc[60], acc[61]);
+    store_row(row0 + 31u, col0, LANES, acc[62], acc[63]);
+    store_row(row0 + 32u, col0, LANES, acc[64], acc[65]);
+    store_row(row0 + 33u, col0, LANES, acc[66], acc[67]);
+    store_row(row0 + 34u, col0, LANES, acc[68], acc[69]);
+    store_row(row0 + 35u, col0, LANES, acc[70], acc[71]);
+    store_row(row0 + 36u, col0, LANES, acc[72], acc[73]);
+    store_row(row0 + 37u, col0, LANES, acc[74], acc[75]);
+    store_row(row0 + 38u, col0, LANES, acc[76], acc[77]);
+    store_row(row0 + 39u, col0, LANES, acc[78], acc[79]);
+    store_row(row0 + 40u, col0, LANES, acc[80], acc[81]);
+    store_row(row0 + 41u, col0, LANES, acc[82], acc[83]);
+    store_row(row0 + 42u, col0, LANES, acc[84], acc[85]);
+    store_row(row0 + 43u, col0, LANES, acc[86], acc[87]);
+    store_row(row0 + 44u, col0, LANES, acc[88], acc[89]);
+    store_row(row0 + 45u, col0, LANES, acc[90], acc[91]);
+    store_row(row0 + 46u, col0, LANES, acc[92], acc[93]);
+    store_row(row0 + 47u, col0, LANES, acc[94], acc[95]);
+    store_row(row0 + 48u, col0, LANES, acc[96], acc[97]);
+    store_row(row0 + 49u, col0, LANES, acc[98], acc[99]);
+    store_row(row0 + 50u, col0, LANES, acc[100], acc[101]);
+    store_row(row0 + 51u, col0, LANES, acc[102], acc[103]);
+    store_row(row0 + 52u, col0, LANES, acc[104], acc[105]);
+    store_row(row0 + 53u, col0, LANES, acc[106], acc[107]);
+    store_row(row0 + 54u, col0, LANES, acc[108], acc[109]);
+    store_row(row0 + 55u, col0, LANES, acc[110], acc[111]);
+    store_row(row0 + 56u, col0, LANES, acc[112], acc[113]);
+    store_row(row0 + 57u, col0, LANES, acc[114], acc[115]);
+    store_row(row0 + 58u, col0, LANES, acc[116], acc[117]);
+    store_row(row0 + 59u, col0, LANES, acc[118], acc[119]);
+    store_row(row0 + 60u, col0, LANES, acc[120], acc[121]);
+    store_row(row0 + 61u, col0, LANES, acc[122], acc[123]);
+    store_row(row0 + 62u, col0, LANES, acc[124], acc[125]);
+    store_row(row0 + 63u, col0, LANES, acc[126], acc[127]);
 }

@@ -1,23 +1,33 @@
 //! Shader modules and compute pipelines, each created once and cached.
 //!
-//! Every `shaders/*.wgsl` is registered in `SHADERS`. A kernel is one entry point of
+//! Every `shaders/*.wgsl` is part of a source in `SHADERS`. A kernel is one entry point of
 //! one shader plus its override constants (tile sizes and the like), so the same
 //! WGSL serves each adapter with the sizes that suit it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Every shader the engine ships, by name, with its source.
+/// Every shader the engine compiles, by name, with its source. WGSL has no includes,
+/// so a family's shared declarations sit in a file of their own, placed in front.
 pub const SHADERS: &[(&str, &str)] = &[
     (
         "elementwise",
         include_str!("../../shaders/elementwise.wgsl"),
     ),
     ("fill", include_str!("../../shaders/fill.wgsl")),
-    ("matmul", include_str!("../../shaders/matmul.wgsl")),
+    (
+        "matmul",
+        concat!(
+            include_str!("../../shaders/matmul_common.wgsl"),
+            include_str!("../../shaders/matmul.wgsl")
+        ),
+    ),
     (
         "matmul_subgroup",
-        include_str!("../../shaders/matmul_subgroup.wgsl"),
+        concat!(
+            include_str!("../../shaders/matmul_common.wgsl"),
+            include_str!("../../shaders/matmul_subgroup.wgsl")
+        ),
     ),
     ("reduce", include_str!("../../shaders/reduce.wgsl")),
 ];
