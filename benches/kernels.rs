@@ -44,9 +44,9 @@ fn time_op(gpu: &Gpu, reps: usize, mut op: impl FnMut() -> Result<()>) -> Result
 }
 
 fn matmul_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
-    let mut paths = vec![("portable", ops::MatmulPath::portable_for(gpu))];
-    if gpu.subgroup_size() == Some(8) {
-        paths.push(("subgroup", ops::MatmulPath::Subgroup8));
+    let mut paths = vec![("portable", gpu.portable_gemm_core())];
+    if gpu.gemm_core() != gpu.portable_gemm_core() {
+        paths.push(("subgroup", gpu.gemm_core()));
     }
     // (M, K, N, transposes, label): the headline cube, odd shapes, and the DCGAN's Linear layers.
     let cases: &[(usize, usize, usize, bool, bool, &str)] = &[

@@ -6,20 +6,29 @@
 //! error of order 0.1 or more) fails by orders of magnitude.
 
 use crate::common::{EPS, assert_close, gpu, random_array, rng, upload};
-use duel::ops::{self, MatmulPath};
+use duel::gpu::GemmCore;
+use duel::ops;
 use duel::reference as r;
 
-/// Every path: the lavapipe-shaped portable kernel, the GPU-shaped one, and the
-/// subgroup kernel where the adapter has 8-wide subgroups.
-fn paths() -> Vec<MatmulPath> {
-    let mut paths = vec![
-        MatmulPath::Portable { wg_x: 8, wg_y: 1 },
-        MatmulPath::Portable { wg_x: 16, wg_y: 16 },
+/// Every core: the CPU-shaped portable one, the GPU-shaped one, and the subgroup
+/// core where the adapter has 8-wide subgroups.
+pub fn cores() -> Vec<GemmCore> {
+    let mut cores = vec![
+        GemmCore::Portable {
+            wg_x: 8,
+            wg_y: 1,
+            rows: 32,
+        },
+        GemmCore::Portable {
+            wg_x: 16,
+            wg_y: 16,
+            rows: 8,
+        },
     ];
     if gpu().subgroup_size() == Some(8) {
-        paths.push(MatmulPath::Subgroup8);
+        cores.push(GemmCore::Subgroup8);
     }
-    paths
+    cores
 }
 
 /// (M, K, N): degenerate, odd, batch 1, a Linear layer's shapes, and a large case.
@@ -39,9 +48,9 @@ fn check(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool, with_bias: 
     let bias = random_array(&mut rng, &[n], -1.0, 1.0);
     let want = r::matmul_with(&a, &b, with_bias.then_some(&bias), trans_a, trans_b);
     let (ga, gb, gbias) = (upload(&a), upload(&b), upload(&bias));
-    for path in paths() {
+    for core in cores() {
         let got = ops::matmul_with(
-            path,
+            core,
             &ga,
             &gb,
             with_bias.then_some(&gbias),
@@ -50,7 +59,7 @@ fn check(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool, with_bias: 
         )
         .unwrap();
         let what =
-            format!("{path:?} {m}x{k}x{n} trans_a={trans_a} trans_b={trans_b} bias={with_bias}");
+            format!("{core:?} {m}x{k}x{n} trans_a={trans_a} trans_b={trans_b} bias={with_bias}");
         assert_close(&what, &got, &want, 4.0 * k as f64 * EPS, 4.0 * EPS);
     }
 }

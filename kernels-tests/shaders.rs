@@ -1,22 +1,49 @@
-//! Every shader the engine compiles parses and validates with naga, and every
-//! `shaders/*.wgsl` file is part of one of them.
+//! Every shader the engine compiles parses and validates with naga (each GEMM prelude
+//! with each core), and every `shaders/*.wgsl` file is registered.
+
+use duel::gpu::{GEMM_PRELUDES, GemmCore, SHADERS, gemm_source};
+
+fn validate(name: &str, source: &str) {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+}
 
 #[test]
 fn every_shader_parses_and_validates() {
-    for (name, source) in duel::gpu::SHADERS {
-        let module = naga::front::wgsl::parse_str(source)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::all(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    for (name, source) in SHADERS {
+        validate(name, source);
+    }
+    let cores = [
+        GemmCore::Subgroup8,
+        GemmCore::Portable {
+            wg_x: 8,
+            wg_y: 1,
+            rows: 32,
+        },
+        GemmCore::Portable {
+            wg_x: 16,
+            wg_y: 16,
+            rows: 8,
+        },
+    ];
+    for (name, prelude) in GEMM_PRELUDES {
+        for core in cores {
+            validate(
+                &format!("{name} with {core:?}"),
+                &gemm_source(prelude, core),
+            );
+        }
     }
 }
 
 #[test]
-fn every_wgsl_file_is_compiled_by_the_engine() {
+fn every_wgsl_file_is_registered() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -25,10 +52,11 @@ fn every_wgsl_file_is_compiled_by_the_engine() {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
-            duel::gpu::SHADERS
+            SHADERS
                 .iter()
-                .any(|(_, source)| source.contains(&text)),
-            "{} is not part of any source in gpu::SHADERS",
+                .chain(GEMM_PRELUDES)
+                .any(|(_, source)| *source == text),
+            "{} is registered neither in gpu::SHADERS nor in gpu::GEMM_PRELUDES",
             path.display()
         );
     }

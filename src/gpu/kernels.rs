@@ -1,41 +1,61 @@
 //! Shader modules and compute pipelines, each created once and cached.
 //!
-//! Every `shaders/*.wgsl` is part of a source in `SHADERS`. A kernel is one entry point of
-//! one shader plus its override constants (tile sizes and the like), so the same
-//! WGSL serves each adapter with the sizes that suit it.
+//! Every `shaders/*.wgsl` is registered here, plain or as a GEMM prelude. A kernel is
+//! one entry point of one shader plus its override constants; GEMM shaders also name
+//! their generated core, whose tile sizes are chosen per adapter.
 
+use super::GemmCore;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Every shader the engine compiles, by name, with its source. WGSL has no includes,
-/// so a family's shared declarations sit in a file of their own, placed in front.
+/// Every plain shader, by name, with its source.
 pub const SHADERS: &[(&str, &str)] = &[
     (
         "elementwise",
         include_str!("../../shaders/elementwise.wgsl"),
     ),
     ("fill", include_str!("../../shaders/fill.wgsl")),
-    (
-        "matmul",
-        concat!(
-            include_str!("../../shaders/matmul_common.wgsl"),
-            include_str!("../../shaders/matmul.wgsl")
-        ),
-    ),
-    (
-        "matmul_subgroup",
-        concat!(
-            include_str!("../../shaders/matmul_common.wgsl"),
-            include_str!("../../shaders/matmul_subgroup.wgsl")
-        ),
-    ),
     ("reduce", include_str!("../../shaders/reduce.wgsl")),
 ];
+
+/// Every GEMM prelude, by name; each compiles with a generated `gemm` core after it.
+pub const GEMM_PRELUDES: &[(&str, &str)] = &[(
+    "gemm_matmul",
+    include_str!("../../shaders/gemm_matmul.wgsl"),
+)];
+
+/// Where a kernel's WGSL comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ShaderId {
+    Plain(&'static str),
+    Gemm(&'static str, GemmCore),
+}
+
+impl ShaderId {
+    fn source(self) -> String {
+        let find = |table: &[(&str, &'static str)], name: &str| {
+            table
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("shader {name} is not registered"))
+                .1
+        };
+        match self {
+            ShaderId::Plain(name) => find(SHADERS, name).to_string(),
+            ShaderId::Gemm(prelude, core) => gemm_source(find(GEMM_PRELUDES, prelude), core),
+        }
+    }
+}
+
+/// A GEMM shader's full WGSL: its prelude followed by the generated core.
+pub fn gemm_source(prelude: &str, core: GemmCore) -> String {
+    format!("{prelude}{}", core.wgsl())
+}
 
 /// Names one pipeline: shader, entry point and override constants.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct KernelKey {
-    pub shader: &'static str,
+    pub shader: ShaderId,
     pub entry: &'static str,
     /// Override constants as (name, f64 bits) so the key can be hashed.
     pub constants: Vec<(&'static str, u64)>,
@@ -44,8 +64,16 @@ pub(crate) struct KernelKey {
 impl KernelKey {
     pub fn new(shader: &'static str, entry: &'static str) -> Self {
         KernelKey {
-            shader,
+            shader: ShaderId::Plain(shader),
             entry,
+            constants: Vec::new(),
+        }
+    }
+
+    pub fn gemm(prelude: &'static str, core: GemmCore) -> Self {
+        KernelKey {
+            shader: ShaderId::Gemm(prelude, core),
+            entry: "gemm",
             constants: Vec::new(),
         }
     }
@@ -65,7 +93,7 @@ pub(crate) struct Kernel {
 
 #[derive(Default)]
 pub(crate) struct KernelCache {
-    modules: HashMap<&'static str, wgpu::ShaderModule>,
+    modules: HashMap<ShaderId, wgpu::ShaderModule>,
     pipelines: HashMap<KernelKey, Arc<Kernel>>,
     pub pipelines_created: u64,
 }
@@ -76,13 +104,9 @@ impl KernelCache {
             return kernel.clone();
         }
         let module = self.modules.entry(key.shader).or_insert_with(|| {
-            let source = SHADERS
-                .iter()
-                .find(|(name, _)| *name == key.shader)
-                .unwrap_or_else(|| panic!("shader {} is not registered in SHADERS", key.shader))
-                .1;
+            let source = key.shader.source();
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(key.shader),
+                label: Some("duel"),
                 source: wgpu::ShaderSource::Wgsl(source.into()),
             })
         });
@@ -91,7 +115,7 @@ impl KernelCache {
             .iter()
             .map(|(name, bits)| (*name, f64::from_bits(*bits)))
             .collect();
-        let name = format!("{}::{}", key.shader, key.entry);
+        let name = format!("{:?}::{}", key.shader, key.entry);
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&name),
             layout: None,

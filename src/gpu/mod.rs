@@ -5,12 +5,14 @@
 
 mod batch;
 mod context;
+mod gemm_core;
 mod kernels;
 mod pool;
 
 pub use batch::BatchStats;
 pub use context::{AdapterReport, GpuOptions, list_adapters};
-pub use kernels::SHADERS;
+pub use gemm_core::GemmCore;
+pub use kernels::{GEMM_PRELUDES, SHADERS, gemm_source};
 pub use pool::PoolStats;
 
 pub(crate) use kernels::KernelKey;
@@ -28,6 +30,7 @@ pub(crate) struct GpuInner {
     queue: wgpu::Queue,
     report: AdapterReport,
     limits: wgpu::Limits,
+    gemm_core: GemmCore,
     pool: Mutex<BufferPool>,
     kernels: Mutex<KernelCache>,
     recorder: Mutex<Recorder>,
@@ -42,6 +45,38 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A CPU device runs a workgroup on one thread, 8 lanes wide, so 8×1 keeps A loads
+/// uniform and 32 rows per invocation gives the most arithmetic per load; a GPU
+/// wants enough invocations per workgroup to fill its SIMD units and fewer registers.
+fn portable_gemm_core(report: &AdapterReport) -> GemmCore {
+    if report.device_type == wgpu::DeviceType::Cpu {
+        GemmCore::Portable {
+            wg_x: 8,
+            wg_y: 1,
+            rows: 32,
+        }
+    } else {
+        GemmCore::Portable {
+            wg_x: 16,
+            wg_y: 16,
+            rows: 8,
+        }
+    }
+}
+
+/// The subgroup core where subgroups are exactly 8 lanes, else the portable one.
+/// `DUEL_MATMUL=portable` forces the portable core, for comparison.
+fn choose_gemm_core(report: &AdapterReport) -> GemmCore {
+    let forced_portable = std::env::var("DUEL_MATMUL").is_ok_and(|v| v == "portable");
+    let eight_lanes =
+        report.has_subgroups && report.subgroup_min_size == 8 && report.subgroup_max_size == 8;
+    if eight_lanes && !forced_portable {
+        GemmCore::Subgroup8
+    } else {
+        portable_gemm_core(report)
+    }
+}
+
 impl Gpu {
     /// Opens the best adapter, honouring `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`.
     pub fn new() -> Result<Gpu> {
@@ -53,11 +88,13 @@ impl Gpu {
         let (_adapter, device, queue, report) = context::open(options)?;
         let limits = device.limits();
         let recorder = Recorder::new(limits.min_uniform_buffer_offset_alignment);
+        let gemm_core = choose_gemm_core(&report);
         Ok(Gpu(Arc::new(GpuInner {
             device,
             queue,
             report,
             limits,
+            gemm_core,
             pool: Mutex::new(BufferPool::default()),
             kernels: Mutex::new(KernelCache::default()),
             recorder: Mutex::new(recorder),
@@ -79,6 +116,16 @@ impl Gpu {
         let r = &self.0.report;
         (r.has_subgroups && r.subgroup_min_size == r.subgroup_max_size)
             .then_some(r.subgroup_min_size)
+    }
+
+    /// The GEMM core that matmul and the convolutions use on this adapter.
+    pub fn gemm_core(&self) -> GemmCore {
+        self.0.gemm_core
+    }
+
+    /// The portable core shaped for this adapter, for comparison with the fastest.
+    pub fn portable_gemm_core(&self) -> GemmCore {
+        portable_gemm_core(&self.0.report)
     }
 
     pub fn pool_stats(&self) -> PoolStats {

@@ -2,7 +2,7 @@
 //! each with an optional fused bias add.
 
 use crate::error::shape_err;
-use crate::gpu::{Gpu, KernelKey};
+use crate::gpu::{GemmCore, KernelKey};
 use crate::{Error, Result, Tensor};
 
 #[repr(C)]
@@ -14,61 +14,6 @@ struct Params {
     _pad: u32,
 }
 
-/// Which kernel computes a matmul, with its tile parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MatmulPath {
-    /// `matmul.wgsl`: 32×8 of C per invocation, workgroup (wg_x, wg_y).
-    Portable { wg_x: u32, wg_y: u32 },
-    /// `matmul_subgroup.wgsl`: 64×64 per 8-lane subgroup. Needs subgroups of exactly 8.
-    Subgroup8,
-}
-
-impl MatmulPath {
-    /// The fastest path this adapter supports. `DUEL_MATMUL=portable` forces the
-    /// portable kernel, for comparison.
-    pub fn for_gpu(gpu: &Gpu) -> MatmulPath {
-        let forced_portable = std::env::var("DUEL_MATMUL").is_ok_and(|v| v == "portable");
-        if gpu.subgroup_size() == Some(8) && !forced_portable {
-            return MatmulPath::Subgroup8;
-        }
-        MatmulPath::portable_for(gpu)
-    }
-
-    /// The portable kernel's workgroup shape for this adapter. A CPU device runs a
-    /// workgroup on one thread, 8 lanes wide, so 8×1 keeps A loads uniform; a real GPU
-    /// wants enough invocations per workgroup to fill its SIMD units.
-    pub fn portable_for(gpu: &Gpu) -> MatmulPath {
-        if gpu.adapter().device_type == wgpu::DeviceType::Cpu {
-            MatmulPath::Portable { wg_x: 8, wg_y: 1 }
-        } else {
-            MatmulPath::Portable { wg_x: 16, wg_y: 16 }
-        }
-    }
-
-    fn key(self, trans_a: bool, trans_b: bool, has_bias: bool) -> KernelKey {
-        let key = match self {
-            MatmulPath::Portable { wg_x, wg_y } => KernelKey::new("matmul", "matmul")
-                .with("WG_X", wg_x)
-                .with("WG_Y", wg_y),
-            MatmulPath::Subgroup8 => KernelKey::new("matmul_subgroup", "matmul"),
-        };
-        key.with("TRANS_A", trans_a.into())
-            .with("TRANS_B", trans_b.into())
-            .with("HAS_BIAS", has_bias.into())
-    }
-
-    /// Rows × columns of C that one workgroup computes.
-    fn tile(self) -> (u32, u32) {
-        match self {
-            MatmulPath::Portable { wg_x, wg_y } => (PORTABLE_ROWS * wg_y, 8 * wg_x),
-            MatmulPath::Subgroup8 => (64, 64),
-        }
-    }
-}
-
-/// Rows of C per invocation in matmul.wgsl (its `TM`).
-const PORTABLE_ROWS: u32 = 32;
-
 fn dims2(t: &Tensor, what: &str) -> Result<(usize, usize)> {
     match t.shape() {
         [r, c] => Ok((*r, *c)),
@@ -76,10 +21,10 @@ fn dims2(t: &Tensor, what: &str) -> Result<(usize, usize)> {
     }
 }
 
-/// C (M, N) = op(A) · op(B) [+ bias (N)], on the path given.
+/// C (M, N) = op(A) · op(B) [+ bias (N)], on the GEMM core given.
 /// op(A) = A (M, K), or Aᵀ of A stored (K, M); op(B) = B (K, N), or Bᵀ of B stored (N, K).
 pub fn matmul_with(
-    path: MatmulPath,
+    core: GemmCore,
     a: &Tensor,
     b: &Tensor,
     bias: Option<&Tensor>,
@@ -124,7 +69,7 @@ pub fn matmul_with(
         k: too_big(k)?,
         _pad: 0,
     };
-    let (tile_m, tile_n) = path.tile();
+    let (tile_m, tile_n) = core.tile();
     let groups_x = params.n.div_ceil(tile_n);
     let groups_y = params.m.div_ceil(tile_m);
     let max = gpu.limits().max_compute_workgroups_per_dimension;
@@ -135,7 +80,10 @@ pub fn matmul_with(
     }
     let bias_buffer = bias.unwrap_or(a).buffer();
     gpu.dispatch(
-        &path.key(trans_a, trans_b, bias.is_some()),
+        &KernelKey::gemm("gemm_matmul", core)
+            .with("TRANS_A", trans_a.into())
+            .with("TRANS_B", trans_b.into())
+            .with("HAS_BIAS", bias.is_some().into()),
         &params,
         &[a.buffer(), b.buffer(), bias_buffer, c.buffer()],
         [groups_x, groups_y, 1],
@@ -143,8 +91,8 @@ pub fn matmul_with(
     Ok(c)
 }
 
-fn fastest(a: &Tensor) -> MatmulPath {
-    MatmulPath::for_gpu(a.gpu())
+fn fastest(a: &Tensor) -> GemmCore {
+    a.gpu().gemm_core()
 }
 
 /// C (M, N) = A (M, K) · B (K, N).

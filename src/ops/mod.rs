@@ -11,9 +11,7 @@ pub use elementwise::{
     sigmoid_backward, tanh, tanh_backward,
 };
 pub use fill::{copy, fill, full, zeros};
-pub use matmul::{
-    MatmulPath, matmul, matmul_backward, matmul_bias, matmul_nt, matmul_tn, matmul_with,
-};
+pub use matmul::{matmul, matmul_backward, matmul_bias, matmul_nt, matmul_tn, matmul_with};
 pub use reduce::{
     mean, mean_axis, mean_axis_backward, mean_backward, sum, sum_axis, sum_axis_backward,
     sum_backward,
