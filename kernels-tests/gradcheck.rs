@@ -130,3 +130,87 @@ fn reduction_backward_matches_finite_differences() {
     check("sum", r::sum, &x, &dy, &r::sum_backward(&dy, &x.shape));
     check("mean", r::mean, &x, &dy, &r::mean_backward(&dy, &x.shape));
 }
+
+#[test]
+fn conv2d_backward_matches_finite_differences() {
+    use duel::{Conv2d, Padding};
+    let specs = [
+        Conv2d::new(
+            2,
+            Padding::Explicit {
+                top: 1,
+                bottom: 0,
+                left: 1,
+                right: 1,
+            },
+        ),
+        Conv2d::new(1, Padding::Same),
+    ];
+    for (i, spec) in specs.iter().enumerate() {
+        let seed = 20 + 4 * i as u64;
+        let x = random_array(&mut rng(seed), &[2, 2, 5, 4], -1.0, 1.0);
+        let w = random_array(&mut rng(seed + 1), &[3, 2, 3, 2], -1.0, 1.0);
+        let bias = random_array(&mut rng(seed + 2), &[3], -1.0, 1.0);
+        let y = r::conv2d(&x, &w, Some(&bias), spec);
+        let dy = random_array(&mut rng(seed + 3), &y.shape, -1.0, 1.0);
+        check(
+            "conv2d/x",
+            |x| r::conv2d(x, &w, Some(&bias), spec),
+            &x,
+            &dy,
+            &r::conv2d_backward_input(&dy, &w, &x.shape, spec),
+        );
+        check(
+            "conv2d/w",
+            |w| r::conv2d(&x, w, Some(&bias), spec),
+            &w,
+            &dy,
+            &r::conv2d_backward_weight(&dy, &x, &w.shape, spec),
+        );
+        check(
+            "conv2d/bias",
+            |b| r::conv2d(&x, &w, Some(b), spec),
+            &bias,
+            &dy,
+            &r::conv2d_backward_bias(&dy),
+        );
+    }
+}
+
+#[test]
+fn conv_transpose2d_backward_matches_finite_differences() {
+    use duel::{ConvTranspose2d, TransposePadding};
+    let specs = [
+        ConvTranspose2d::torch(2, 1, 1),
+        ConvTranspose2d::new(2, TransposePadding::Same),
+    ];
+    for (i, spec) in specs.iter().enumerate() {
+        let seed = 40 + 4 * i as u64;
+        let x = random_array(&mut rng(seed), &[2, 2, 3, 3], -1.0, 1.0);
+        let w = random_array(&mut rng(seed + 1), &[2, 3, 3, 3], -1.0, 1.0);
+        let bias = random_array(&mut rng(seed + 2), &[3], -1.0, 1.0);
+        let y = r::conv_transpose2d(&x, &w, Some(&bias), spec);
+        let dy = random_array(&mut rng(seed + 3), &y.shape, -1.0, 1.0);
+        check(
+            "convT/x",
+            |x| r::conv_transpose2d(x, &w, Some(&bias), spec),
+            &x,
+            &dy,
+            &r::conv_transpose2d_backward_input(&dy, &w, &x.shape, spec),
+        );
+        check(
+            "convT/w",
+            |w| r::conv_transpose2d(&x, w, Some(&bias), spec),
+            &w,
+            &dy,
+            &r::conv_transpose2d_backward_weight(&dy, &x, &w.shape, spec),
+        );
+        check(
+            "convT/bias",
+            |b| r::conv_transpose2d(&x, &w, Some(b), spec),
+            &bias,
+            &dy,
+            &r::conv2d_backward_bias(&dy),
+        );
+    }
+}

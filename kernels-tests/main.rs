@@ -4,6 +4,7 @@
 //! GPU tests need an adapter and fail, not skip, without one: CI always has lavapipe.
 
 mod common;
+mod conv;
 mod elementwise;
 mod errors;
 mod fill;

@@ -4,12 +4,14 @@
 //! `Tensor` (a GPU buffer plus a shape), `ops` (kernel launchers), and `reference`
 //! (CPU twins of every op, used by the tests as the oracle).
 
+pub mod conv_spec;
 mod error;
 pub mod gpu;
 pub mod ops;
 pub mod reference;
 mod tensor;
 
+pub use conv_spec::{Conv2d, ConvTranspose2d, Padding, TransposePadding};
 pub use error::{Error, Result};
 pub use gpu::Gpu;
 pub use tensor::Tensor;

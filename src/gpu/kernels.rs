@@ -19,10 +19,24 @@ pub const SHADERS: &[(&str, &str)] = &[
 ];
 
 /// Every GEMM prelude, by name; each compiles with a generated `gemm` core after it.
-pub const GEMM_PRELUDES: &[(&str, &str)] = &[(
-    "gemm_matmul",
-    include_str!("../../shaders/gemm_matmul.wgsl"),
-)];
+pub const GEMM_PRELUDES: &[(&str, &str)] = &[
+    (
+        "gemm_matmul",
+        include_str!("../../shaders/gemm_matmul.wgsl"),
+    ),
+    (
+        "gemm_conv_forward",
+        include_str!("../../shaders/gemm_conv_forward.wgsl"),
+    ),
+    (
+        "gemm_conv_input_grad",
+        include_str!("../../shaders/gemm_conv_input_grad.wgsl"),
+    ),
+    (
+        "gemm_conv_weight_grad",
+        include_str!("../../shaders/gemm_conv_weight_grad.wgsl"),
+    ),
+];
 
 /// Where a kernel's WGSL comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,12 +3,17 @@
 //! Nothing here depends on the GPU.
 
 mod array;
+mod conv;
 mod elementwise;
 mod fill;
 mod matmul;
 mod reduce;
 
 pub use array::Array;
+pub use conv::{
+    conv_transpose2d, conv_transpose2d_backward_input, conv_transpose2d_backward_weight, conv2d,
+    conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
+};
 pub use elementwise::{
     add, add_assign, leaky_relu, leaky_relu_backward, mul, relu, relu_backward, scale, sigmoid,
     sigmoid_backward, tanh, tanh_backward,

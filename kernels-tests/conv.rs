@@ -1,0 +1,214 @@
+//! GPU conv2d and conv_transpose2d, forward and every gradient, against the CPU
+//! reference's direct loops.
+//!
+//! Tolerance: each output is a K-term f32 dot product of values in [-1, 1] (K is
+//! Cin·KH·KW, Cout·KH·KW or N·Ho·Wo depending on the pass), so as for matmul,
+//! atol = 4·K·ε with 4ε relative.
+
+use crate::common::{EPS, assert_close, random_array, rng, upload};
+use duel::reference as r;
+use duel::{Conv2d, ConvTranspose2d, Padding, TransposePadding, ops};
+
+fn check_conv(x_shape: [usize; 4], w_shape: [usize; 4], spec: Conv2d, seed: u64) {
+    let mut rng = rng(seed);
+    let x = random_array(&mut rng, &x_shape, -1.0, 1.0);
+    let w = random_array(&mut rng, &w_shape, -1.0, 1.0);
+    let bias = random_array(&mut rng, &[w_shape[0]], -1.0, 1.0);
+    let g = spec.geometry(&x_shape, &w_shape).unwrap();
+    let dy = random_array(&mut rng, &g.output_shape(), -1.0, 1.0);
+    let (gx, gw, gbias, gdy) = (upload(&x), upload(&w), upload(&bias), upload(&dy));
+    let what = format!("conv2d x {x_shape:?} w {w_shape:?} {spec:?}");
+    let taps = (g.kh * g.kw) as f64;
+    let fwd_tol = 4.0 * g.cin as f64 * taps * EPS;
+    assert_close(
+        &format!("{what} forward"),
+        &ops::conv2d(&gx, &gw, None, &spec).unwrap(),
+        &r::conv2d(&x, &w, None, &spec),
+        fwd_tol,
+        4.0 * EPS,
+    );
+    assert_close(
+        &format!("{what} forward+bias"),
+        &ops::conv2d(&gx, &gw, Some(&gbias), &spec).unwrap(),
+        &r::conv2d(&x, &w, Some(&bias), &spec),
+        fwd_tol,
+        4.0 * EPS,
+    );
+    assert_close(
+        &format!("{what} input grad"),
+        &ops::conv2d_backward_input(&gdy, &gw, &x_shape, &spec).unwrap(),
+        &r::conv2d_backward_input(&dy, &w, &x_shape, &spec),
+        4.0 * g.cout as f64 * taps * EPS,
+        4.0 * EPS,
+    );
+    assert_close(
+        &format!("{what} weight grad"),
+        &ops::conv2d_backward_weight(&gdy, &gx, &w_shape, &spec).unwrap(),
+        &r::conv2d_backward_weight(&dy, &x, &w_shape, &spec),
+        4.0 * (g.n * g.ho * g.wo) as f64 * EPS,
+        4.0 * EPS,
+    );
+    assert_close(
+        &format!("{what} bias grad"),
+        &ops::conv2d_backward_bias(&gdy).unwrap(),
+        &r::conv2d_backward_bias(&dy),
+        4.0 * (g.n * g.ho * g.wo) as f64 * EPS,
+        4.0 * EPS,
+    );
+}
+
+fn check_conv_transpose(
+    x_shape: [usize; 4],
+    w_shape: [usize; 4],
+    spec: ConvTranspose2d,
+    out_hw: [usize; 2],
+    seed: u64,
+) {
+    let mut rng = rng(seed);
+    let x = random_array(&mut rng, &x_shape, -1.0, 1.0);
+    let w = random_array(&mut rng, &w_shape, -1.0, 1.0);
+    let bias = random_array(&mut rng, &[w_shape[1]], -1.0, 1.0);
+    let g = spec.geometry(&x_shape, &w_shape).unwrap();
+    let y_shape = g.input_shape();
+    assert_eq!(
+        [y_shape[2], y_shape[3]],
+        out_hw,
+        "conv_transpose2d output size for {spec:?}"
+    );
+    let dy = random_array(&mut rng, &y_shape, -1.0, 1.0);
+    let (gx, gw, gbias, gdy) = (upload(&x), upload(&w), upload(&bias), upload(&dy));
+    let what = format!("conv_transpose2d x {x_shape:?} w {w_shape:?} {spec:?}");
+    let taps = (g.kh * g.kw) as f64;
+    let fwd_tol = 4.0 * x_shape[1] as f64 * taps * EPS;
+    assert_close(
+        &format!("{what} forward"),
+        &ops::conv_transpose2d(&gx, &gw, None, &spec).unwrap(),
+        &r::conv_transpose2d(&x, &w, None, &spec),
+        fwd_tol,
+        4.0 * EPS,
+    );
+    assert_close(
+        &format!("{what} forward+bias"),
+        &ops::conv_transpose2d(&gx, &gw, Some(&gbias), &spec).unwrap(),
+        &r::conv_transpose2d(&x, &w, Some(&bias), &spec),
+        fwd_tol,
+        4.0 * EPS,
+    );
+    assert_close(
+        &format!("{what} input grad"),
+        &ops::conv_transpose2d_backward_input(&gdy, &gw, &x_shape, &spec).unwrap(),
+        &r::conv_transpose2d_backward_input(&dy, &w, &x_shape, &spec),
+        4.0 * w_shape[1] as f64 * taps * EPS,
+        4.0 * EPS,
+    );
+    assert_close(
+        &format!("{what} weight grad"),
+        &ops::conv_transpose2d_backward_weight(&gdy, &gx, &w_shape, &spec).unwrap(),
+        &r::conv_transpose2d_backward_weight(&dy, &x, &w_shape, &spec),
+        4.0 * (x_shape[0] * x_shape[2] * x_shape[3]) as f64 * EPS,
+        4.0 * EPS,
+    );
+}
+
+#[test]
+fn conv2d_small_and_odd_shapes_match_reference() {
+    let cases: [([usize; 4], [usize; 4], Conv2d); 5] = [
+        // batch 1, Keras "same"
+        ([1, 3, 7, 9], [5, 3, 3, 3], Conv2d::new(1, Padding::Same)),
+        // stride 2, "valid", 5×5 kernel
+        ([2, 4, 13, 11], [6, 4, 5, 5], Conv2d::new(2, Padding::Valid)),
+        // stride 3 with asymmetric padding and a non-square kernel
+        (
+            [3, 2, 10, 8],
+            [3, 2, 3, 2],
+            Conv2d::new(
+                3,
+                Padding::Explicit {
+                    top: 1,
+                    bottom: 2,
+                    left: 0,
+                    right: 1,
+                },
+            ),
+        ),
+        // DCGAN's discriminator: 4×4, stride 2, padding 1
+        (
+            [4, 1, 28, 28],
+            [8, 1, 4, 4],
+            Conv2d::new(2, Padding::symmetric(1)),
+        ),
+        // stride 4, 1×1 kernel, "same" with a remainder
+        ([2, 3, 9, 10], [2, 3, 1, 1], Conv2d::new(4, Padding::Same)),
+    ];
+    for (i, (x, w, spec)) in cases.into_iter().enumerate() {
+        check_conv(x, w, spec, 500 + i as u64);
+    }
+}
+
+#[test]
+fn conv2d_large_matches_reference() {
+    check_conv(
+        [16, 64, 14, 14],
+        [128, 64, 5, 5],
+        Conv2d::new(2, Padding::Same),
+        510,
+    );
+}
+
+/// Input shape, weight shape, spec, and the output height and width it must give.
+type TransposeCase = ([usize; 4], [usize; 4], ConvTranspose2d, [usize; 2]);
+
+#[test]
+fn conv_transpose2d_small_and_odd_shapes_match_reference() {
+    let cases: [TransposeCase; 5] = [
+        // batch 1, stride 1, padding 1
+        (
+            [1, 3, 4, 5],
+            [3, 2, 3, 3],
+            ConvTranspose2d::torch(1, 1, 0),
+            [4, 5],
+        ),
+        // DCGAN's generator: 4×4, stride 2, padding 1 doubles 7×7
+        (
+            [2, 8, 7, 7],
+            [8, 4, 4, 4],
+            ConvTranspose2d::torch(2, 1, 0),
+            [14, 14],
+        ),
+        // Keras "same", stride 2, 5×5 kernel
+        (
+            [2, 5, 5, 6],
+            [5, 3, 5, 5],
+            ConvTranspose2d::new(2, TransposePadding::Same),
+            [10, 12],
+        ),
+        // output_padding 1
+        (
+            [1, 2, 5, 5],
+            [2, 3, 3, 3],
+            ConvTranspose2d::torch(2, 1, 1),
+            [10, 10],
+        ),
+        // stride 3, output_padding 2, no padding
+        (
+            [2, 2, 4, 3],
+            [2, 2, 3, 3],
+            ConvTranspose2d::torch(3, 0, 2),
+            [14, 11],
+        ),
+    ];
+    for (i, (x, w, spec, out)) in cases.into_iter().enumerate() {
+        check_conv_transpose(x, w, spec, out, 600 + i as u64);
+    }
+}
+
+#[test]
+fn conv_transpose2d_large_matches_reference() {
+    check_conv_transpose(
+        [16, 128, 7, 7],
+        [128, 64, 5, 5],
+        ConvTranspose2d::new(2, TransposePadding::Same),
+        [14, 14],
+        610,
+    );
+}

@@ -1,0 +1,250 @@
+//! conv2d and conv_transpose2d with their gradients, as implicit GEMMs on the shared
+//! GEMM core. Three preludes cover all six passes, because a transposed convolution
+//! is the input gradient of the convolution it transposes:
+//!
+//! | pass                        | prelude               |
+//! |-----------------------------|-----------------------|
+//! | conv forward                | gemm_conv_forward     |
+//! | conv input gradient         | gemm_conv_input_grad  |
+//! | convT forward               | gemm_conv_input_grad  |
+//! | convT input gradient        | gemm_conv_forward     |
+//! | conv and convT weight grad  | gemm_conv_weight_grad |
+
+use crate::conv_spec::{Conv2d, ConvGeometry, ConvTranspose2d};
+use crate::error::shape_err;
+use crate::gpu::KernelKey;
+use crate::{Error, Result, Tensor, ops};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    batch: u32,
+    cin: u32,
+    h: u32,
+    w: u32,
+    cout: u32,
+    kh: u32,
+    kw: u32,
+    sh: u32,
+    sw: u32,
+    pad_top: u32,
+    pad_left: u32,
+    ho: u32,
+    wo: u32,
+}
+
+#[derive(Clone, Copy)]
+enum Pass {
+    Forward,
+    InputGrad,
+    WeightGrad,
+}
+
+fn u32_of(v: usize) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::TooLarge(format!("convolution dimension {v} exceeds 2^32")))
+}
+
+/// Records one implicit-GEMM pass. `a` and `b` bind as 1 and 2, then the bias when
+/// the prelude takes one, then the output.
+fn launch(
+    pass: Pass,
+    g: &ConvGeometry,
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    out: &Tensor,
+) -> Result<()> {
+    let gpu = a.gpu();
+    let taps = g.kh * g.kw;
+    let (prelude, m, n, k) = match pass {
+        Pass::Forward => ("gemm_conv_forward", g.cout, g.n * g.ho * g.wo, g.cin * taps),
+        Pass::InputGrad => (
+            "gemm_conv_input_grad",
+            g.cin,
+            g.n * g.h * g.w,
+            g.cout * taps,
+        ),
+        Pass::WeightGrad => (
+            "gemm_conv_weight_grad",
+            g.cout,
+            g.cin * taps,
+            g.n * g.ho * g.wo,
+        ),
+    };
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        return ops::fill(out, 0.0);
+    }
+    let params = Params {
+        m: u32_of(m)?,
+        n: u32_of(n)?,
+        k: u32_of(k)?,
+        batch: u32_of(g.n)?,
+        cin: u32_of(g.cin)?,
+        h: u32_of(g.h)?,
+        w: u32_of(g.w)?,
+        cout: u32_of(g.cout)?,
+        kh: u32_of(g.kh)?,
+        kw: u32_of(g.kw)?,
+        sh: u32_of(g.sh)?,
+        sw: u32_of(g.sw)?,
+        pad_top: u32_of(g.pad_top)?,
+        pad_left: u32_of(g.pad_left)?,
+        ho: u32_of(g.ho)?,
+        wo: u32_of(g.wo)?,
+    };
+    let core = gpu.gemm_core();
+    let (tile_m, tile_n) = core.tile();
+    let groups = [params.n.div_ceil(tile_n), params.m.div_ceil(tile_m), 1];
+    let max = gpu.limits().max_compute_workgroups_per_dimension;
+    if groups[0] > max || groups[1] > max {
+        return Err(Error::TooLarge(format!(
+            "a convolution GEMM of {m}×{n} needs more than {max} workgroups per dimension"
+        )));
+    }
+    let mut key = KernelKey::gemm(prelude, core);
+    let mut buffers = vec![a.buffer(), b.buffer()];
+    if !matches!(pass, Pass::WeightGrad) {
+        key = key.with("HAS_BIAS", bias.is_some().into());
+        buffers.push(bias.unwrap_or(a).buffer());
+    }
+    buffers.push(out.buffer());
+    gpu.dispatch(&key, &params, &buffers, groups);
+    Ok(())
+}
+
+fn check_bias(bias: Option<&Tensor>, channels: usize, op: &str) -> Result<()> {
+    match bias {
+        Some(b) if b.shape() != [channels] => Err(shape_err!(
+            "{op}: bias must have shape [{channels}], got {:?}",
+            b.shape()
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_shape(t: &Tensor, want: &[usize], what: &str, op: &str) -> Result<()> {
+    if t.shape() != want {
+        return Err(shape_err!(
+            "{op}: {what} must have shape {want:?}, got {:?}",
+            t.shape()
+        ));
+    }
+    Ok(())
+}
+
+/// y (N, Cout, Ho, Wo) = conv2d(x (N, Cin, H, W), w (Cout, Cin, KH, KW)) [+ bias (Cout)].
+pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &Conv2d) -> Result<Tensor> {
+    let g = spec.geometry(x.shape(), w.shape())?;
+    check_bias(bias, g.cout, "conv2d")?;
+    let y = Tensor::uninit(x.gpu(), &g.output_shape())?;
+    launch(Pass::Forward, &g, x, w, bias, &y)?;
+    Ok(y)
+}
+
+/// dx (input_shape) of conv2d, from dy (N, Cout, Ho, Wo) and w.
+pub fn conv2d_backward_input(
+    dy: &Tensor,
+    w: &Tensor,
+    input_shape: &[usize],
+    spec: &Conv2d,
+) -> Result<Tensor> {
+    let g = spec.geometry(input_shape, w.shape())?;
+    check_shape(
+        dy,
+        &g.output_shape(),
+        "the output gradient",
+        "conv2d_backward_input",
+    )?;
+    let dx = Tensor::uninit(dy.gpu(), &g.input_shape())?;
+    launch(Pass::InputGrad, &g, dy, w, None, &dx)?;
+    Ok(dx)
+}
+
+/// dw (weight_shape) of conv2d, from dy (N, Cout, Ho, Wo) and x.
+pub fn conv2d_backward_weight(
+    dy: &Tensor,
+    x: &Tensor,
+    weight_shape: &[usize],
+    spec: &Conv2d,
+) -> Result<Tensor> {
+    let g = spec.geometry(x.shape(), weight_shape)?;
+    check_shape(
+        dy,
+        &g.output_shape(),
+        "the output gradient",
+        "conv2d_backward_weight",
+    )?;
+    let dw = Tensor::uninit(dy.gpu(), &g.weight_shape())?;
+    launch(Pass::WeightGrad, &g, dy, x, None, &dw)?;
+    Ok(dw)
+}
+
+/// The bias gradient of conv2d or conv_transpose2d: dy (N, C, H, W) summed to (C).
+pub fn conv2d_backward_bias(dy: &Tensor) -> Result<Tensor> {
+    let [n, c, h, w] = <[usize; 4]>::try_from(dy.shape()).map_err(|_| {
+        shape_err!(
+            "conv2d_backward_bias: gradient must be 4-D, got {:?}",
+            dy.shape()
+        )
+    })?;
+    ops::sum_axis(&ops::sum_axis(&dy.reshape(&[n, c, h * w])?, 2)?, 0)
+}
+
+/// y (N, Cout, Ho, Wo) = conv_transpose2d(x (N, Cin, H, W), w (Cin, Cout, KH, KW)) [+ bias (Cout)].
+pub fn conv_transpose2d(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &ConvTranspose2d,
+) -> Result<Tensor> {
+    let g = spec.geometry(x.shape(), w.shape())?;
+    check_bias(bias, g.cin, "conv_transpose2d")?;
+    let y = Tensor::uninit(x.gpu(), &g.input_shape())?;
+    launch(Pass::InputGrad, &g, x, w, bias, &y)?;
+    Ok(y)
+}
+
+/// dx (input_shape) of conv_transpose2d, from dy and w: the forward convolution.
+pub fn conv_transpose2d_backward_input(
+    dy: &Tensor,
+    w: &Tensor,
+    input_shape: &[usize],
+    spec: &ConvTranspose2d,
+) -> Result<Tensor> {
+    let g = spec.geometry(input_shape, w.shape())?;
+    check_shape(
+        dy,
+        &g.input_shape(),
+        "the output gradient",
+        "conv_transpose2d_backward_input",
+    )?;
+    let dx = Tensor::uninit(dy.gpu(), &g.output_shape())?;
+    launch(Pass::Forward, &g, dy, w, None, &dx)?;
+    Ok(dx)
+}
+
+/// dw (weight_shape) of conv_transpose2d, from dy and x: the weight gradient of the
+/// transposed convolution, whose input is dy and whose output gradient is x.
+pub fn conv_transpose2d_backward_weight(
+    dy: &Tensor,
+    x: &Tensor,
+    weight_shape: &[usize],
+    spec: &ConvTranspose2d,
+) -> Result<Tensor> {
+    let g = spec.geometry(x.shape(), weight_shape)?;
+    check_shape(
+        dy,
+        &g.input_shape(),
+        "the output gradient",
+        "conv_transpose2d_backward_weight",
+    )?;
+    let dw = Tensor::uninit(dy.gpu(), &g.weight_shape())?;
+    launch(Pass::WeightGrad, &g, x, dy, None, &dw)?;
+    Ok(dw)
+}
