@@ -4,7 +4,7 @@
 //! timestamp queries where the adapter has them and wall time otherwise, after a
 //! warm-up launch that pays for pipeline compilation.
 
-use duel::{Gpu, Result, Tensor, ops};
+use duel::{Conv2d, ConvTranspose2d, Gpu, Padding, Result, Tensor, TransposePadding, ops};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use std::time::Duration;
 
@@ -43,10 +43,21 @@ fn time_op(gpu: &Gpu, reps: usize, mut op: impl FnMut() -> Result<()>) -> Result
     Ok(best.as_secs_f64() * 1e3 / reps as f64)
 }
 
+fn core_name(gpu: &Gpu, core: duel::gpu::GemmCore) -> &'static str {
+    if core == gpu.portable_gemm_core() {
+        "portable"
+    } else {
+        "subgroup"
+    }
+}
+
 fn matmul_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
-    let mut paths = vec![("portable", gpu.portable_gemm_core())];
+    let mut paths = vec![(
+        core_name(gpu, gpu.portable_gemm_core()),
+        gpu.portable_gemm_core(),
+    )];
     if gpu.gemm_core() != gpu.portable_gemm_core() {
-        paths.push(("subgroup", gpu.gemm_core()));
+        paths.push((core_name(gpu, gpu.gemm_core()), gpu.gemm_core()));
     }
     // (M, K, N, transposes, label): the headline cube, odd shapes, and the DCGAN's Linear layers.
     let cases: &[(usize, usize, usize, bool, bool, &str)] = &[
@@ -69,6 +80,94 @@ fn matmul_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
             rows.push(Row {
                 kernel: format!("matmul {label} ({name})"),
                 shape: format!("{m}x{k}x{n}"),
+                ms,
+                gflops: Some(flops / ms / 1e6),
+                gbps: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The DCGAN-sized convolutions of the GAN-ops issue, each pass timed on its own.
+fn conv_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
+    let batch = 64;
+    let convs = [
+        ("k5 s2 same", Conv2d::new(2, Padding::Same), 5),
+        ("k4 s2 p1", Conv2d::new(2, Padding::symmetric(1)), 4),
+    ];
+    for (label, spec, k) in convs {
+        let x = random(gpu, &[batch, 64, 14, 14], rng)?;
+        let w = random(gpu, &[128, 64, k, k], rng)?;
+        let g = spec.geometry(x.shape(), w.shape())?;
+        let dy = random(gpu, &g.output_shape(), rng)?;
+        let flops = 2.0 * g.macs() as f64;
+        let shape = format!("{batch}x64x14x14 -> 128x{}x{}", g.ho, g.wo);
+        type Pass<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
+        let passes: [(&str, Pass); 3] = [
+            (
+                "forward",
+                Box::new(|| ops::conv2d(&x, &w, None, &spec).map(drop)),
+            ),
+            (
+                "input grad",
+                Box::new(|| ops::conv2d_backward_input(&dy, &w, x.shape(), &spec).map(drop)),
+            ),
+            (
+                "weight grad",
+                Box::new(|| ops::conv2d_backward_weight(&dy, &x, w.shape(), &spec).map(drop)),
+            ),
+        ];
+        for (pass, op) in passes {
+            let ms = time_op(gpu, 3, op)?;
+            rows.push(Row {
+                kernel: format!("conv2d {label} {pass}"),
+                shape: shape.clone(),
+                ms,
+                gflops: Some(flops / ms / 1e6),
+                gbps: None,
+            });
+        }
+    }
+    let transposes = [
+        (
+            "k5 s2 same",
+            ConvTranspose2d::new(2, TransposePadding::Same),
+            5,
+        ),
+        ("k4 s2 p1", ConvTranspose2d::torch(2, 1, 0), 4),
+    ];
+    for (label, spec, k) in transposes {
+        let x = random(gpu, &[batch, 128, 7, 7], rng)?;
+        let w = random(gpu, &[128, 64, k, k], rng)?;
+        let g = spec.geometry(x.shape(), w.shape())?;
+        let dy = random(gpu, &g.input_shape(), rng)?;
+        let flops = 2.0 * g.macs() as f64;
+        let shape = format!("{batch}x128x7x7 -> 64x{}x{}", g.h, g.w);
+        type Pass<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
+        let passes: [(&str, Pass); 3] = [
+            (
+                "forward",
+                Box::new(|| ops::conv_transpose2d(&x, &w, None, &spec).map(drop)),
+            ),
+            (
+                "input grad",
+                Box::new(|| {
+                    ops::conv_transpose2d_backward_input(&dy, &w, x.shape(), &spec).map(drop)
+                }),
+            ),
+            (
+                "weight grad",
+                Box::new(|| {
+                    ops::conv_transpose2d_backward_weight(&dy, &x, w.shape(), &spec).map(drop)
+                }),
+            ),
+        ];
+        for (pass, op) in passes {
+            let ms = time_op(gpu, 3, op)?;
+            rows.push(Row {
+                kernel: format!("convT {label} {pass}"),
+                shape: shape.clone(),
                 ms,
                 gflops: Some(flops / ms / 1e6),
                 gbps: None,
@@ -142,6 +241,50 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
     Ok(())
 }
 
+/// The 1024³ matmul on the default core, alone.
+fn reference_matmul_row(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
+    let a = random(gpu, &[1024, 1024], rng)?;
+    let b = random(gpu, &[1024, 1024], rng)?;
+    let ms = time_op(gpu, 3, || ops::matmul(&a, &b).map(drop))?;
+    rows.push(Row {
+        kernel: format!("matmul A·B ({})", core_name(gpu, gpu.gemm_core())),
+        shape: "1024x1024x1024".to_string(),
+        ms,
+        gflops: Some(2.0 * 1024f64.powi(3) / ms / 1e6),
+        gbps: None,
+    });
+    Ok(())
+}
+
+/// Prints the rows; convolutions also as a share of the 1024³ matmul on the default
+/// core in the same run.
+fn print_table(gpu: &Gpu, rows: &[Row]) {
+    let matmul = format!("matmul A·B ({})", core_name(gpu, gpu.gemm_core()));
+    let reference = rows
+        .iter()
+        .find(|r| r.shape == "1024x1024x1024" && r.kernel == matmul)
+        .and_then(|r| r.gflops);
+    println!(
+        "{:<30} {:>24} {:>9} {:>8} {:>7} {:>10}",
+        "kernel", "shape", "ms", "GFLOP/s", "GB/s", "vs matmul"
+    );
+    for r in rows {
+        let ratio = match (r.kernel.starts_with("conv"), r.gflops, reference) {
+            (true, Some(g), Some(m)) => format!("{:.0}%", 100.0 * g / m),
+            _ => "-".to_string(),
+        };
+        println!(
+            "{:<30} {:>24} {:>9.3} {:>8} {:>7} {:>10}",
+            r.kernel,
+            r.shape,
+            r.ms,
+            figure(r.gflops),
+            figure(r.gbps),
+            ratio
+        );
+    }
+}
+
 fn figure(v: Option<f64>) -> String {
     v.map_or("-".to_string(), |v| format!("{v:.2}"))
 }
@@ -196,23 +339,17 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     if wanted("matmul") {
         matmul_rows(&gpu, &mut rng, &mut rows)?;
     }
+    if wanted("conv") {
+        if !wanted("matmul") {
+            // The convolutions are judged against this row.
+            reference_matmul_row(&gpu, &mut rng, &mut rows)?;
+        }
+        conv_rows(&gpu, &mut rng, &mut rows)?;
+    }
     if filter.is_none() {
         bandwidth_rows(&gpu, &mut rng, &mut rows)?;
     }
-    println!(
-        "{:<30} {:>16} {:>10} {:>9} {:>9}",
-        "kernel", "shape", "ms", "GFLOP/s", "GB/s"
-    );
-    for r in &rows {
-        println!(
-            "{:<30} {:>16} {:>10.3} {:>9} {:>9}",
-            r.kernel,
-            r.shape,
-            r.ms,
-            figure(r.gflops),
-            figure(r.gbps)
-        );
-    }
+    print_table(&gpu, &rows);
     if let Some(path) = json {
         write_json(&path, &rows)?;
         println!("\nwrote {path}");
