@@ -1,10 +1,14 @@
 // GEMM prelude for the input gradient of conv2d, which is also conv_transpose2d's
 // forward: dx = conv2dᵀ(dy, w).
 // dy (N, Cout, Ho, Wo), w (Cout, Cin, KH, KW), dx (N, Cin, H, W), all f32.
-// As a GEMM: M = Cin, N = N·H·W (a column is one input pixel of one sample),
-// K = Cout·KH·KW. Tap (kh, kw) of output channel co reaches input pixel (ih, iw)
-// from output pixel oh = (ih + pad_top - kh) / sh when that division is exact and in
-// range; other taps read zero. The engine appends the generated `gemm` core.
+// Tap (kh, kw) reaches input pixel (ih, iw) from output pixel oh = (ih + pad_top - kh) / sh
+// only when that division is exact, so with stride s only one tap row in s does.
+// Rather than multiply the zeros of the other taps, the launcher splits the pixels by
+// phase ((ih + pad_top) mod sh, (iw + pad_left) mod sw) into sh·sw GEMMs; in each,
+// every tap of the phase is live: kh = phase_h + sh·th for th < taps_h.
+// As a GEMM per phase: M = Cin, N = N·count_h·count_w (a column is one input pixel of
+// the phase: ih = first_h + sh·i), K = Cout·taps_h·taps_w.
+// The engine appends the generated `gemm` core.
 //
 // Bindings: 0 Params, 1 dy, 2 w, 3 bias (any buffer when HAS_BIAS is false), 4 dx.
 // The bias is convT's, added per output channel of the transposed convolution.
@@ -28,6 +32,15 @@ struct Params {
     pad_left: u32,
     ho: u32,
     wo: u32,
+    // Used by the input gradient only: the phase this dispatch computes (see there).
+    phase_h: u32,
+    phase_w: u32,
+    first_h: u32,
+    first_w: u32,
+    count_h: u32,
+    count_w: u32,
+    taps_h: u32,
+    taps_w: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -37,46 +50,51 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 
 struct RowInfo { ci: u32 }
-struct ColInfo { dy_base: u32, ih: i32, iw: i32 }
+struct ColInfo { dy_base: u32, oh0: i32, ow0: i32 }
 
 fn row_info(row: u32) -> RowInfo { return RowInfo(row); }
 
+// (sample, ih, iw) of column `col` of this phase.
+fn pixel(col: u32) -> vec3<u32> {
+    let per_sample = p.count_h * p.count_w;
+    let i = (col % per_sample) / p.count_w;
+    let j = col % p.count_w;
+    return vec3<u32>(col / per_sample, p.first_h + i * p.sh, p.first_w + j * p.sw);
+}
+
 fn col_info(col: u32) -> ColInfo {
-    let pixels = p.h * p.w;
-    let sample = col / pixels;
-    let pix = col % pixels;
+    let px = pixel(col);
+    // Tap th = 0 reads output row oh0; tap th reads oh0 - th.
     return ColInfo(
-        sample * p.cout * p.ho * p.wo,
-        i32(pix / p.w) + i32(p.pad_top),
-        i32(pix % p.w) + i32(p.pad_left),
+        px.x * p.cout * p.ho * p.wo,
+        i32((px.y + p.pad_top - p.phase_h) / p.sh),
+        i32((px.z + p.pad_left - p.phase_w) / p.sw),
     );
 }
 
 fn load_a(r: RowInfo, kk: u32) -> f32 {
-    // kk = (co, kh, kw); w is (Cout, Cin, KH, KW).
-    let taps = p.kh * p.kw;
+    // kk = (co, th, tw); w is (Cout, Cin, KH, KW).
+    let taps = p.taps_h * p.taps_w;
     let co = kk / taps;
-    return wt[(co * p.cin + r.ci) * taps + kk % taps];
+    let kh = p.phase_h + (kk % taps) / p.taps_w * p.sh;
+    let kw = p.phase_w + (kk % p.taps_w) * p.sw;
+    return wt[((co * p.cin + r.ci) * p.kh + kh) * p.kw + kw];
 }
 
 fn load_b(kk: u32, c: ColInfo) -> f32 {
-    let taps = p.kh * p.kw;
+    let taps = p.taps_h * p.taps_w;
     let co = kk / taps;
-    let tap = kk % taps;
-    let oh_s = c.ih - i32(tap / p.kw);
-    let ow_s = c.iw - i32(tap % p.kw);
-    if oh_s < 0 || ow_s < 0 { return 0.0; }
-    let oh = u32(oh_s) / p.sh;
-    let ow = u32(ow_s) / p.sw;
-    if oh * p.sh != u32(oh_s) || ow * p.sw != u32(ow_s) || oh >= p.ho || ow >= p.wo { return 0.0; }
-    return dy[c.dy_base + (co * p.ho + oh) * p.wo + ow];
+    let oh = c.oh0 - i32((kk % taps) / p.taps_w);
+    let ow = c.ow0 - i32(kk % p.taps_w);
+    if oh < 0 || ow < 0 || oh >= i32(p.ho) || ow >= i32(p.wo) { return 0.0; }
+    return dy[c.dy_base + (co * p.ho + u32(oh)) * p.wo + u32(ow)];
 }
 
 fn store(row: u32, col: u32, v: f32) {
     if row < p.m && col < p.n {
-        let pixels = p.h * p.w;
+        let px = pixel(col);
         var out = v;
         if HAS_BIAS { out += bias[row]; }
-        dx[((col / pixels) * p.cin + row) * pixels + col % pixels] = out;
+        dx[((px.x * p.cin + row) * p.h + px.y) * p.w + px.z] = out;
     }
 }

@@ -25,6 +25,15 @@ struct Params {
     pad_left: u32,
     ho: u32,
     wo: u32,
+    // Used by the input gradient only: the phase this dispatch computes (see there).
+    phase_h: u32,
+    phase_w: u32,
+    first_h: u32,
+    first_w: u32,
+    count_h: u32,
+    count_w: u32,
+    taps_h: u32,
+    taps_w: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

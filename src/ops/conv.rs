@@ -34,6 +34,39 @@ struct Params {
     pad_left: u32,
     ho: u32,
     wo: u32,
+    phase_h: u32,
+    phase_w: u32,
+    first_h: u32,
+    first_w: u32,
+    count_h: u32,
+    count_w: u32,
+    taps_h: u32,
+    taps_w: u32,
+}
+
+/// One phase of the input gradient along one axis: the pixels i with
+/// (i + pad) mod stride == phase start at `first` and number `count`; the taps
+/// k ≡ phase (mod stride) that reach them number `taps`.
+struct AxisPhase {
+    phase: usize,
+    first: usize,
+    count: usize,
+    taps: usize,
+}
+
+fn axis_phases(size: usize, pad: usize, stride: usize, kernel: usize) -> Vec<AxisPhase> {
+    (0..stride)
+        .map(|phase| {
+            let first = (phase + stride - pad % stride) % stride;
+            AxisPhase {
+                phase,
+                first,
+                count: size.saturating_sub(first).div_ceil(stride),
+                taps: kernel.saturating_sub(phase).div_ceil(stride),
+            }
+        })
+        .filter(|a| a.count > 0)
+        .collect()
 }
 
 #[derive(Clone, Copy)]
@@ -47,6 +80,55 @@ fn u32_of(v: usize) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::TooLarge(format!("convolution dimension {v} exceeds 2^32")))
 }
 
+/// The (m, n, k) of each GEMM a pass dispatches, with its phase fields set. The
+/// forward and weight-gradient passes are one GEMM; the input gradient is one per phase.
+fn gemms(pass: Pass, g: &ConvGeometry, base: Params) -> Result<Vec<Params>> {
+    let taps = g.kh * g.kw;
+    let with_mnk = |m: usize, n: usize, k: usize, params: Params| -> Result<Params> {
+        Ok(Params {
+            m: u32_of(m)?,
+            n: u32_of(n)?,
+            k: u32_of(k)?,
+            ..params
+        })
+    };
+    match pass {
+        Pass::Forward => Ok(vec![with_mnk(
+            g.cout,
+            g.n * g.ho * g.wo,
+            g.cin * taps,
+            base,
+        )?]),
+        Pass::WeightGrad => Ok(vec![with_mnk(
+            g.cout,
+            g.cin * taps,
+            g.n * g.ho * g.wo,
+            base,
+        )?]),
+        Pass::InputGrad => {
+            let mut out = Vec::new();
+            for rows in axis_phases(g.h, g.pad_top, g.sh, g.kh) {
+                for cols in axis_phases(g.w, g.pad_left, g.sw, g.kw) {
+                    let params = Params {
+                        phase_h: u32_of(rows.phase)?,
+                        phase_w: u32_of(cols.phase)?,
+                        first_h: u32_of(rows.first)?,
+                        first_w: u32_of(cols.first)?,
+                        count_h: u32_of(rows.count)?,
+                        count_w: u32_of(cols.count)?,
+                        taps_h: u32_of(rows.taps)?,
+                        taps_w: u32_of(cols.taps)?,
+                        ..base
+                    };
+                    let n = g.n * rows.count * cols.count;
+                    out.push(with_mnk(g.cin, n, g.cout * rows.taps * cols.taps, params)?);
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// Records one implicit-GEMM pass. `a` and `b` bind as 1 and 2, then the bias when
 /// the prelude takes one, then the output.
 fn launch(
@@ -58,32 +140,10 @@ fn launch(
     out: &Tensor,
 ) -> Result<()> {
     let gpu = a.gpu();
-    let taps = g.kh * g.kw;
-    let (prelude, m, n, k) = match pass {
-        Pass::Forward => ("gemm_conv_forward", g.cout, g.n * g.ho * g.wo, g.cin * taps),
-        Pass::InputGrad => (
-            "gemm_conv_input_grad",
-            g.cin,
-            g.n * g.h * g.w,
-            g.cout * taps,
-        ),
-        Pass::WeightGrad => (
-            "gemm_conv_weight_grad",
-            g.cout,
-            g.cin * taps,
-            g.n * g.ho * g.wo,
-        ),
-    };
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    if k == 0 {
-        return ops::fill(out, 0.0);
-    }
-    let params = Params {
-        m: u32_of(m)?,
-        n: u32_of(n)?,
-        k: u32_of(k)?,
+    let base = Params {
+        m: 0,
+        n: 0,
+        k: 0,
         batch: u32_of(g.n)?,
         cin: u32_of(g.cin)?,
         h: u32_of(g.h)?,
@@ -97,16 +157,22 @@ fn launch(
         pad_left: u32_of(g.pad_left)?,
         ho: u32_of(g.ho)?,
         wo: u32_of(g.wo)?,
+        phase_h: 0,
+        phase_w: 0,
+        first_h: 0,
+        first_w: 0,
+        count_h: 0,
+        count_w: 0,
+        taps_h: 0,
+        taps_w: 0,
     };
     let core = gpu.gemm_core();
     let (tile_m, tile_n) = core.tile();
-    let groups = [params.n.div_ceil(tile_n), params.m.div_ceil(tile_m), 1];
-    let max = gpu.limits().max_compute_workgroups_per_dimension;
-    if groups[0] > max || groups[1] > max {
-        return Err(Error::TooLarge(format!(
-            "a convolution GEMM of {m}×{n} needs more than {max} workgroups per dimension"
-        )));
-    }
+    let prelude = match pass {
+        Pass::Forward => "gemm_conv_forward",
+        Pass::InputGrad => "gemm_conv_input_grad",
+        Pass::WeightGrad => "gemm_conv_weight_grad",
+    };
     let mut key = KernelKey::gemm(prelude, core);
     let mut buffers = vec![a.buffer(), b.buffer()];
     if !matches!(pass, Pass::WeightGrad) {
@@ -114,7 +180,21 @@ fn launch(
         buffers.push(bias.unwrap_or(a).buffer());
     }
     buffers.push(out.buffer());
-    gpu.dispatch(&key, &params, &buffers, groups);
+    let max = gpu.limits().max_compute_workgroups_per_dimension;
+    for params in gemms(pass, g, base)? {
+        if params.m == 0 || params.n == 0 {
+            continue;
+        }
+        // K may be 0 (a phase no tap reaches): the core then stores the bias or zero.
+        let groups = [params.n.div_ceil(tile_n), params.m.div_ceil(tile_m), 1];
+        if groups[0] > max || groups[1] > max {
+            return Err(Error::TooLarge(format!(
+                "a convolution GEMM of {}×{} needs more than {max} workgroups per dimension",
+                params.m, params.n
+            )));
+        }
+        gpu.dispatch(&key, &params, &buffers, groups);
+    }
     Ok(())
 }
 
