@@ -74,3 +74,46 @@ fn a_missing_adapter_says_how_to_get_one() {
         }
     }
 }
+
+#[test]
+fn convolution_parameter_errors_say_what_is_wrong() {
+    use duel::{Conv2d, ConvTranspose2d, Padding};
+    let x = t(&[1, 3, 4, 4]);
+    let conv = Conv2d::new(1, Padding::Valid);
+    let m = shape_message(ops::conv2d(&x, &t(&[2, 3, 5, 5]), None, &conv));
+    assert!(m.contains("larger than the padded input"), "{m}");
+    let m = shape_message(ops::conv2d(&x, &t(&[2, 4, 3, 3]), None, &conv));
+    assert!(m.contains("3 channels") && m.contains("expects 4"), "{m}");
+    let m = shape_message(ops::conv2d(&x, &t(&[2, 3, 3, 3]), Some(&t(&[3])), &conv));
+    assert!(m.contains("bias"), "{m}");
+    let m = shape_message(ops::conv2d(
+        &x,
+        &t(&[2, 3, 3, 3]),
+        None,
+        &Conv2d::new(0, Padding::Valid),
+    ));
+    assert!(m.contains("stride"), "{m}");
+    let m = shape_message(ops::conv_transpose2d(
+        &x,
+        &t(&[3, 2, 3, 3]),
+        None,
+        &ConvTranspose2d::torch(2, 0, 2),
+    ));
+    assert!(m.contains("output_padding"), "{m}");
+    let m = shape_message(ops::conv_transpose2d(
+        &x,
+        &t(&[2, 2, 3, 3]),
+        None,
+        &ConvTranspose2d::torch(1, 0, 0),
+    ));
+    assert!(m.contains("channels"), "{m}");
+    let m = shape_message(ops::conv2d_backward_input(
+        &t(&[1, 2, 3, 3]),
+        &t(&[2, 3, 3, 3]),
+        &[1, 3, 4, 4],
+        &conv,
+    ));
+    assert!(m.contains("[1, 2, 2, 2]"), "{m}");
+    let m = shape_message(ops::conv2d(&t(&[3, 4, 4]), &t(&[2, 3, 3, 3]), None, &conv));
+    assert!(m.contains("4-D"), "{m}");
+}

@@ -214,3 +214,92 @@ fn conv_transpose2d_backward_matches_finite_differences() {
         );
     }
 }
+
+#[test]
+fn dropout_and_upsample_backward_match_finite_differences() {
+    let x = random_array(&mut rng(60), &[2, 3, 2, 3], -1.0, 1.0);
+    let dy = random_array(&mut rng(61), &[2, 3, 2, 3], -1.0, 1.0);
+    check(
+        "dropout",
+        |x| r::dropout(x, 0.4, 5, 6),
+        &x,
+        &dy,
+        &r::dropout_backward(&dy, 0.4, 5, 6),
+    );
+    for factor in [(2, 2), (3, 1)] {
+        let up = r::upsample_nearest(&x, factor);
+        let dy = random_array(&mut rng(62), &up.shape, -1.0, 1.0);
+        check(
+            "upsample",
+            |x| r::upsample_nearest(x, factor),
+            &x,
+            &dy,
+            &r::upsample_nearest_backward(&dy, factor),
+        );
+    }
+}
+
+#[test]
+fn loss_backward_matches_finite_differences() {
+    let dloss = Array::new(&[], vec![0.8]);
+    let z = random_array(&mut rng(70), &[5, 3], -4.0, 4.0);
+    let t = random_array(&mut rng(71), &[5, 3], 0.0, 1.0);
+    check(
+        "bce_with_logits",
+        |z| r::bce_with_logits(z, &t),
+        &z,
+        &dloss,
+        &r::bce_with_logits_backward(&dloss, &z, &t),
+    );
+    let p = random_array(&mut rng(72), &[5, 3], 0.05, 0.95);
+    check(
+        "bce",
+        |p| r::bce(p, &t),
+        &p,
+        &dloss,
+        &r::bce_backward(&dloss, &p, &t),
+    );
+    let labels = random_array(&mut rng(73), &[5], 0.0, 3.0).map(f64::floor);
+    check(
+        "softmax_cross_entropy",
+        |z| r::softmax_cross_entropy(z, &labels),
+        &z,
+        &dloss,
+        &r::softmax_cross_entropy_backward(&dloss, &z, &labels),
+    );
+}
+
+#[test]
+fn batch_norm_backward_matches_finite_differences() {
+    let config = duel::BatchNormConfig::default();
+    for shape in [&[3usize, 2, 2, 3][..], &[4, 3]] {
+        let c = shape[1];
+        let x = random_array(&mut rng(80), shape, -2.0, 2.0);
+        let gamma = random_array(&mut rng(81), &[c], 0.5, 1.5);
+        let beta = random_array(&mut rng(82), &[c], -0.5, 0.5);
+        let dy = random_array(&mut rng(83), shape, -1.0, 1.0);
+        // Training mode; the running statistics are side effects, so each call gets fresh ones.
+        let forward = |x: &Array, gamma: &Array, beta: &Array| {
+            let (mut rm, mut rv) = (r::zeros(&[c]), r::full(&[c], 1.0));
+            r::batch_norm_train(x, gamma, beta, &mut rm, &mut rv, &config).0
+        };
+        let (mut rm, mut rv) = (r::zeros(&[c]), r::full(&[c], 1.0));
+        let (_, saved) = r::batch_norm_train(&x, &gamma, &beta, &mut rm, &mut rv, &config);
+        let (dx, dgamma, dbeta) = r::batch_norm_backward(&dy, &x, &gamma, &saved);
+        check("batch_norm/x", |x| forward(x, &gamma, &beta), &x, &dy, &dx);
+        check(
+            "batch_norm/gamma",
+            |g| forward(&x, g, &beta),
+            &gamma,
+            &dy,
+            &dgamma,
+        );
+        check(
+            "batch_norm/beta",
+            |b| forward(&x, &gamma, b),
+            &beta,
+            &dy,
+            &dbeta,
+        );
+    }
+}

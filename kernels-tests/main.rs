@@ -3,6 +3,8 @@
 //!
 //! GPU tests need an adapter and fail, not skip, without one: CI always has lavapipe.
 
+mod adam;
+mod batchnorm;
 mod common;
 mod conv;
 mod elementwise;
@@ -10,6 +12,9 @@ mod errors;
 mod fill;
 mod gradcheck;
 mod harness;
+mod loss;
 mod matmul;
+mod random;
 mod reduce;
 mod shaders;
+mod upsample;

@@ -7,6 +7,7 @@
 pub mod conv_spec;
 mod error;
 pub mod gpu;
+pub mod op_config;
 pub mod ops;
 pub mod reference;
 mod tensor;
@@ -14,4 +15,5 @@ mod tensor;
 pub use conv_spec::{Conv2d, ConvTranspose2d, Padding, TransposePadding};
 pub use error::{Error, Result};
 pub use gpu::Gpu;
+pub use op_config::{AdamConfig, BatchNormConfig};
 pub use tensor::Tensor;

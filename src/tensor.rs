@@ -103,6 +103,14 @@ impl Tensor {
         })
     }
 
+    /// (N, ...) viewed as (N, product of the rest), as Keras's Flatten; copies nothing.
+    pub fn flatten(&self) -> Result<Tensor> {
+        match self.shape.split_first() {
+            Some((&n, rest)) => self.reshape(&[n, rest.iter().product()]),
+            None => Err(shape_err!("cannot flatten a scalar")),
+        }
+    }
+
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }

@@ -10,12 +10,17 @@ use std::sync::Arc;
 
 /// Every plain shader, by name, with its source.
 pub const SHADERS: &[(&str, &str)] = &[
+    ("adam", include_str!("../../shaders/adam.wgsl")),
+    ("batchnorm", include_str!("../../shaders/batchnorm.wgsl")),
     (
         "elementwise",
         include_str!("../../shaders/elementwise.wgsl"),
     ),
     ("fill", include_str!("../../shaders/fill.wgsl")),
+    ("loss", include_str!("../../shaders/loss.wgsl")),
+    ("random", include_str!("../../shaders/random.wgsl")),
     ("reduce", include_str!("../../shaders/reduce.wgsl")),
+    ("upsample", include_str!("../../shaders/upsample.wgsl")),
 ];
 
 /// Every GEMM prelude, by name; each compiles with a generated `gemm` core after it.

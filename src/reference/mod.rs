@@ -2,14 +2,21 @@
 //! and f64 throughout so that they can serve as the oracle and be gradient-checked.
 //! Nothing here depends on the GPU.
 
+mod adam;
 mod array;
+mod batchnorm;
 mod conv;
 mod elementwise;
 mod fill;
+mod loss;
 mod matmul;
+mod random;
 mod reduce;
+mod upsample;
 
+pub use adam::adam_step;
 pub use array::Array;
+pub use batchnorm::{BatchNormSaved, batch_norm_backward, batch_norm_eval, batch_norm_train};
 pub use conv::{
     conv_transpose2d, conv_transpose2d_backward_input, conv_transpose2d_backward_weight, conv2d,
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
@@ -19,8 +26,14 @@ pub use elementwise::{
     sigmoid_backward, tanh, tanh_backward,
 };
 pub use fill::{copy, fill, full, zeros};
+pub use loss::{
+    bce, bce_backward, bce_with_logits, bce_with_logits_backward, softmax_cross_entropy,
+    softmax_cross_entropy_backward,
+};
 pub use matmul::{matmul, matmul_backward, matmul_bias, matmul_nt, matmul_tn, matmul_with};
+pub use random::{dropout, dropout_backward, fill_normal, fill_uniform, philox};
 pub use reduce::{
     mean, mean_axis, mean_axis_backward, mean_backward, sum, sum_axis, sum_axis_backward,
     sum_backward,
 };
+pub use upsample::{upsample_nearest, upsample_nearest_backward};

@@ -1,0 +1,139 @@
+//! Batch normalisation in training and eval modes, its running statistics and its
+//! backward, against the two-pass f64 reference.
+//!
+//! Tolerance: x̂ = (x - mean)·invstd carries the f32 rounding of the mean, about
+//! ε·|mean|/std, so the bound is 16·ε·(1 + |offset|/std) absolute. A one-pass
+//! E[x²] - E[x]² variance at an offset of 1e3 would be off by about 1e6·ε ≈ 0.06,
+//! hundreds of times over it.
+
+use crate::common::{EPS, assert_close, random_array, rng, upload};
+use duel::reference as r;
+use duel::{BatchNormConfig, ops};
+
+fn check(shape: &[usize], offset: f64, seed: u64) {
+    let mut rng = rng(seed);
+    let c = shape[1];
+    let x = random_array(&mut rng, shape, -2.0, 2.0).map(|v| v + offset);
+    let gamma = random_array(&mut rng, &[c], 0.5, 1.5);
+    let beta = random_array(&mut rng, &[c], -0.5, 0.5);
+    let mut running_mean = random_array(&mut rng, &[c], -0.1, 0.1);
+    let mut running_var = random_array(&mut rng, &[c], 0.5, 1.5);
+    let dy = random_array(&mut rng, shape, -1.0, 1.0);
+    let config = BatchNormConfig::keras(0.8, 1e-3);
+    let (gx, ggamma, gbeta, grm, grv, gdy) = (
+        upload(&x),
+        upload(&gamma),
+        upload(&beta),
+        upload(&running_mean),
+        upload(&running_var),
+        upload(&dy),
+    );
+    let what = format!("batch_norm {shape:?} offset {offset}");
+    let tol = 16.0 * EPS * (1.0 + offset.abs());
+
+    let (y, saved) = ops::batch_norm_train(&gx, &ggamma, &gbeta, &grm, &grv, &config).unwrap();
+    let (want_y, want_saved) = r::batch_norm_train(
+        &x,
+        &gamma,
+        &beta,
+        &mut running_mean,
+        &mut running_var,
+        &config,
+    );
+    assert_close(&format!("{what} train y"), &y, &want_y, tol, 0.0);
+    assert_close(
+        &format!("{what} saved mean"),
+        &saved.mean,
+        &want_saved.mean,
+        tol,
+        4.0 * EPS,
+    );
+    assert_close(
+        &format!("{what} saved invstd"),
+        &saved.invstd,
+        &want_saved.invstd,
+        tol,
+        1e-5,
+    );
+    assert_close(
+        &format!("{what} running mean"),
+        &grm,
+        &running_mean,
+        tol,
+        4.0 * EPS,
+    );
+    assert_close(
+        &format!("{what} running var"),
+        &grv,
+        &running_var,
+        tol,
+        1e-5,
+    );
+
+    let eval = ops::batch_norm_eval(&gx, &ggamma, &gbeta, &grm, &grv, &config).unwrap();
+    let want_eval = r::batch_norm_eval(&x, &gamma, &beta, &running_mean, &running_var, &config);
+    assert_close(
+        &format!("{what} eval y"),
+        &eval,
+        &want_eval,
+        tol * (1.0 + offset.abs()),
+        1e-5,
+    );
+
+    let (dx, dgamma, dbeta) = ops::batch_norm_backward(&gdy, &gx, &ggamma, &saved).unwrap();
+    let (want_dx, want_dgamma, want_dbeta) = r::batch_norm_backward(&dy, &x, &gamma, &want_saved);
+    let count = (x.numel() / c) as f64;
+    assert_close(&format!("{what} dx"), &dx, &want_dx, tol, 1e-4);
+    assert_close(
+        &format!("{what} dgamma"),
+        &dgamma,
+        &want_dgamma,
+        count * tol,
+        1e-5,
+    );
+    assert_close(
+        &format!("{what} dbeta"),
+        &dbeta,
+        &want_dbeta,
+        count * EPS,
+        1e-5,
+    );
+}
+
+#[test]
+fn batch_norm_2d_matches_reference() {
+    check(&[1, 3, 5, 7], 0.0, 1100);
+    check(&[4, 5, 7, 9], 0.0, 1101);
+}
+
+#[test]
+fn batch_norm_1d_matches_reference() {
+    check(&[16, 33], 0.0, 1110);
+    check(&[2, 1], 0.0, 1111);
+}
+
+#[test]
+fn batch_norm_is_sound_at_a_large_mean_offset() {
+    check(&[64, 128, 14, 14], 1e3, 1120);
+}
+
+#[test]
+fn batch_norm_shape_errors() {
+    let gpu = crate::common::gpu();
+    let x = ops::zeros(gpu, &[2, 3, 4, 4]).unwrap();
+    let good = ops::zeros(gpu, &[3]).unwrap();
+    let bad = ops::zeros(gpu, &[4]).unwrap();
+    let config = BatchNormConfig::default();
+    assert!(ops::batch_norm_train(&x, &bad, &good, &good, &good, &config).is_err());
+    assert!(
+        ops::batch_norm_eval(
+            &ops::zeros(gpu, &[3]).unwrap(),
+            &good,
+            &good,
+            &good,
+            &good,
+            &config
+        )
+        .is_err()
+    );
+}

@@ -1,0 +1,63 @@
+//! Settings of the optimiser and normalisation ops: plain data shared by the GPU
+//! launchers (`ops`) and their CPU twins (`reference`).
+
+/// Adam's settings. Defaults are DCGAN's: lr 2e-4, β1 0.5, β2 0.999.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamConfig {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+    /// AdamW (decay applied to the weights directly) when true; Adam's L2 term
+    /// (decay added to the gradient) when false.
+    pub decoupled: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 2e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+        }
+    }
+}
+
+/// Batch normalisation's settings.
+///
+/// Momentum follows Keras: running = momentum·running + (1 - momentum)·batch, so
+/// Keras's `momentum=0.8` is `BatchNormConfig::keras(0.8)`, and PyTorch's
+/// `momentum=0.1` (the weight of the batch) is `BatchNormConfig::torch(0.1)`, which
+/// stores 0.9. The running variance takes the unbiased batch variance, as PyTorch does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchNormConfig {
+    pub eps: f32,
+    /// The weight of the old running value (Keras's convention).
+    pub momentum: f32,
+}
+
+impl BatchNormConfig {
+    /// Keras's `BatchNormalization(momentum=m, epsilon=eps)`.
+    pub fn keras(momentum: f32, eps: f32) -> BatchNormConfig {
+        BatchNormConfig { eps, momentum }
+    }
+
+    /// PyTorch's `BatchNorm2d(momentum=m, eps=eps)`, where m weights the new batch.
+    pub fn torch(momentum: f32, eps: f32) -> BatchNormConfig {
+        BatchNormConfig {
+            eps,
+            momentum: 1.0 - momentum,
+        }
+    }
+}
+
+impl Default for BatchNormConfig {
+    /// PyTorch's defaults, which DCGAN uses: momentum 0.1 on the batch, eps 1e-5.
+    fn default() -> Self {
+        BatchNormConfig::torch(0.1, 1e-5)
+    }
+}

@@ -1,0 +1,243 @@
+//! Batch normalisation, 2-D (N, C, H, W) with statistics per channel and 1-D (N, F)
+//! with statistics per feature, in training and eval modes, with its backward.
+//!
+//! The momentum convention is documented on `BatchNormConfig`.
+
+use crate::BatchNormConfig;
+use crate::gpu::KernelKey;
+use crate::{Result, Tensor, error::shape_err};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    c: u32,
+    s: u32,
+    eval: u32,
+    eps: f32,
+    momentum: f32,
+    _pad: [u32; 2],
+}
+
+/// (N, C, S) of a 2-D (N, C, H, W) or 1-D (N, F) input.
+fn layout(x: &Tensor, op: &str) -> Result<(usize, usize, usize)> {
+    match *x.shape() {
+        [n, c, h, w] => Ok((n, c, h * w)),
+        [n, f] => Ok((n, f, 1)),
+        _ => Err(shape_err!(
+            "{op}: input must be (N, C, H, W) or (N, F), got {:?}",
+            x.shape()
+        )),
+    }
+}
+
+fn check_channels(c: usize, tensors: &[(&str, &Tensor)], op: &str) -> Result<()> {
+    for (what, t) in tensors {
+        if t.shape() != [c] {
+            return Err(shape_err!(
+                "{op}: {what} must have shape [{c}], got {:?}",
+                t.shape()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn params(n: usize, c: usize, s: usize, eval: bool, config: &BatchNormConfig) -> Result<Params> {
+    let idx = |v: usize| {
+        u32::try_from(v).map_err(|_| crate::Error::TooLarge(format!("{v} exceeds 2^32")))
+    };
+    if n * s == 0 {
+        return Err(shape_err!(
+            "batch_norm: no values per channel (N = {n}, spatial size {s})"
+        ));
+    }
+    Ok(Params {
+        n: idx(n)?,
+        c: idx(c)?,
+        s: idx(s)?,
+        eval: eval.into(),
+        eps: config.eps,
+        momentum: config.momentum,
+        _pad: [0; 2],
+    })
+}
+
+/// What the training forward saves for the backward: the batch mean and inverse
+/// standard deviation per channel.
+pub struct BatchNormSaved {
+    pub mean: Tensor,
+    pub invstd: Tensor,
+}
+
+fn apply(
+    x: &Tensor,
+    mean: &Tensor,
+    second: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    params: &Params,
+) -> Result<Tensor> {
+    let gpu = x.gpu();
+    let y = Tensor::uninit(gpu, x.shape())?;
+    gpu.dispatch(
+        &KernelKey::new("batchnorm", "bn_apply"),
+        params,
+        &[
+            x.buffer(),
+            mean.buffer(),
+            second.buffer(),
+            gamma.buffer(),
+            beta.buffer(),
+            y.buffer(),
+        ],
+        gpu.grid((x.numel() as u64).div_ceil(256))?,
+    );
+    Ok(y)
+}
+
+/// Training mode: normalises with this batch's statistics and updates the running
+/// mean and variance in place. Returns y and what the backward needs.
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    config: &BatchNormConfig,
+) -> Result<(Tensor, BatchNormSaved)> {
+    let op = "batch_norm_train";
+    let (n, c, s) = layout(x, op)?;
+    check_channels(
+        c,
+        &[
+            ("gamma", gamma),
+            ("beta", beta),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ],
+        op,
+    )?;
+    let params = params(n, c, s, false, config)?;
+    let gpu = x.gpu();
+    let saved = BatchNormSaved {
+        mean: Tensor::uninit(gpu, &[c])?,
+        invstd: Tensor::uninit(gpu, &[c])?,
+    };
+    gpu.dispatch(
+        &KernelKey::new("batchnorm", "bn_stats"),
+        &params,
+        &[
+            x.buffer(),
+            saved.mean.buffer(),
+            saved.invstd.buffer(),
+            running_mean.buffer(),
+            running_var.buffer(),
+        ],
+        gpu.grid(u64::from(params.c))?,
+    );
+    let y = apply(x, &saved.mean, &saved.invstd, gamma, beta, &params)?;
+    Ok((y, saved))
+}
+
+/// Eval mode: normalises with the running statistics, which stay as they are.
+pub fn batch_norm_eval(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    config: &BatchNormConfig,
+) -> Result<Tensor> {
+    let op = "batch_norm_eval";
+    let (n, c, s) = layout(x, op)?;
+    check_channels(
+        c,
+        &[
+            ("gamma", gamma),
+            ("beta", beta),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ],
+        op,
+    )?;
+    apply(
+        x,
+        running_mean,
+        running_var,
+        gamma,
+        beta,
+        &params(n, c, s, true, config)?,
+    )
+}
+
+/// Training-mode backward: (dx, dγ, dβ) from one fused per-channel reduction
+/// (dβ = Σ dy, dγ = Σ dy·x̂) and one elementwise pass.
+pub fn batch_norm_backward(
+    dy: &Tensor,
+    x: &Tensor,
+    gamma: &Tensor,
+    saved: &BatchNormSaved,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let op = "batch_norm_backward";
+    if dy.shape() != x.shape() {
+        return Err(shape_err!(
+            "{op}: gradient {:?} does not match input {:?}",
+            dy.shape(),
+            x.shape()
+        ));
+    }
+    let (n, c, s) = layout(x, op)?;
+    check_channels(
+        c,
+        &[
+            ("gamma", gamma),
+            ("saved mean", &saved.mean),
+            ("saved invstd", &saved.invstd),
+        ],
+        op,
+    )?;
+    let params = params(
+        n,
+        c,
+        s,
+        false,
+        &BatchNormConfig {
+            eps: 0.0,
+            momentum: 0.0,
+        },
+    )?;
+    let gpu = x.gpu();
+    let dgamma = Tensor::uninit(gpu, &[c])?;
+    let dbeta = Tensor::uninit(gpu, &[c])?;
+    gpu.dispatch(
+        &KernelKey::new("batchnorm", "bn_backward_reduce"),
+        &params,
+        &[
+            dy.buffer(),
+            x.buffer(),
+            saved.mean.buffer(),
+            saved.invstd.buffer(),
+            dgamma.buffer(),
+            dbeta.buffer(),
+        ],
+        gpu.grid(u64::from(params.c))?,
+    );
+    let dx = Tensor::uninit(gpu, x.shape())?;
+    gpu.dispatch(
+        &KernelKey::new("batchnorm", "bn_backward_apply"),
+        &params,
+        &[
+            dy.buffer(),
+            x.buffer(),
+            saved.mean.buffer(),
+            saved.invstd.buffer(),
+            gamma.buffer(),
+            dgamma.buffer(),
+            dbeta.buffer(),
+            dx.buffer(),
+        ],
+        gpu.grid((x.numel() as u64).div_ceil(256))?,
+    );
+    Ok((dx, dgamma, dbeta))
+}

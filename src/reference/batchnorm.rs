@@ -1,0 +1,139 @@
+//! CPU twins of `ops::batchnorm`, two-pass in f64.
+
+use super::Array;
+use crate::BatchNormConfig;
+
+/// (N, C, S) of a 2-D or 1-D input.
+fn layout(x: &Array) -> (usize, usize, usize) {
+    match x.shape[..] {
+        [n, c, h, w] => (n, c, h * w),
+        [n, f] => (n, f, 1),
+        _ => panic!("batch norm input must be (N, C, H, W) or (N, F)"),
+    }
+}
+
+fn channel_of(i: usize, c: usize, s: usize) -> usize {
+    (i / s) % c
+}
+
+/// Per-channel (mean, biased variance), two passes.
+fn moments(x: &Array) -> (Vec<f64>, Vec<f64>) {
+    let (n, c, s) = layout(x);
+    let count = (n * s) as f64;
+    let mut mean = vec![0.0; c];
+    for (i, v) in x.data.iter().enumerate() {
+        mean[channel_of(i, c, s)] += v / count;
+    }
+    let mut var = vec![0.0; c];
+    for (i, v) in x.data.iter().enumerate() {
+        let ch = channel_of(i, c, s);
+        var[ch] += (v - mean[ch]).powi(2) / count;
+    }
+    (mean, var)
+}
+
+fn normalise(x: &Array, mean: &[f64], invstd: &[f64], gamma: &Array, beta: &Array) -> Array {
+    let (_, c, s) = layout(x);
+    let data = x
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let ch = channel_of(i, c, s);
+            (v - mean[ch]) * invstd[ch] * gamma.data[ch] + beta.data[ch]
+        })
+        .collect();
+    Array::new(&x.shape, data)
+}
+
+/// The saved statistics: batch mean and inverse standard deviation, each (C).
+pub struct BatchNormSaved {
+    pub mean: Array,
+    pub invstd: Array,
+}
+
+pub fn batch_norm_train(
+    x: &Array,
+    gamma: &Array,
+    beta: &Array,
+    running_mean: &mut Array,
+    running_var: &mut Array,
+    config: &BatchNormConfig,
+) -> (Array, BatchNormSaved) {
+    let (n, c, s) = layout(x);
+    let (mean, var) = moments(x);
+    let eps = f64::from(config.eps);
+    let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    let m = f64::from(config.momentum);
+    let count = (n * s) as f64;
+    for ch in 0..c {
+        let unbiased = if count > 1.0 {
+            var[ch] * count / (count - 1.0)
+        } else {
+            var[ch]
+        };
+        running_mean.data[ch] = m * running_mean.data[ch] + (1.0 - m) * mean[ch];
+        running_var.data[ch] = m * running_var.data[ch] + (1.0 - m) * unbiased;
+    }
+    let y = normalise(x, &mean, &invstd, gamma, beta);
+    (
+        y,
+        BatchNormSaved {
+            mean: Array::new(&[c], mean),
+            invstd: Array::new(&[c], invstd),
+        },
+    )
+}
+
+pub fn batch_norm_eval(
+    x: &Array,
+    gamma: &Array,
+    beta: &Array,
+    running_mean: &Array,
+    running_var: &Array,
+    config: &BatchNormConfig,
+) -> Array {
+    let eps = f64::from(config.eps);
+    let invstd: Vec<f64> = running_var
+        .data
+        .iter()
+        .map(|v| 1.0 / (v + eps).sqrt())
+        .collect();
+    normalise(x, &running_mean.data, &invstd, gamma, beta)
+}
+
+pub fn batch_norm_backward(
+    dy: &Array,
+    x: &Array,
+    gamma: &Array,
+    saved: &BatchNormSaved,
+) -> (Array, Array, Array) {
+    let (n, c, s) = layout(x);
+    let count = (n * s) as f64;
+    let xhat = |i: usize| {
+        let ch = channel_of(i, c, s);
+        (x.data[i] - saved.mean.data[ch]) * saved.invstd.data[ch]
+    };
+    let mut dgamma = vec![0.0; c];
+    let mut dbeta = vec![0.0; c];
+    for (i, g) in dy.data.iter().enumerate() {
+        let ch = channel_of(i, c, s);
+        dbeta[ch] += g;
+        dgamma[ch] += g * xhat(i);
+    }
+    let dx = dy
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let ch = channel_of(i, c, s);
+            gamma.data[ch] * saved.invstd.data[ch] / count
+                * (count * g - dbeta[ch] - xhat(i) * dgamma[ch])
+        })
+        .collect();
+    (
+        Array::new(&x.shape, dx),
+        Array::new(&[c], dgamma),
+        Array::new(&[c], dbeta),
+    )
+}
