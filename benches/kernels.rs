@@ -182,6 +182,24 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
     let x = random(gpu, &[n], rng)?;
     let y = random(gpu, &[n], rng)?;
     let bias_grad = random(gpu, &[64, 6272], rng)?;
+    // DCGAN-sized activations: the generator's 64×128×7×7 and 64×64×14×14 maps.
+    let small_maps = random(gpu, &[64, 128, 7, 7], rng)?;
+    let maps = random(gpu, &[64, 64, 14, 14], rng)?;
+    let maps_grad = random(gpu, &[64, 64, 14, 14], rng)?;
+    let channels = |v: f32| ops::full(gpu, &[64], v);
+    let (gamma, beta, running_mean, running_var) = (
+        channels(1.0)?,
+        channels(0.0)?,
+        channels(0.0)?,
+        channels(1.0)?,
+    );
+    let bn = duel::BatchNormConfig::default();
+    let (_, saved) = ops::batch_norm_train(&maps, &gamma, &beta, &running_mean, &running_var, &bn)?;
+    let (m, v) = (ops::zeros(gpu, &[n])?, ops::zeros(gpu, &[n])?);
+    let adam = duel::AdamConfig::default();
+    let logits = random(gpu, &[64, 1], rng)?;
+    let targets = ops::full(gpu, &[64, 1], 1.0)?;
+    let map_bytes = 4 * 64 * 64 * 14 * 14;
     type Op<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
     // (kernel, shape, bytes moved per launch, op)
     let cases: Vec<(&str, String, usize, Op)> = vec![
@@ -226,6 +244,52 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
             "64x6272".to_string(),
             4 * 64 * 6272,
             Box::new(|| ops::sum_axis(&bias_grad, 0).map(drop)),
+        ),
+        (
+            "fill_normal",
+            format!("{n}"),
+            4 * n,
+            Box::new(|| ops::fill_normal(&x, 0.0, 0.02, 1, 0)),
+        ),
+        (
+            "dropout",
+            format!("{n}"),
+            8 * n,
+            Box::new(|| ops::dropout(&x, 0.3, 1, 0).map(drop)),
+        ),
+        // Adam reads param, grad, m, v and writes param, m, v.
+        (
+            "adam_step",
+            format!("{n}"),
+            28 * n,
+            Box::new(|| ops::adam_step(&x, &y, &m, &v, &adam, 1)),
+        ),
+        (
+            "upsample_nearest 2x",
+            "64x128x7x7".to_string(),
+            4 * 5 * 64 * 128 * 49,
+            Box::new(|| ops::upsample_nearest(&small_maps, (2, 2)).map(drop)),
+        ),
+        (
+            "batch_norm_train",
+            "64x64x14x14".to_string(),
+            4 * map_bytes,
+            Box::new(|| {
+                ops::batch_norm_train(&maps, &gamma, &beta, &running_mean, &running_var, &bn)
+                    .map(drop)
+            }),
+        ),
+        (
+            "batch_norm_backward",
+            "64x64x14x14".to_string(),
+            5 * map_bytes,
+            Box::new(|| ops::batch_norm_backward(&maps_grad, &maps, &gamma, &saved).map(drop)),
+        ),
+        (
+            "bce_with_logits",
+            "64x1".to_string(),
+            8 * 64,
+            Box::new(|| ops::bce_with_logits(&logits, &targets).map(drop)),
         ),
     ];
     for (kernel, shape, bytes, op) in cases {
