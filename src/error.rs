@@ -15,6 +15,10 @@ pub enum Error {
     Shape(String),
     /// A buffer larger than the adapter allows.
     TooLarge(String),
+    /// A data set or checkpoint file that is missing, corrupt or of another model.
+    Data(String),
+    /// Training went wrong numerically (a NaN or infinite loss).
+    Numeric(String),
 }
 
 impl fmt::Display for Error {
@@ -24,6 +28,8 @@ impl fmt::Display for Error {
             Error::Device(m) => write!(f, "GPU device error: {m}"),
             Error::Shape(m) => write!(f, "shape error: {m}"),
             Error::TooLarge(m) => write!(f, "buffer too large: {m}"),
+            Error::Data(m) => write!(f, "data error: {m}"),
+            Error::Numeric(m) => write!(f, "numeric error: {m}"),
         }
     }
 }

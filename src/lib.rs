@@ -4,11 +4,16 @@
 //! `Tensor` (a GPU buffer plus a shape), `ops` (kernel launchers), and `reference`
 //! (CPU twins of every op, used by the tests as the oracle).
 
+pub mod autograd;
 pub mod conv_spec;
+pub mod data;
 mod error;
 pub mod gpu;
+pub mod io;
+pub mod nn;
 pub mod op_config;
 pub mod ops;
+pub mod optim;
 pub mod reference;
 mod tensor;
 

@@ -68,6 +68,22 @@ impl Tensor {
         Ok(t)
     }
 
+    /// Uploads raw 32-bit words (packed bytes, indices) that kernels read as u32.
+    pub(crate) fn from_words(gpu: &Gpu, shape: &[usize], words: &[u32]) -> Result<Tensor> {
+        let t = Tensor::uninit(gpu, shape)?;
+        if words.len() != t.numel() {
+            return Err(shape_err!(
+                "shape {shape:?} holds {} words but {} were given",
+                t.numel(),
+                words.len()
+            ));
+        }
+        if !words.is_empty() {
+            gpu.write(t.buffer(), bytemuck::cast_slice(words));
+        }
+        Ok(t)
+    }
+
     /// Overwrites the contents from host data of the same length.
     pub fn write(&self, data: &[f32]) -> Result<()> {
         if data.len() != self.numel() {

@@ -17,6 +17,7 @@ pub const SHADERS: &[(&str, &str)] = &[
         include_str!("../../shaders/elementwise.wgsl"),
     ),
     ("fill", include_str!("../../shaders/fill.wgsl")),
+    ("gather", include_str!("../../shaders/gather.wgsl")),
     ("loss", include_str!("../../shaders/loss.wgsl")),
     ("random", include_str!("../../shaders/random.wgsl")),
     ("reduce", include_str!("../../shaders/reduce.wgsl")),

@@ -1,0 +1,86 @@
+//! Milliseconds per DCGAN training step (one D step and one G step, batch 64, the
+//! default model) beside the GPU time of its kernels, so the overhead shows:
+//! `cargo bench --bench train_step [-- --json PATH]`.
+
+// The example's own modules; this target uses only part of them.
+#[allow(dead_code)]
+#[path = "../examples/mnist_dcgan/cli.rs"]
+mod cli;
+#[allow(dead_code)]
+#[path = "../examples/mnist_dcgan/gan.rs"]
+mod gan;
+#[path = "../examples/mnist_dcgan/models.rs"]
+mod models;
+
+use clap::Parser;
+use duel::data::{GpuImages, Mnist, mnist};
+use duel::{Gpu, Result};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const WARM_UP: usize = 3;
+const MEASURED: usize = 10;
+
+fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let argv: Vec<String> = std::env::args().collect();
+    let json = argv
+        .iter()
+        .position(|a| a == "--json")
+        .and_then(|i| argv.get(i + 1).cloned());
+    let gpu = Gpu::new()?;
+    println!("adapter: {}", gpu.adapter());
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+    let dir = mnist::find(Some(&shared))?;
+    let data = Mnist::load(&dir)?;
+    let images = GpuImages::upload(&gpu, &data.train.images, data.train.count, &[1, 28, 28])?;
+    let args = cli::Args::parse_from(["train_step"]);
+    let mut gan = gan::Gan::new(&gpu, &args)?;
+    let mut schedule = gan::Schedule::new(&gpu, &args, &images)?;
+    let mut step = 0;
+    let mut run_step = |gan: &mut gan::Gan| -> Result<()> {
+        let (real, z, seed) = schedule.inputs(&images, step)?;
+        gan.step(&gpu, &real, z, seed)?;
+        step += 1;
+        Ok(())
+    };
+    for _ in 0..WARM_UP {
+        run_step(&mut gan)?;
+        gpu.sync()?;
+    }
+    let dispatches_before = gpu.batch_stats().dispatches;
+    let mut wall = Duration::ZERO;
+    for _ in 0..MEASURED {
+        let start = Instant::now();
+        run_step(&mut gan)?;
+        gpu.sync()?;
+        wall += start.elapsed();
+    }
+    let dispatches = (gpu.batch_stats().dispatches - dispatches_before) as f64 / MEASURED as f64;
+    let mut kernels = Duration::ZERO;
+    for _ in 0..MEASURED {
+        kernels += gpu.time(|| run_step(&mut gan))?;
+    }
+    let ms = wall.as_secs_f64() * 1e3 / MEASURED as f64;
+    let kernel_ms = kernels.as_secs_f64() * 1e3 / MEASURED as f64;
+    println!(
+        "batch {}, {} parameters in G, {} in D",
+        args.batch_size,
+        gan.g.parameter_count(),
+        gan.d.parameter_count()
+    );
+    println!("ms per step (wall, to a finished sync): {ms:.1}");
+    println!("GPU time of its kernels:                {kernel_ms:.1}");
+    println!(
+        "overhead:                               {:.0}%",
+        100.0 * (ms - kernel_ms) / kernel_ms
+    );
+    println!("dispatches per step:                    {dispatches:.0}");
+    if let Some(path) = json {
+        let body = format!(
+            "{{\"ms_per_step\": {ms:.3}, \"kernel_ms_per_step\": {kernel_ms:.3}, \"dispatches_per_step\": {dispatches:.0}}}\n"
+        );
+        duel::io::write_bytes(std::path::Path::new(&path), body.as_bytes())?;
+        println!("wrote {path}");
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! Command-line options, named as PyTorch's dcgan example names them.
+
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Arch {
+    /// DCGAN: Linear → ConvTranspose generator, strided-conv discriminator, BCE on logits.
+    Dcgan,
+    /// The Keras tutorial's models: Dense → UpSampling2D → Conv2D generator, and a
+    /// discriminator with Dropout.
+    Keras,
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(about = "Train a DCGAN on MNIST with duel", version)]
+pub struct Args {
+    /// Passes over the 60,000 training digits.
+    #[arg(long, default_value_t = 2)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Adam learning rate, for both networks.
+    #[arg(long, default_value_t = 2e-4)]
+    pub lr: f32,
+    /// Adam β1.
+    #[arg(long, default_value_t = 0.5)]
+    pub beta1: f32,
+    /// Size of the noise vector z.
+    #[arg(long, default_value_t = 100)]
+    pub nz: usize,
+    /// Generator width: channels of its last hidden layer.
+    #[arg(long, default_value_t = 64)]
+    pub ngf: usize,
+    /// Discriminator width: channels of its first layer.
+    #[arg(long, default_value_t = 64)]
+    pub ndf: usize,
+    #[arg(long, value_enum, default_value_t = Arch::Dcgan)]
+    pub arch: Arch,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory holding the four MNIST files (else $DUEL_DATA, else the user cache).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where grids, metrics, plots and checkpoints go.
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+    /// Continue from this checkpoint.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Stop after this many steps in all (a step trains D once and G once).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Also write a sample grid and a checkpoint every this many steps.
+    #[arg(long, default_value_t = 500)]
+    pub sample_every: usize,
+    /// Read the losses back every this many steps for the progress bar and metrics.
+    #[arg(long, default_value_t = 10)]
+    pub log_every: usize,
+    /// At the end, write this many generated digits to `samples-idx3-ubyte`.
+    #[arg(long, default_value_t = 0)]
+    pub export_samples: usize,
+}

@@ -1,0 +1,8 @@
+//! Files: checkpoints, sample grids and atomic writes.
+
+mod atomic;
+pub mod checkpoint;
+mod image_grid;
+
+pub use atomic::{write_atomically, write_bytes};
+pub use image_grid::{grid_image, save_png};

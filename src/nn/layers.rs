@@ -1,0 +1,317 @@
+//! The layers a Keras or PyTorch GAN is made of. Each records its ops on the graph;
+//! shapes below exclude the batch dimension.
+
+use super::init::Initializer;
+use crate::autograd::{Buffer, Graph, Param, Var};
+use crate::conv_spec::{Conv2d, ConvTranspose2d};
+use crate::{BatchNormConfig, Gpu, Result, error::shape_err, ops};
+use std::rc::Rc;
+
+pub trait Layer {
+    fn forward(&self, g: &mut Graph, x: Var) -> Result<Var>;
+
+    /// The output shape for an input shape, both without the batch dimension.
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
+
+    fn params(&self) -> Vec<Rc<Param>> {
+        Vec::new()
+    }
+
+    fn buffers(&self) -> Vec<&Buffer> {
+        Vec::new()
+    }
+}
+
+fn param(gpu: &Gpu, name: &str, value: crate::Tensor) -> Result<Rc<Param>> {
+    Param::new(gpu, name, value)
+}
+
+/// Dense: (in) -> (out), y = x·W + b with W (in, out).
+pub struct Linear {
+    pub weight: Rc<Param>,
+    pub bias: Option<Rc<Param>>,
+}
+
+impl Linear {
+    pub fn new(
+        gpu: &Gpu,
+        name: &str,
+        init: &Initializer,
+        inputs: usize,
+        outputs: usize,
+        bias: bool,
+    ) -> Result<Linear> {
+        let weight = param(
+            gpu,
+            &format!("{name}.weight"),
+            init.weight(gpu, &[inputs, outputs], inputs, outputs)?,
+        )?;
+        let bias = if bias {
+            Some(param(
+                gpu,
+                &format!("{name}.bias"),
+                ops::zeros(gpu, &[outputs])?,
+            )?)
+        } else {
+            None
+        };
+        Ok(Linear { weight, bias })
+    }
+}
+
+impl Layer for Linear {
+    fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
+        g.linear(x, &self.weight, self.bias.as_ref())
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let [inputs, outputs] =
+            <[usize; 2]>::try_from(self.weight.value.shape()).expect("2-D weight");
+        if input != [inputs] {
+            return Err(shape_err!(
+                "Linear({inputs} -> {outputs}) got input {input:?}; add Flatten first"
+            ));
+        }
+        Ok(vec![outputs])
+    }
+
+    fn params(&self) -> Vec<Rc<Param>> {
+        [Some(self.weight.clone()), self.bias.clone()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+/// Conv2D: (Cin, H, W) -> (Cout, Ho, Wo), weights (Cout, Cin, KH, KW).
+pub struct Conv {
+    pub weight: Rc<Param>,
+    pub bias: Option<Rc<Param>>,
+    pub spec: Conv2d,
+}
+
+impl Conv {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        gpu: &Gpu,
+        name: &str,
+        init: &Initializer,
+        cin: usize,
+        cout: usize,
+        kernel: usize,
+        spec: Conv2d,
+        bias: bool,
+    ) -> Result<Conv> {
+        let taps = kernel * kernel;
+        let w = init.weight(gpu, &[cout, cin, kernel, kernel], cin * taps, cout * taps)?;
+        let weight = param(gpu, &format!("{name}.weight"), w)?;
+        let bias = if bias {
+            Some(param(
+                gpu,
+                &format!("{name}.bias"),
+                ops::zeros(gpu, &[cout])?,
+            )?)
+        } else {
+            None
+        };
+        Ok(Conv { weight, bias, spec })
+    }
+}
+
+impl Layer for Conv {
+    fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
+        g.conv2d(x, &self.weight, self.bias.as_ref(), self.spec)
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let geometry = self
+            .spec
+            .geometry(&[&[1], input].concat(), self.weight.value.shape())?;
+        Ok(geometry.output_shape()[1..].to_vec())
+    }
+
+    fn params(&self) -> Vec<Rc<Param>> {
+        [Some(self.weight.clone()), self.bias.clone()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+/// Conv2DTranspose: (Cin, H, W) -> (Cout, Ho, Wo), weights (Cin, Cout, KH, KW).
+pub struct ConvTranspose {
+    pub weight: Rc<Param>,
+    pub bias: Option<Rc<Param>>,
+    pub spec: ConvTranspose2d,
+}
+
+impl ConvTranspose {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        gpu: &Gpu,
+        name: &str,
+        init: &Initializer,
+        cin: usize,
+        cout: usize,
+        kernel: usize,
+        spec: ConvTranspose2d,
+        bias: bool,
+    ) -> Result<ConvTranspose> {
+        let taps = kernel * kernel;
+        let w = init.weight(gpu, &[cin, cout, kernel, kernel], cout * taps, cin * taps)?;
+        let weight = param(gpu, &format!("{name}.weight"), w)?;
+        let bias = if bias {
+            Some(param(
+                gpu,
+                &format!("{name}.bias"),
+                ops::zeros(gpu, &[cout])?,
+            )?)
+        } else {
+            None
+        };
+        Ok(ConvTranspose { weight, bias, spec })
+    }
+}
+
+impl Layer for ConvTranspose {
+    fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
+        g.conv_transpose2d(x, &self.weight, self.bias.as_ref(), self.spec)
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let geometry = self
+            .spec
+            .geometry(&[&[1], input].concat(), self.weight.value.shape())?;
+        Ok(geometry.input_shape()[1..].to_vec())
+    }
+
+    fn params(&self) -> Vec<Rc<Param>> {
+        [Some(self.weight.clone()), self.bias.clone()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+/// BatchNormalization over channels of (C, H, W) or features of (F).
+pub struct BatchNorm {
+    pub gamma: Rc<Param>,
+    pub beta: Rc<Param>,
+    pub running_mean: Buffer,
+    pub running_var: Buffer,
+    pub config: BatchNormConfig,
+}
+
+impl BatchNorm {
+    pub fn new(
+        gpu: &Gpu,
+        name: &str,
+        init: &Initializer,
+        channels: usize,
+        config: BatchNormConfig,
+    ) -> Result<BatchNorm> {
+        Ok(BatchNorm {
+            gamma: param(
+                gpu,
+                &format!("{name}.weight"),
+                init.bn_scale(gpu, channels)?,
+            )?,
+            beta: param(gpu, &format!("{name}.bias"), ops::zeros(gpu, &[channels])?)?,
+            running_mean: Buffer {
+                name: format!("{name}.running_mean"),
+                value: ops::zeros(gpu, &[channels])?,
+            },
+            running_var: Buffer {
+                name: format!("{name}.running_var"),
+                value: ops::full(gpu, &[channels], 1.0)?,
+            },
+            config,
+        })
+    }
+}
+
+impl Layer for BatchNorm {
+    fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
+        g.batch_norm(
+            x,
+            &self.gamma,
+            &self.beta,
+            &self.running_mean.value,
+            &self.running_var.value,
+            &self.config,
+        )
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let channels = self.gamma.value.numel();
+        if input.first() != Some(&channels) || !(input.len() == 1 || input.len() == 3) {
+            return Err(shape_err!(
+                "BatchNorm({channels}) got input {input:?}; expected ({channels}) or ({channels}, H, W)"
+            ));
+        }
+        Ok(input.to_vec())
+    }
+
+    fn params(&self) -> Vec<Rc<Param>> {
+        vec![self.gamma.clone(), self.beta.clone()]
+    }
+
+    fn buffers(&self) -> Vec<&Buffer> {
+        vec![&self.running_mean, &self.running_var]
+    }
+}
+
+/// Activations, dropout, upsampling and reshapes: layers without parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stateless {
+    Relu,
+    LeakyRelu(f32),
+    Tanh,
+    Sigmoid,
+    Dropout(f32),
+    /// Nearest-neighbour upsampling by (fh, fw) (Keras UpSampling2D).
+    Upsample(usize, usize),
+    Reshape(Vec<usize>),
+    Flatten,
+}
+
+impl Layer for Stateless {
+    fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
+        match self {
+            Stateless::Relu => g.relu(x),
+            Stateless::LeakyRelu(alpha) => g.leaky_relu(x, *alpha),
+            Stateless::Tanh => g.tanh(x),
+            Stateless::Sigmoid => g.sigmoid(x),
+            Stateless::Dropout(rate) => g.dropout(x, *rate),
+            Stateless::Upsample(fh, fw) => g.upsample(x, (*fh, *fw)),
+            Stateless::Reshape(shape) => {
+                let batch = g.shape(x)[0];
+                g.reshape(x, &[&[batch], &shape[..]].concat())
+            }
+            Stateless::Flatten => {
+                let shape = g.shape(x);
+                let (batch, rest) = (shape[0], shape[1..].iter().product());
+                g.reshape(x, &[batch, rest])
+            }
+        }
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        match self {
+            Stateless::Upsample(fh, fw) => match input {
+                [c, h, w] => Ok(vec![*c, h * fh, w * fw]),
+                _ => Err(shape_err!("UpSampling2D needs (C, H, W), got {input:?}")),
+            },
+            Stateless::Reshape(shape) => {
+                if shape.iter().product::<usize>() != input.iter().product::<usize>() {
+                    return Err(shape_err!(
+                        "Reshape to {shape:?} cannot hold input {input:?}"
+                    ));
+                }
+                Ok(shape.clone())
+            }
+            Stateless::Flatten => Ok(vec![input.iter().product()]),
+            _ => Ok(input.to_vec()),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Layers, a Keras-style `Sequential` builder and weight initialisation.
+
+mod init;
+mod layers;
+mod sequential;
+
+pub use init::{Init, Initializer};
+pub use layers::{BatchNorm, Conv, ConvTranspose, Layer, Linear, Stateless};
+pub use sequential::Sequential;

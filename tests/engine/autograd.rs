@@ -1,0 +1,211 @@
+//! The tape against finite differences of the CPU reference, in f64, through the same
+//! composed graphs, plus freezing, detaching and the no-churn promise.
+//!
+//! Tolerance: GPU gradients are f32 sums of at most a few hundred terms of size ≲ 1,
+//! so 1e-4 absolute plus 1e-3 relative; a wrong or missing backward term is off by
+//! the size of the gradient itself.
+
+use crate::common::gpu;
+use duel::autograd::{Graph, Param};
+use duel::reference::{self as r, Array};
+use duel::{BatchNormConfig, Conv2d, ConvTranspose2d, Padding, Tensor, ops};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+use std::rc::Rc;
+
+fn random(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Array {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let data: Vec<f32> = (0..shape.iter().product())
+        .map(|_| rng.random_range(lo..hi))
+        .collect();
+    Array::from_f32(shape, &data)
+}
+
+fn upload(a: &Array) -> Tensor {
+    Tensor::from_slice(gpu(), &a.shape, &a.to_f32()).unwrap()
+}
+
+fn param(name: &str, a: &Array) -> Rc<Param> {
+    Param::new(gpu(), name, upload(a)).unwrap()
+}
+
+/// Central differences of `loss` with respect to every element of `params[which]`.
+fn numeric_grad(loss: &dyn Fn(&[Array]) -> f64, params: &[Array], which: usize) -> Array {
+    let h = 1e-6;
+    let mut grad = params[which].clone();
+    for i in 0..grad.numel() {
+        let mut plus = params.to_vec();
+        plus[which].data[i] += h;
+        let mut minus = params.to_vec();
+        minus[which].data[i] -= h;
+        grad.data[i] = (loss(&plus) - loss(&minus)) / (2.0 * h);
+    }
+    grad
+}
+
+fn assert_grad(what: &str, p: &Param, want: &Array) {
+    let got = p.grad.to_vec().unwrap();
+    for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
+        let bound = 1e-4 + 1e-3 * w.abs();
+        assert!(
+            (f64::from(*g) - w).abs() <= bound,
+            "{what}[{i}]: GPU {g} vs finite differences {w}"
+        );
+    }
+}
+
+fn scalar(a: &Array) -> f64 {
+    a.data[0]
+}
+
+#[test]
+fn two_layer_mlp_gradients_match_finite_differences() {
+    let x = random(&[5, 4], 1, -1.0, 1.0);
+    let t = random(&[5, 1], 2, 0.0, 1.0);
+    let init = [
+        random(&[4, 6], 3, -0.8, 0.8),
+        random(&[6], 4, -0.2, 0.2),
+        random(&[6, 1], 5, -0.8, 0.8),
+        random(&[1], 6, -0.2, 0.2),
+    ];
+    let loss = |p: &[Array]| {
+        let h = r::leaky_relu(&r::matmul_bias(&x, &p[0], &p[1]), 0.2);
+        scalar(&r::bce_with_logits(&r::matmul_bias(&h, &p[2], &p[3]), &t))
+    };
+    let params: Vec<Rc<Param>> = init
+        .iter()
+        .enumerate()
+        .map(|(i, a)| param(&format!("p{i}"), a))
+        .collect();
+    let mut g = Graph::new(gpu(), true, 0);
+    let xv = g.input(upload(&x));
+    let h = g.linear(xv, &params[0], Some(&params[1])).unwrap();
+    let h = g.leaky_relu(h, 0.2).unwrap();
+    let y = g.linear(h, &params[2], Some(&params[3])).unwrap();
+    let l = g.bce_with_logits(y, &upload(&t)).unwrap();
+    let gpu_loss = g.value(l).to_vec().unwrap()[0];
+    assert!(
+        (f64::from(gpu_loss) - loss(&init)).abs() < 1e-5,
+        "loss {gpu_loss} vs {}",
+        loss(&init)
+    );
+    g.backward(l).unwrap();
+    for (i, p) in params.iter().enumerate() {
+        assert_grad(&format!("mlp param {i}"), p, &numeric_grad(&loss, &init, i));
+    }
+}
+
+#[test]
+fn conv_batchnorm_leaky_convtranspose_chain_matches_finite_differences() {
+    let x = random(&[2, 2, 6, 6], 10, -1.0, 1.0);
+    let conv = Conv2d::new(2, Padding::symmetric(1));
+    let convt = ConvTranspose2d::torch(2, 1, 0);
+    let bn = BatchNormConfig::default();
+    let t = random(&[2, 2, 6, 6], 11, 0.0, 1.0);
+    let init = [
+        random(&[3, 2, 3, 3], 12, -0.5, 0.5),
+        random(&[3], 13, 0.8, 1.2),
+        random(&[3], 14, -0.2, 0.2),
+        random(&[3, 2, 4, 4], 15, -0.5, 0.5),
+        random(&[2], 16, -0.2, 0.2),
+    ];
+    let loss = |p: &[Array]| {
+        let h = r::conv2d(&x, &p[0], None, &conv);
+        let (mut rm, mut rv) = (r::zeros(&[3]), r::full(&[3], 1.0));
+        let h = r::batch_norm_train(&h, &p[1], &p[2], &mut rm, &mut rv, &bn).0;
+        let h = r::leaky_relu(&h, 0.2);
+        scalar(&r::bce_with_logits(
+            &r::conv_transpose2d(&h, &p[3], Some(&p[4]), &convt),
+            &t,
+        ))
+    };
+    let params: Vec<Rc<Param>> = init
+        .iter()
+        .enumerate()
+        .map(|(i, a)| param(&format!("p{i}"), a))
+        .collect();
+    let (running_mean, running_var) = (
+        ops::zeros(gpu(), &[3]).unwrap(),
+        ops::full(gpu(), &[3], 1.0).unwrap(),
+    );
+    let mut g = Graph::new(gpu(), true, 0);
+    let xv = g.input(upload(&x));
+    let h = g.conv2d(xv, &params[0], None, conv).unwrap();
+    let h = g
+        .batch_norm(h, &params[1], &params[2], &running_mean, &running_var, &bn)
+        .unwrap();
+    let h = g.leaky_relu(h, 0.2).unwrap();
+    let y = g
+        .conv_transpose2d(h, &params[3], Some(&params[4]), convt)
+        .unwrap();
+    let l = g.bce_with_logits(y, &upload(&t)).unwrap();
+    g.backward(l).unwrap();
+    for (i, p) in params.iter().enumerate() {
+        assert_grad(
+            &format!("chain param {i}"),
+            p,
+            &numeric_grad(&loss, &init, i),
+        );
+    }
+}
+
+#[test]
+fn frozen_parameters_pass_gradients_through_and_detach_stops_them() {
+    // G: z -> z·Wg; D: h -> h·Wd; loss = BCE(D(G(z)), 1), as in a GAN's G step.
+    let z = random(&[3, 2], 20, -1.0, 1.0);
+    let (wg0, wd0) = (
+        random(&[2, 4], 21, -1.0, 1.0),
+        random(&[4, 1], 22, -1.0, 1.0),
+    );
+    let ones = Array::new(&[3, 1], vec![1.0; 3]);
+    let (wg, wd) = (param("wg", &wg0), param("wd", &wd0));
+    wd.set_trainable(false);
+    let mut g = Graph::new(gpu(), true, 0);
+    let zv = g.input(upload(&z));
+    let fake = g.linear(zv, &wg, None).unwrap();
+    let logits = g.linear(fake, &wd, None).unwrap();
+    let l = g.bce_with_logits(logits, &upload(&ones)).unwrap();
+    g.backward(l).unwrap();
+    assert!(
+        wd.grad.to_vec().unwrap().iter().all(|v| *v == 0.0),
+        "a frozen parameter got a gradient"
+    );
+    let loss = |p: &[Array]| {
+        scalar(&r::bce_with_logits(
+            &r::matmul(&r::matmul(&z, &p[0]), &wd0),
+            &ones,
+        ))
+    };
+    assert_grad(
+        "G through frozen D",
+        &wg,
+        &numeric_grad(&loss, std::slice::from_ref(&wg0), 0),
+    );
+
+    // Detached: D trains on G's output, and nothing reaches G.
+    wd.set_trainable(true);
+    wg.zero_grad().unwrap();
+    let mut g = Graph::new(gpu(), true, 0);
+    let zv = g.input(upload(&z));
+    let fake = g.linear(zv, &wg, None).unwrap();
+    let fake = g.detach(fake);
+    let logits = g.linear(fake, &wd, None).unwrap();
+    let l = g.bce_with_logits(logits, &upload(&ones)).unwrap();
+    g.backward(l).unwrap();
+    assert!(
+        wg.grad.to_vec().unwrap().iter().all(|v| *v == 0.0),
+        "a gradient crossed detach"
+    );
+    assert!(wd.grad.to_vec().unwrap().iter().any(|v| *v != 0.0));
+}
+
+#[test]
+fn no_grad_records_nothing_to_differentiate() {
+    let w = param("w", &random(&[2, 2], 30, -1.0, 1.0));
+    let mut g = Graph::new(gpu(), true, 0);
+    let x = g.input(upload(&random(&[1, 2], 31, -1.0, 1.0)));
+    let y = g.no_grad(|g| g.linear(x, &w, None)).unwrap();
+    let ones = upload(&Array::new(&[1, 2], vec![1.0; 2]));
+    let l = g.bce_with_logits(y, &ones).unwrap();
+    g.backward(l).unwrap();
+    assert!(w.grad.to_vec().unwrap().iter().all(|v| *v == 0.0));
+}
