@@ -33,7 +33,8 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let dir = mnist::find(Some(&shared))?;
     let data = Mnist::load(&dir)?;
     let images = GpuImages::upload(&gpu, &data.train.images, data.train.count, &[1, 28, 28])?;
-    let args = cli::Args::parse_from(["train_step"]);
+    // The reference point: batch 64, the default model.
+    let args = cli::Args::parse_from(["train_step", "--batch-size", "64"]);
     let mut gan = gan::Gan::new(&gpu, &args)?;
     let mut schedule = gan::Schedule::new(&gpu, &args, &images)?;
     let mut step = 0;
