@@ -209,3 +209,45 @@ fn no_grad_records_nothing_to_differentiate() {
     g.backward(l).unwrap();
     assert!(w.grad.to_vec().unwrap().iter().all(|v| *v == 0.0));
 }
+
+#[test]
+fn sgd_and_adam_own_their_parameters_and_update_them() {
+    let w0 = random(&[3, 2], 40, -1.0, 1.0);
+    let (w_sgd, w_adam) = (param("w_sgd", &w0), param("w_adam", &w0));
+    let x = upload(&random(&[4, 3], 41, -1.0, 1.0));
+    let t = upload(&Array::new(&[4, 2], vec![1.0; 8]));
+    for w in [&w_sgd, &w_adam] {
+        let mut g = Graph::new(gpu(), true, 0);
+        let xv = g.input(x.clone());
+        let y = g.linear(xv, w, None).unwrap();
+        let l = g.bce_with_logits(y, &t).unwrap();
+        g.backward(l).unwrap();
+    }
+    let grad = w_sgd.grad.to_vec().unwrap();
+    let sgd = duel::optim::Sgd::new(vec![w_sgd.clone()], 0.5);
+    sgd.step().unwrap();
+    let stepped = w_sgd.value.to_vec().unwrap();
+    for ((w, g), s) in w0.to_f32().iter().zip(&grad).zip(&stepped) {
+        assert!((w - 0.5 * g - s).abs() < 1e-6, "SGD: {w} - 0.5·{g} != {s}");
+    }
+    sgd.zero_grad().unwrap();
+    assert!(w_sgd.grad.to_vec().unwrap().iter().all(|v| *v == 0.0));
+
+    // Adam's first step moves each weight by lr against the sign of its gradient
+    // (m̂ / sqrt(v̂) = g / |g|), which checks that it read the gradient it owns.
+    let mut adam =
+        duel::optim::Adam::new(vec![w_adam.clone()], duel::AdamConfig::default()).unwrap();
+    adam.step().unwrap();
+    for ((w, g), s) in w0
+        .to_f32()
+        .iter()
+        .zip(&grad)
+        .zip(&w_adam.value.to_vec().unwrap())
+    {
+        assert!(
+            (w - 2e-4 * g.signum() - s).abs() < 1e-6,
+            "Adam: {w}, grad {g}, got {s}"
+        );
+    }
+    assert_eq!(adam.steps(), 1);
+}
