@@ -3,41 +3,13 @@
 // As a GEMM: M = Cout, N = N·Ho·Wo (a column is one output pixel of one sample),
 // K = Cin·KH·KW. im2col addresses are computed as B is loaded, never stored: a column's
 // (sample, oh, ow) is decomposed once in col_info, a k into (ci, kh, kw) per step.
-// Padding reads as zero. The engine appends the generated `gemm` core.
+// Padding reads as zero. The engine puts gemm_conv_common.wgsl (the geometry) in front
+// and appends the generated `gemm` core.
 //
 // Bindings: 0 Params, 1 x, 2 w, 3 bias (any buffer when HAS_BIAS is false), 4 y.
 
 override HAS_BIAS: bool = false;
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    cin: u32,
-    h: u32,
-    w: u32,
-    cout: u32,
-    kh: u32,
-    kw: u32,
-    sh: u32,
-    sw: u32,
-    pad_top: u32,
-    pad_left: u32,
-    ho: u32,
-    wo: u32,
-    // Used by the input gradient only: the phase this dispatch computes (see there).
-    phase_h: u32,
-    phase_w: u32,
-    first_h: u32,
-    first_w: u32,
-    count_h: u32,
-    count_w: u32,
-    taps_h: u32,
-    taps_w: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;

@@ -8,42 +8,14 @@
 // every tap of the phase is live: kh = phase_h + sh·th for th < taps_h.
 // As a GEMM per phase: M = Cin, N = N·count_h·count_w (a column is one input pixel of
 // the phase: ih = first_h + sh·i), K = Cout·taps_h·taps_w.
-// The engine appends the generated `gemm` core.
+// The engine puts gemm_conv_common.wgsl (the geometry) in front
+// and appends the generated `gemm` core.
 //
 // Bindings: 0 Params, 1 dy, 2 w, 3 bias (any buffer when HAS_BIAS is false), 4 dx.
 // The bias is convT's, added per output channel of the transposed convolution.
 
 override HAS_BIAS: bool = false;
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    cin: u32,
-    h: u32,
-    w: u32,
-    cout: u32,
-    kh: u32,
-    kw: u32,
-    sh: u32,
-    sw: u32,
-    pad_top: u32,
-    pad_left: u32,
-    ho: u32,
-    wo: u32,
-    // Used by the input gradient only: the phase this dispatch computes (see there).
-    phase_h: u32,
-    phase_w: u32,
-    first_h: u32,
-    first_w: u32,
-    count_h: u32,
-    count_w: u32,
-    taps_h: u32,
-    taps_w: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;

@@ -4,39 +4,11 @@
 // x (N, Cin, H, W), dy (N, Cout, Ho, Wo), dw (Cout, Cin, KH, KW), all f32.
 // As a GEMM: M = Cout, N = Cin·KH·KW (a column is one weight tap), K = N·Ho·Wo.
 // A k is decomposed into (sample, oh, ow) once per step, the same for every lane.
-// The engine appends the generated `gemm` core.
+// The engine puts gemm_conv_common.wgsl (the geometry) in front
+// and appends the generated `gemm` core.
 //
 // Bindings: 0 Params, 1 dy, 2 x, 3 dw.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    batch: u32,
-    cin: u32,
-    h: u32,
-    w: u32,
-    cout: u32,
-    kh: u32,
-    kw: u32,
-    sh: u32,
-    sw: u32,
-    pad_top: u32,
-    pad_left: u32,
-    ho: u32,
-    wo: u32,
-    // Used by the input gradient only: the phase this dispatch computes (see there).
-    phase_h: u32,
-    phase_w: u32,
-    first_h: u32,
-    first_w: u32,
-    count_h: u32,
-    count_w: u32,
-    taps_h: u32,
-    taps_w: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32>;

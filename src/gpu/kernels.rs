@@ -25,6 +25,7 @@ pub const SHADERS: &[(&str, &str)] = &[
 ];
 
 /// Every GEMM prelude, by name; each compiles with a generated `gemm` core after it.
+/// WGSL has no includes, so the convolutions' shared geometry is a file placed in front.
 pub const GEMM_PRELUDES: &[(&str, &str)] = &[
     (
         "gemm_matmul",
@@ -32,15 +33,24 @@ pub const GEMM_PRELUDES: &[(&str, &str)] = &[
     ),
     (
         "gemm_conv_forward",
-        include_str!("../../shaders/gemm_conv_forward.wgsl"),
+        concat!(
+            include_str!("../../shaders/gemm_conv_common.wgsl"),
+            include_str!("../../shaders/gemm_conv_forward.wgsl")
+        ),
     ),
     (
         "gemm_conv_input_grad",
-        include_str!("../../shaders/gemm_conv_input_grad.wgsl"),
+        concat!(
+            include_str!("../../shaders/gemm_conv_common.wgsl"),
+            include_str!("../../shaders/gemm_conv_input_grad.wgsl")
+        ),
     ),
     (
         "gemm_conv_weight_grad",
-        include_str!("../../shaders/gemm_conv_weight_grad.wgsl"),
+        concat!(
+            include_str!("../../shaders/gemm_conv_common.wgsl"),
+            include_str!("../../shaders/gemm_conv_weight_grad.wgsl")
+        ),
     ),
 ];
 
