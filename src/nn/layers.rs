@@ -26,6 +26,34 @@ fn param(gpu: &Gpu, name: &str, value: crate::Tensor) -> Result<Rc<Param>> {
     Param::new(gpu, name, value)
 }
 
+/// `<name>.weight` of `shape` from the initialiser, and a zero `<name>.bias` of
+/// `outputs` when asked for.
+fn weight_and_bias(
+    gpu: &Gpu,
+    name: &str,
+    init: &Initializer,
+    shape: &[usize],
+    fans: (usize, usize),
+    outputs: Option<usize>,
+) -> Result<(Rc<Param>, Option<Rc<Param>>)> {
+    let weight = param(
+        gpu,
+        &format!("{name}.weight"),
+        init.weight(gpu, shape, fans.0, fans.1)?,
+    )?;
+    let bias = outputs
+        .map(|n| param(gpu, &format!("{name}.bias"), ops::zeros(gpu, &[n])?))
+        .transpose()?;
+    Ok((weight, bias))
+}
+
+fn weight_and_bias_params(weight: &Rc<Param>, bias: &Option<Rc<Param>>) -> Vec<Rc<Param>> {
+    [Some(weight.clone()), bias.clone()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Dense: (in) -> (out), y = x·W + b with W (in, out).
 pub struct Linear {
     pub weight: Rc<Param>,
@@ -41,20 +69,14 @@ impl Linear {
         outputs: usize,
         bias: bool,
     ) -> Result<Linear> {
-        let weight = param(
+        let (weight, bias) = weight_and_bias(
             gpu,
-            &format!("{name}.weight"),
-            init.weight(gpu, &[inputs, outputs], inputs, outputs)?,
+            name,
+            init,
+            &[inputs, outputs],
+            (inputs, outputs),
+            bias.then_some(outputs),
         )?;
-        let bias = if bias {
-            Some(param(
-                gpu,
-                &format!("{name}.bias"),
-                ops::zeros(gpu, &[outputs])?,
-            )?)
-        } else {
-            None
-        };
         Ok(Linear { weight, bias })
     }
 }
@@ -76,10 +98,7 @@ impl Layer for Linear {
     }
 
     fn params(&self) -> Vec<Rc<Param>> {
-        [Some(self.weight.clone()), self.bias.clone()]
-            .into_iter()
-            .flatten()
-            .collect()
+        weight_and_bias_params(&self.weight, &self.bias)
     }
 }
 
@@ -103,17 +122,14 @@ impl Conv {
         bias: bool,
     ) -> Result<Conv> {
         let taps = kernel * kernel;
-        let w = init.weight(gpu, &[cout, cin, kernel, kernel], cin * taps, cout * taps)?;
-        let weight = param(gpu, &format!("{name}.weight"), w)?;
-        let bias = if bias {
-            Some(param(
-                gpu,
-                &format!("{name}.bias"),
-                ops::zeros(gpu, &[cout])?,
-            )?)
-        } else {
-            None
-        };
+        let (weight, bias) = weight_and_bias(
+            gpu,
+            name,
+            init,
+            &[cout, cin, kernel, kernel],
+            (cin * taps, cout * taps),
+            bias.then_some(cout),
+        )?;
         Ok(Conv { weight, bias, spec })
     }
 }
@@ -131,10 +147,7 @@ impl Layer for Conv {
     }
 
     fn params(&self) -> Vec<Rc<Param>> {
-        [Some(self.weight.clone()), self.bias.clone()]
-            .into_iter()
-            .flatten()
-            .collect()
+        weight_and_bias_params(&self.weight, &self.bias)
     }
 }
 
@@ -158,17 +171,14 @@ impl ConvTranspose {
         bias: bool,
     ) -> Result<ConvTranspose> {
         let taps = kernel * kernel;
-        let w = init.weight(gpu, &[cin, cout, kernel, kernel], cout * taps, cin * taps)?;
-        let weight = param(gpu, &format!("{name}.weight"), w)?;
-        let bias = if bias {
-            Some(param(
-                gpu,
-                &format!("{name}.bias"),
-                ops::zeros(gpu, &[cout])?,
-            )?)
-        } else {
-            None
-        };
+        let (weight, bias) = weight_and_bias(
+            gpu,
+            name,
+            init,
+            &[cin, cout, kernel, kernel],
+            (cout * taps, cin * taps),
+            bias.then_some(cout),
+        )?;
         Ok(ConvTranspose { weight, bias, spec })
     }
 }
@@ -186,10 +196,7 @@ impl Layer for ConvTranspose {
     }
 
     fn params(&self) -> Vec<Rc<Param>> {
-        [Some(self.weight.clone()), self.bias.clone()]
-            .into_iter()
-            .flatten()
-            .collect()
+        weight_and_bias_params(&self.weight, &self.bias)
     }
 }
 
