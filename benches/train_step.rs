@@ -1,6 +1,7 @@
 //! Milliseconds per DCGAN training step (one D step and one G step, batch 64, the
 //! default model) beside the GPU time of its kernels, so the overhead shows:
-//! `cargo bench --bench train_step [-- --json PATH]`.
+//! `cargo bench --bench train_step [-- --json PATH] [-- --profile]`; `--profile` adds
+//! the time of each kernel.
 
 // The example's own modules; this target uses only part of them.
 #[allow(dead_code)]
@@ -76,6 +77,24 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         100.0 * (ms - kernel_ms) / kernel_ms
     );
     println!("dispatches per step:                    {dispatches:.0}");
+    if argv.iter().any(|a| a == "--profile") {
+        // Each dispatch in its own timed pass: kernels compared with each other.
+        gpu.set_profiling(true)?;
+        for _ in 0..MEASURED {
+            run_step(&mut gan)?;
+            gpu.sync()?;
+        }
+        println!("\nprofile (each kernel timed in a pass of its own), ms per step:");
+        for k in gpu.profile()?.iter().take(20) {
+            println!(
+                "{:>9.2}  {:>5} calls  {}",
+                k.ms / MEASURED as f64,
+                k.calls / MEASURED as u64,
+                k.name
+            );
+        }
+        gpu.set_profiling(false)?;
+    }
     if let Some(path) = json {
         let body = format!(
             "{{\"ms_per_step\": {ms:.3}, \"kernel_ms_per_step\": {kernel_ms:.3}, \"dispatches_per_step\": {dispatches:.0}}}\n"

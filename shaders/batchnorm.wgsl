@@ -5,16 +5,23 @@
 // training is this batch's inverse standard deviation 1/sqrt(var + eps) and in eval
 // mode (eval = 1) the running variance, from which the kernels derive it themselves.
 //
-// Entry points:
-//   bn_stats           workgroup per channel, two passes (mean, then Σ(x - mean)²), so
-//                      a large mean offset costs no precision. Writes mean and invstd and updates
-//                      running = momentum·running + (1 - momentum)·batch (Keras's convention;
-//                      the running variance takes the unbiased batch variance).
-//                      Bindings: 1 x, 2 mean (write), 3 invstd (write), 4 running_mean,
-//                      5 running_var.
+// Entry points. The per-channel reductions run in two barrier-free stages: first one
+// invocation per (sample, channel) over its S contiguous values, then one per channel
+// over the N partials. (A workgroup tree per channel was 16 ms a call on lavapipe,
+// where each barrier switches between the workgroup's 8-lane chunks.)
+//   bn_partial_stats   per (n, c): the mean and Σ(x - mean)² of its S values, two passes.
+//                      Bindings: 1 x, 2 partial mean (write), 3 partial m2 (write).
+//   bn_merge_stats     per c: merges the N partials (Chan et al.), so a large mean offset
+//                      costs no precision; writes mean and invstd and updates
+//                      running = momentum·running + (1 - momentum)·batch (Keras's
+//                      convention; the running variance takes the unbiased variance).
+//                      1 partial mean, 2 partial m2, 3 mean, 4 invstd, 5 running_mean,
+//                      6 running_var.
 //   bn_apply           y = (x - mean)·invstd·γ + β.  1 x, 2 mean, 3 second, 4 γ, 5 β, 6 y.
-//   bn_backward_reduce workgroup per channel: dβ = Σ dy, dγ = Σ dy·x̂ in one fused pass.
-//                      1 dy, 2 x, 3 mean, 4 second, 5 dγ (write), 6 dβ (write).
+//   bn_partial_grad    per (n, c): Σ dy and Σ dy·x̂ over its S values.
+//                      1 dy, 2 x, 3 mean, 4 second, 5 partial dγ (write), 6 partial dβ (write).
+//   bn_merge_grad      per c: dγ and dβ, the sums of the partials.
+//                      1 partial dγ, 2 partial dβ, 3 dγ (write), 4 dβ (write).
 //   bn_backward_apply  dx = γ·invstd/M · (M·dy - dβ - x̂·dγ), training mode (M = N·S).
 //                      1 dy, 2 x, 3 mean, 4 second, 5 γ, 6 dγ, 7 dβ, 8 dx.
 
@@ -33,56 +40,65 @@ struct Params {
 
 const WG: u32 = 256u;
 
-fn at(j: u32, channel: u32) -> u32 {
-    // j-th value of the channel: j = n·S + s.
-    return ((j / p.s) * p.c + channel) * p.s + j % p.s;
+
+fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
+    return (wid.x + wid.y * nwg.x) * WG + lid.x;
 }
 
-var<workgroup> partial: array<f32, 256>;
-var<workgroup> partial2: array<f32, 256>;
-
-// Sums `value` across the workgroup; every invocation gets the total.
-fn workgroup_sum(lid: u32, value: f32) -> f32 {
-    partial[lid] = value;
-    workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half /= 2u) {
-        if lid < half { partial[lid] += partial[lid + half]; }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
-
-@group(0) @binding(1) var<storage, read> st_x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> st_mean: array<f32>;
-@group(0) @binding(3) var<storage, read_write> st_invstd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(5) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(1) var<storage, read> ps_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ps_mean: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ps_m2: array<f32>;
 
 @compute @workgroup_size(256)
-fn bn_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-    // One workgroup per channel; the whole workgroup leaves together past the last.
-    let channel = wid.x + wid.y * nwg.x;
-    if channel >= p.c { return; }
-    let count = p.n * p.s;
+fn bn_partial_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_id) lid: vec3<u32>) {
+    // i = n·C + c, whose S values start at i·S.
+    let i = index(wid, nwg, lid);
+    if i >= p.n * p.c { return; }
+    let base = i * p.s;
     var sum = 0.0;
-    for (var j = lid.x; j < count; j += WG) { sum += st_x[at(j, channel)]; }
-    let mu = workgroup_sum(lid.x, sum) / f32(count);
-    var sq = 0.0;
-    for (var j = lid.x; j < count; j += WG) {
-        let d = st_x[at(j, channel)] - mu;
-        sq += d * d;
+    for (var k = 0u; k < p.s; k++) { sum += ps_x[base + k]; }
+    let mu = sum / f32(p.s);
+    var m2 = 0.0;
+    for (var k = 0u; k < p.s; k++) {
+        let d = ps_x[base + k] - mu;
+        m2 += d * d;
     }
-    let var_biased = workgroup_sum(lid.x, sq) / f32(count);
-    if lid.x == 0u {
-        st_mean[channel] = mu;
-        st_invstd[channel] = 1.0 / sqrt(var_biased + p.eps);
-        let unbiased = select(var_biased, var_biased * f32(count) / f32(count - 1u), count > 1u);
-        running_mean[channel] = p.momentum * running_mean[channel] + (1.0 - p.momentum) * mu;
-        running_var[channel] = p.momentum * running_var[channel] + (1.0 - p.momentum) * unbiased;
+    ps_mean[i] = mu;
+    ps_m2[i] = m2;
+}
+
+@group(0) @binding(1) var<storage, read> ms_mean: array<f32>;
+@group(0) @binding(2) var<storage, read> ms_m2: array<f32>;
+@group(0) @binding(3) var<storage, read_write> st_mean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> st_invstd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(6) var<storage, read_write> running_var: array<f32>;
+
+@compute @workgroup_size(256)
+fn bn_merge_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    let channel = index(wid, nwg, lid);
+    if channel >= p.c { return; }
+    // Chan et al.'s pairwise update: each partial holds S values.
+    var count = 0.0;
+    var mu = 0.0;
+    var m2 = 0.0;
+    let part = f32(p.s);
+    for (var n = 0u; n < p.n; n++) {
+        let k = n * p.c + channel;
+        let total = count + part;
+        let delta = ms_mean[k] - mu;
+        mu += delta * part / total;
+        m2 += ms_m2[k] + delta * delta * count * part / total;
+        count = total;
     }
+    let var_biased = m2 / count;
+    st_mean[channel] = mu;
+    st_invstd[channel] = 1.0 / sqrt(var_biased + p.eps);
+    let unbiased = select(var_biased, m2 / (count - 1.0), count > 1.0);
+    running_mean[channel] = p.momentum * running_mean[channel] + (1.0 - p.momentum) * mu;
+    running_var[channel] = p.momentum * running_var[channel] + (1.0 - p.momentum) * unbiased;
 }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -106,45 +122,51 @@ fn bn_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     y[i] = (x[i] - mean[channel]) * inverse_std(second[channel]) * gamma[channel] + beta[channel];
 }
 
-@group(0) @binding(1) var<storage, read> br_dy: array<f32>;
-@group(0) @binding(2) var<storage, read> br_x: array<f32>;
-@group(0) @binding(3) var<storage, read> br_mean: array<f32>;
-@group(0) @binding(4) var<storage, read> br_second: array<f32>;
-@group(0) @binding(5) var<storage, read_write> br_dgamma: array<f32>;
-@group(0) @binding(6) var<storage, read_write> br_dbeta: array<f32>;
+@group(0) @binding(1) var<storage, read> pg_dy: array<f32>;
+@group(0) @binding(2) var<storage, read> pg_x: array<f32>;
+@group(0) @binding(3) var<storage, read> pg_mean: array<f32>;
+@group(0) @binding(4) var<storage, read> pg_second: array<f32>;
+@group(0) @binding(5) var<storage, read_write> pg_dgamma: array<f32>;
+@group(0) @binding(6) var<storage, read_write> pg_dbeta: array<f32>;
 
 @compute @workgroup_size(256)
-fn bn_backward_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-    // One workgroup per channel; the whole workgroup leaves together past the last.
-    let channel = wid.x + wid.y * nwg.x;
-    if channel >= p.c { return; }
-    let count = p.n * p.s;
-    let mu = br_mean[channel];
-    let inv = inverse_std(br_second[channel]);
+fn bn_partial_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = index(wid, nwg, lid);
+    if i >= p.n * p.c { return; }
+    let channel = i % p.c;
+    let mu = pg_mean[channel];
+    let inv = inverse_std(pg_second[channel]);
+    let base = i * p.s;
     var sum_dy = 0.0;
     var sum_dy_xhat = 0.0;
-    for (var j = lid.x; j < count; j += WG) {
-        let k = at(j, channel);
-        let g = br_dy[k];
+    for (var k = 0u; k < p.s; k++) {
+        let g = pg_dy[base + k];
         sum_dy += g;
-        sum_dy_xhat += g * (br_x[k] - mu) * inv;
+        sum_dy_xhat += g * (pg_x[base + k] - mu) * inv;
     }
-    // Both sums share one tree: partial holds one, partial2 the other.
-    partial[lid.x] = sum_dy;
-    partial2[lid.x] = sum_dy_xhat;
-    workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half /= 2u) {
-        if lid.x < half {
-            partial[lid.x] += partial[lid.x + half];
-            partial2[lid.x] += partial2[lid.x + half];
-        }
-        workgroupBarrier();
+    pg_dbeta[i] = sum_dy;
+    pg_dgamma[i] = sum_dy_xhat;
+}
+
+@group(0) @binding(1) var<storage, read> mg_dgamma: array<f32>;
+@group(0) @binding(2) var<storage, read> mg_dbeta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dgamma_out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dbeta_out: array<f32>;
+
+@compute @workgroup_size(256)
+fn bn_merge_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_id) lid: vec3<u32>) {
+    let channel = index(wid, nwg, lid);
+    if channel >= p.c { return; }
+    var dgamma = 0.0;
+    var dbeta = 0.0;
+    for (var n = 0u; n < p.n; n++) {
+        dgamma += mg_dgamma[n * p.c + channel];
+        dbeta += mg_dbeta[n * p.c + channel];
     }
-    if lid.x == 0u {
-        br_dbeta[channel] = partial[0];
-        br_dgamma[channel] = partial2[0];
-    }
+    dgamma_out[channel] = dgamma;
+    dbeta_out[channel] = dbeta;
 }
 
 @group(0) @binding(1) var<storage, read> ba_dy: array<f32>;

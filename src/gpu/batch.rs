@@ -7,6 +7,7 @@
 //! the CPU and written to the GPU once per submission, so recording allocates nothing.
 
 use super::kernels::Kernel;
+use super::profiler::{CAPACITY, Profiler};
 
 const CHUNK_BYTES: u64 = 64 * 1024;
 
@@ -98,6 +99,8 @@ pub(crate) struct Recorder {
     /// When set, the next pass opened writes timestamps at its start and end.
     pub timestamps: Option<Timestamps>,
     pub time_next_pass: bool,
+    /// When set, each dispatch gets a timed pass of its own (see `profiler`).
+    pub profiler: Option<Profiler>,
     pub stats: BatchStats,
 }
 
@@ -114,6 +117,7 @@ impl Recorder {
             },
             timestamps: None,
             time_next_pass: false,
+            profiler: None,
             stats: BatchStats::default(),
         }
     }
@@ -154,8 +158,22 @@ impl Recorder {
             layout: &kernel.layout,
             entries: &entries,
         });
+        let profiled = self
+            .profiler
+            .as_ref()
+            .is_some_and(|p| (p.pending.len() as u32) < CAPACITY);
+        if profiled {
+            self.end_pass();
+        }
         if self.pass.is_none() {
-            let timestamp_writes = if self.time_next_pass {
+            let timestamp_writes = if let Some(p) = self.profiler.as_ref().filter(|_| profiled) {
+                let first = 2 * p.pending.len() as u32;
+                Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &p.query_set,
+                    beginning_of_pass_write_index: Some(first),
+                    end_of_pass_write_index: Some(first + 1),
+                })
+            } else if self.time_next_pass {
                 self.timestamps
                     .as_ref()
                     .map(|t| wgpu::ComputePassTimestampWrites {
@@ -179,6 +197,10 @@ impl Recorder {
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         self.stats.dispatches += 1;
+        if profiled && let Some(p) = self.profiler.as_mut() {
+            p.pending.push(kernel.name.clone());
+            self.pass = None;
+        }
     }
 
     /// Ends the open pass, so that copies (which live outside passes) can follow.
@@ -213,9 +235,15 @@ impl Recorder {
     /// Submits everything recorded; returns whether there was anything to submit.
     pub fn submit(&mut self, queue: &wgpu::Queue) -> bool {
         self.end_pass();
-        let Some(encoder) = self.encoder.take() else {
+        let Some(mut encoder) = self.encoder.take() else {
             return false;
         };
+        // Profiled dispatches' timestamps go to the readback buffer, for the caller.
+        if let Some(p) = self.profiler.as_ref().filter(|p| !p.pending.is_empty()) {
+            let queries = 2 * p.pending.len() as u32;
+            encoder.resolve_query_set(&p.query_set, 0..queries, &p.resolve, 0);
+            encoder.copy_buffer_to_buffer(&p.resolve, 0, &p.readback, 0, u64::from(queries) * 8);
+        }
         self.arena.upload_and_reset(queue);
         queue.submit([encoder.finish()]);
         self.stats.submissions += 1;

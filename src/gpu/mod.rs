@@ -8,12 +8,14 @@ mod context;
 mod gemm_core;
 mod kernels;
 mod pool;
+mod profiler;
 
 pub use batch::BatchStats;
 pub use context::{AdapterReport, GpuOptions, list_adapters};
 pub use gemm_core::GemmCore;
 pub use kernels::{GEMM_PRELUDES, SHADERS, gemm_source};
 pub use pool::PoolStats;
+pub use profiler::KernelTime;
 
 pub(crate) use kernels::KernelKey;
 pub(crate) use pool::BufferKind;
@@ -201,7 +203,8 @@ impl Gpu {
         // `queue.write_buffer` lands before the next submission's commands, so any
         // pending work that still reads this (possibly recycled) buffer goes first.
         let mut recorder = lock(&self.0.recorder);
-        recorder.submit(&self.0.queue);
+        // A failed profile read-back only loses timings; the write must still happen.
+        let _ = self.submit(&mut recorder);
         self.0.queue.write_buffer(buffer, 0, bytes);
     }
 
@@ -211,7 +214,7 @@ impl Gpu {
         {
             let mut recorder = lock(&self.0.recorder);
             recorder.copy(&self.0.device, buffer, &staging, pool::rounded_size(bytes));
-            recorder.submit(&self.0.queue);
+            self.submit(&mut recorder)?;
         }
         let data = self.map_and_copy(&staging, bytes);
         self.give_back(BufferKind::Readback, staging);
@@ -239,6 +242,47 @@ impl Gpu {
         Ok(data)
     }
 
+    /// Submits the recorder's batch; when profiling, waits for it and reads the
+    /// per-dispatch timestamps into the profiler's totals.
+    fn submit(&self, recorder: &mut Recorder) -> Result<()> {
+        let profiling = recorder
+            .profiler
+            .as_ref()
+            .is_some_and(|p| !p.pending.is_empty());
+        if !recorder.submit(&self.0.queue) || !profiling {
+            return Ok(());
+        }
+        let p = recorder.profiler.as_mut().expect("checked above");
+        let bytes = self.map_and_copy(&p.readback, p.pending.len() as u64 * 16)?;
+        p.account(&bytes, f64::from(self.0.queue.get_timestamp_period()));
+        Ok(())
+    }
+
+    /// Starts or stops per-kernel timing (see `profile`). Needs timestamp queries.
+    pub fn set_profiling(&self, on: bool) -> Result<()> {
+        if on && !self.0.report.has_timestamps {
+            return Err(Error::Device(format!(
+                "{} has no timestamp queries to profile with",
+                self.0.report.name
+            )));
+        }
+        let mut recorder = lock(&self.0.recorder);
+        self.submit(&mut recorder)?;
+        recorder.profiler = on.then(|| profiler::Profiler::new(&self.0.device));
+        Ok(())
+    }
+
+    /// GPU time per kernel since profiling started, most expensive first.
+    pub fn profile(&self) -> Result<Vec<KernelTime>> {
+        let mut recorder = lock(&self.0.recorder);
+        self.submit(&mut recorder)?;
+        Ok(recorder
+            .profiler
+            .as_ref()
+            .map(|p| p.report())
+            .unwrap_or_default())
+    }
+
     fn wait(&self) -> Result<()> {
         self.0
             .device
@@ -249,7 +293,7 @@ impl Gpu {
 
     /// Submits everything pending and waits for the GPU to finish it.
     pub fn sync(&self) -> Result<()> {
-        lock(&self.0.recorder).submit(&self.0.queue);
+        self.submit(&mut lock(&self.0.recorder))?;
         self.wait()
     }
 

@@ -70,6 +70,11 @@ pub struct BatchNormSaved {
     pub invstd: Tensor,
 }
 
+/// The grid for one invocation per item, 256 to a workgroup.
+fn per_thread(gpu: &crate::Gpu, items: usize) -> Result<[u32; 3]> {
+    gpu.grid((items as u64).div_ceil(256))
+}
+
 fn apply(
     x: &Tensor,
     mean: &Tensor,
@@ -91,7 +96,7 @@ fn apply(
             beta.buffer(),
             y.buffer(),
         ],
-        gpu.grid((x.numel() as u64).div_ceil(256))?,
+        per_thread(gpu, x.numel())?,
     );
     Ok(y)
 }
@@ -124,17 +129,26 @@ pub fn batch_norm_train(
         mean: Tensor::uninit(gpu, &[c])?,
         invstd: Tensor::uninit(gpu, &[c])?,
     };
+    let partial_mean = Tensor::uninit(gpu, &[n, c])?;
+    let partial_m2 = Tensor::uninit(gpu, &[n, c])?;
     gpu.dispatch(
-        &KernelKey::new("batchnorm", "bn_stats"),
+        &KernelKey::new("batchnorm", "bn_partial_stats"),
+        &params,
+        &[x.buffer(), partial_mean.buffer(), partial_m2.buffer()],
+        per_thread(gpu, n * c)?,
+    );
+    gpu.dispatch(
+        &KernelKey::new("batchnorm", "bn_merge_stats"),
         &params,
         &[
-            x.buffer(),
+            partial_mean.buffer(),
+            partial_m2.buffer(),
             saved.mean.buffer(),
             saved.invstd.buffer(),
             running_mean.buffer(),
             running_var.buffer(),
         ],
-        gpu.grid(u64::from(params.c))?,
+        per_thread(gpu, c)?,
     );
     let y = apply(x, &saved.mean, &saved.invstd, gamma, beta, &params)?;
     Ok((y, saved))
@@ -172,7 +186,7 @@ pub fn batch_norm_eval(
 }
 
 /// Training-mode backward: (dx, dγ, dβ) from one fused per-channel reduction
-/// (dβ = Σ dy, dγ = Σ dy·x̂) and one elementwise pass.
+/// (dβ = Σ dy, dγ = Σ dy·x̂, in two barrier-free stages) and one elementwise pass.
 pub fn batch_norm_backward(
     dy: &Tensor,
     x: &Tensor,
@@ -210,18 +224,31 @@ pub fn batch_norm_backward(
     let gpu = x.gpu();
     let dgamma = Tensor::uninit(gpu, &[c])?;
     let dbeta = Tensor::uninit(gpu, &[c])?;
+    let partial_dgamma = Tensor::uninit(gpu, &[n, c])?;
+    let partial_dbeta = Tensor::uninit(gpu, &[n, c])?;
     gpu.dispatch(
-        &KernelKey::new("batchnorm", "bn_backward_reduce"),
+        &KernelKey::new("batchnorm", "bn_partial_grad"),
         &params,
         &[
             dy.buffer(),
             x.buffer(),
             saved.mean.buffer(),
             saved.invstd.buffer(),
+            partial_dgamma.buffer(),
+            partial_dbeta.buffer(),
+        ],
+        per_thread(gpu, n * c)?,
+    );
+    gpu.dispatch(
+        &KernelKey::new("batchnorm", "bn_merge_grad"),
+        &params,
+        &[
+            partial_dgamma.buffer(),
+            partial_dbeta.buffer(),
             dgamma.buffer(),
             dbeta.buffer(),
         ],
-        gpu.grid(u64::from(params.c))?,
+        per_thread(gpu, c)?,
     );
     let dx = Tensor::uninit(gpu, x.shape())?;
     gpu.dispatch(
@@ -237,7 +264,7 @@ pub fn batch_norm_backward(
             dbeta.buffer(),
             dx.buffer(),
         ],
-        gpu.grid((x.numel() as u64).div_ceil(256))?,
+        per_thread(gpu, x.numel())?,
     );
     Ok((dx, dgamma, dbeta))
 }
