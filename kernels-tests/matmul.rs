@@ -24,6 +24,17 @@ pub fn cores() -> Vec<GemmCore> {
             wg_y: 16,
             rows: 8,
         },
+        // The short cores that GEMMs with few rows get.
+        GemmCore::Portable {
+            wg_x: 8,
+            wg_y: 1,
+            rows: 1,
+        },
+        GemmCore::Portable {
+            wg_x: 64,
+            wg_y: 1,
+            rows: 4,
+        },
     ];
     if gpu().subgroup_size() == Some(8) {
         cores.push(GemmCore::Subgroup8);

@@ -31,6 +31,16 @@ fn every_shader_parses_and_validates() {
             wg_y: 16,
             rows: 8,
         },
+        GemmCore::Portable {
+            wg_x: 8,
+            wg_y: 1,
+            rows: 1,
+        },
+        GemmCore::Portable {
+            wg_x: 64,
+            wg_y: 1,
+            rows: 4,
+        },
     ];
     for (name, prelude) in GEMM_PRELUDES {
         for core in cores {

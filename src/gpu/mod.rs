@@ -47,6 +47,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// GEMMs with at most this many rows use a short core (see `Gpu::gemm_core_for`).
+const SMALL_M: usize = 8;
+
 /// A CPU device runs a workgroup on one thread, 8 lanes wide, so 8×1 keeps A loads
 /// uniform and 32 rows per invocation gives the most arithmetic per load; a GPU
 /// wants enough invocations per workgroup to fill its SIMD units and fewer registers.
@@ -123,6 +126,29 @@ impl Gpu {
     /// The GEMM core that matmul and the convolutions use on this adapter.
     pub fn gemm_core(&self) -> GemmCore {
         self.0.gemm_core
+    }
+
+    /// The core for a GEMM with `m` rows. A big tile wastes most of its work when C has
+    /// very few rows (a convolution with one output channel), so those get a portable
+    /// core only as tall as they need.
+    pub fn gemm_core_for(&self, m: usize) -> GemmCore {
+        if m > SMALL_M {
+            return self.0.gemm_core;
+        }
+        let rows = m.max(1).next_power_of_two() as u32;
+        if self.0.report.device_type == wgpu::DeviceType::Cpu {
+            GemmCore::Portable {
+                wg_x: 8,
+                wg_y: 1,
+                rows,
+            }
+        } else {
+            GemmCore::Portable {
+                wg_x: 64,
+                wg_y: 1,
+                rows,
+            }
+        }
     }
 
     /// The portable core shaped for this adapter, for comparison with the fastest.

@@ -166,7 +166,8 @@ fn launch(
         taps_h: 0,
         taps_w: 0,
     };
-    let core = gpu.gemm_core();
+    let gemms = gemms(pass, g, base)?;
+    let core = gpu.gemm_core_for(gemms.first().map_or(0, |p| p.m as usize));
     let (tile_m, tile_n) = core.tile();
     let prelude = match pass {
         Pass::Forward => "gemm_conv_forward",
@@ -181,7 +182,7 @@ fn launch(
     }
     buffers.push(out.buffer());
     let max = gpu.limits().max_compute_workgroups_per_dimension;
-    for params in gemms(pass, g, base)? {
+    for params in gemms {
         if params.m == 0 || params.n == 0 {
             continue;
         }

@@ -91,28 +91,30 @@ pub fn matmul_with(
     Ok(c)
 }
 
-fn fastest(a: &Tensor) -> GemmCore {
-    a.gpu().gemm_core()
+/// The core for A·B or Aᵀ·B given A: what suits C's row count.
+fn fastest(a: &Tensor, trans_a: bool) -> GemmCore {
+    let rows = a.shape().get(usize::from(trans_a)).copied().unwrap_or(0);
+    a.gpu().gemm_core_for(rows)
 }
 
 /// C (M, N) = A (M, K) · B (K, N).
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    matmul_with(fastest(a), a, b, None, false, false)
+    matmul_with(fastest(a, false), a, b, None, false, false)
 }
 
 /// C (M, N) = A (M, K) · B (K, N) + bias (N), the forward of a Linear layer.
 pub fn matmul_bias(a: &Tensor, b: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    matmul_with(fastest(a), a, b, Some(bias), false, false)
+    matmul_with(fastest(a, false), a, b, Some(bias), false, false)
 }
 
 /// C (M, N) = Aᵀ · B with A stored (K, M) and B (K, N): a weight gradient Xᵀ·dY.
 pub fn matmul_tn(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    matmul_with(fastest(a), a, b, None, true, false)
+    matmul_with(fastest(a, true), a, b, None, true, false)
 }
 
 /// C (M, N) = A · Bᵀ with A stored (M, K) and B (N, K): an input gradient dY·Wᵀ.
 pub fn matmul_nt(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    matmul_with(fastest(a), a, b, None, false, true)
+    matmul_with(fastest(a, false), a, b, None, false, true)
 }
 
 /// Gradients of C = A·B: dA = dC·Bᵀ and dB = Aᵀ·dC.
