@@ -18,8 +18,8 @@ pub struct Args {
     /// Passes over the 60,000 training digits.
     #[arg(long, default_value_t = 2)]
     pub epochs: usize,
-    /// 32 rather than DCGAN's 128: on a CPU device, twice the updates in the same
-    /// time give recognisable digits within one 12-minute epoch.
+    /// 32 rather than DCGAN's 128: on a CPU device, more updates in the same time
+    /// give recognisable digits sooner.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
     /// Adam learning rate, for both networks.
