@@ -1,6 +1,7 @@
 //! Shared test pieces: one GPU for the whole run, seeded random data, and the
 //! tolerance check that names the worst element when it fails.
 
+use duel::gpu::GemmCore;
 use duel::reference::Array;
 use duel::{Gpu, Tensor};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
@@ -65,3 +66,29 @@ pub fn assert_slice_close(what: &str, got: &[f32], want: &Array, atol: f64, rtol
         );
     }
 }
+
+/// Every GEMM core shape the engine picks: the CPU-shaped and GPU-shaped portable
+/// cores, the short ones that GEMMs with few rows get, and the subgroup core.
+pub const GEMM_CORES: [GemmCore; 5] = [
+    GemmCore::Portable {
+        wg_x: 8,
+        wg_y: 1,
+        rows: 32,
+    },
+    GemmCore::Portable {
+        wg_x: 16,
+        wg_y: 16,
+        rows: 8,
+    },
+    GemmCore::Portable {
+        wg_x: 8,
+        wg_y: 1,
+        rows: 1,
+    },
+    GemmCore::Portable {
+        wg_x: 64,
+        wg_y: 1,
+        rows: 4,
+    },
+    GemmCore::Subgroup8,
+];

@@ -5,41 +5,20 @@
 //! atol = 4·K·ε stays well above that while a wrong index or a dropped term (an
 //! error of order 0.1 or more) fails by orders of magnitude.
 
-use crate::common::{EPS, assert_close, gpu, random_array, rng, upload};
+use crate::common::{EPS, GEMM_CORES, assert_close, gpu, random_array, rng, upload};
 use duel::gpu::GemmCore;
 use duel::ops;
 use duel::reference as r;
 
-/// Every core: the CPU-shaped portable one, the GPU-shaped one, and the subgroup
-/// core where the adapter has 8-wide subgroups.
+/// Every core in `GEMM_CORES`, less the subgroup one where the adapter lacks
+/// 8-wide subgroups.
 pub fn cores() -> Vec<GemmCore> {
-    let mut cores = vec![
-        GemmCore::Portable {
-            wg_x: 8,
-            wg_y: 1,
-            rows: 32,
-        },
-        GemmCore::Portable {
-            wg_x: 16,
-            wg_y: 16,
-            rows: 8,
-        },
-        // The short cores that GEMMs with few rows get.
-        GemmCore::Portable {
-            wg_x: 8,
-            wg_y: 1,
-            rows: 1,
-        },
-        GemmCore::Portable {
-            wg_x: 64,
-            wg_y: 1,
-            rows: 4,
-        },
-    ];
-    if gpu().subgroup_size() == Some(8) {
-        cores.push(GemmCore::Subgroup8);
-    }
-    cores
+    let subgroups = gpu().subgroup_size() == Some(8);
+    GEMM_CORES
+        .iter()
+        .copied()
+        .filter(|c| subgroups || *c != GemmCore::Subgroup8)
+        .collect()
 }
 
 /// (M, K, N): degenerate, odd, batch 1, a Linear layer's shapes, and a large case.

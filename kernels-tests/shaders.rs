@@ -1,7 +1,8 @@
 //! Every shader the engine compiles parses and validates with naga (each GEMM prelude
 //! with each core), and every `shaders/*.wgsl` file is part of a registered source.
 
-use duel::gpu::{GEMM_PRELUDES, GemmCore, SHADERS, gemm_source};
+use crate::common::GEMM_CORES;
+use duel::gpu::{GEMM_PRELUDES, SHADERS, gemm_source};
 
 fn validate(name: &str, source: &str) {
     let module = naga::front::wgsl::parse_str(source)
@@ -19,31 +20,8 @@ fn every_shader_parses_and_validates() {
     for (name, source) in SHADERS {
         validate(name, source);
     }
-    let cores = [
-        GemmCore::Subgroup8,
-        GemmCore::Portable {
-            wg_x: 8,
-            wg_y: 1,
-            rows: 32,
-        },
-        GemmCore::Portable {
-            wg_x: 16,
-            wg_y: 16,
-            rows: 8,
-        },
-        GemmCore::Portable {
-            wg_x: 8,
-            wg_y: 1,
-            rows: 1,
-        },
-        GemmCore::Portable {
-            wg_x: 64,
-            wg_y: 1,
-            rows: 4,
-        },
-    ];
     for (name, prelude) in GEMM_PRELUDES {
-        for core in cores {
+        for core in GEMM_CORES {
             validate(
                 &format!("{name} with {core:?}"),
                 &gemm_source(prelude, core),
