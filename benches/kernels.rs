@@ -199,6 +199,9 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
     let adam = duel::AdamConfig::default();
     let logits = random(gpu, &[64, 1], rng)?;
     let targets = ops::full(gpu, &[64, 1], 1.0)?;
+    // A classifier's logits over a scored set: 10,000 samples, 10 classes.
+    let class_logits = random(gpu, &[10_000, 10], rng)?;
+    let class_targets = ops::full(gpu, &[10_000, 10], 0.1)?;
     let map_bytes = 4 * 64 * 64 * 14 * 14;
     type Op<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
     // (kernel, shape, bytes moved per launch, op)
@@ -290,6 +293,24 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
             "64x1".to_string(),
             8 * 64,
             Box::new(|| ops::bce_with_logits(&logits, &targets).map(drop)),
+        ),
+        (
+            "argmax",
+            "10000x10".to_string(),
+            4 * 11 * 10_000,
+            Box::new(|| ops::argmax(&class_logits).map(drop)),
+        ),
+        (
+            "max_softmax",
+            "10000x10".to_string(),
+            4 * 11 * 10_000,
+            Box::new(|| ops::max_softmax(&class_logits).map(drop)),
+        ),
+        (
+            "softmax_cross_entropy_soft",
+            "10000x10".to_string(),
+            4 * 21 * 10_000,
+            Box::new(|| ops::softmax_cross_entropy_soft(&class_logits, &class_targets).map(drop)),
         ),
     ];
     for (kernel, shape, bytes, op) in cases {

@@ -267,6 +267,14 @@ fn loss_backward_matches_finite_differences() {
         &dloss,
         &r::softmax_cross_entropy_backward(&dloss, &z, &labels),
     );
+    // Targets whose rows need not sum to 1, so the softmax·Σt term is exercised.
+    check(
+        "softmax_cross_entropy_soft",
+        |z| r::softmax_cross_entropy_soft(z, &t),
+        &z,
+        &dloss,
+        &r::softmax_cross_entropy_soft_backward(&dloss, &z, &t),
+    );
 }
 
 #[test]

@@ -123,6 +123,66 @@ fn softmax_cross_entropy_matches_reference() {
     }
 }
 
+/// Rows of random probabilities (summing to 1), one-hot rows, and uniform rows.
+fn target_rows(n: usize, c: usize, seed: u64) -> Array {
+    let raw = random_array(&mut rng(seed), &[n, c], 0.0, 1.0);
+    let mut data = Vec::with_capacity(n * c);
+    for (row, values) in raw.data.chunks(c).enumerate() {
+        let sum: f64 = values.iter().sum();
+        data.extend(values.iter().enumerate().map(|(j, v)| match row % 3 {
+            0 => (v / sum) as f32,
+            1 => f32::from(j == row % c),
+            _ => 1.0 / c as f32,
+        }));
+    }
+    Array::from_f32(&[n, c], &data)
+}
+
+#[test]
+fn soft_target_softmax_cross_entropy_matches_reference() {
+    // The same bounds as the hard-label loss: each row's terms are at most ~40 (logits
+    // in ±20) and are summed in f32, then averaged.
+    for (i, (n, c)) in [(1usize, 10usize), (67, 10), (10_000, 7)]
+        .into_iter()
+        .enumerate()
+    {
+        let z = random_array(&mut rng(960 + i as u64), &[n, c], -20.0, 20.0);
+        let t = target_rows(n, c, 970 + i as u64);
+        let (gz, gt) = (upload(&z), upload(&t));
+        assert_close(
+            &format!("softmax_ce_soft ({n}, {c})"),
+            &ops::softmax_cross_entropy_soft(&gz, &gt).unwrap(),
+            &r::softmax_cross_entropy_soft(&z, &t),
+            1e-5,
+            1e-5,
+        );
+        let dz = ops::softmax_cross_entropy_soft_backward(&scalar(1.3), &gz, &gt).unwrap();
+        let want = r::softmax_cross_entropy_soft_backward(&Array::new(&[], vec![1.3]), &z, &t);
+        assert_close(
+            &format!("softmax_ce_soft_backward ({n}, {c})"),
+            &dz,
+            &want,
+            1e-6 / n as f64,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn soft_targets_agree_with_hard_labels_when_one_hot() {
+    let (n, c) = (33, 10);
+    let z = random_array(&mut rng(980), &[n, c], -5.0, 5.0);
+    let y = labels(n, c, 981);
+    let onehot: Vec<f32> = (0..n * c)
+        .map(|i| f32::from(i % c == y.data[i / c] as usize))
+        .collect();
+    let onehot = upload(&Array::from_f32(&[n, c], &onehot));
+    let soft = ops::softmax_cross_entropy_soft(&upload(&z), &onehot).unwrap();
+    let hard = ops::softmax_cross_entropy(&upload(&z), &upload(&y)).unwrap();
+    let (soft, hard) = (soft.to_vec().unwrap()[0], hard.to_vec().unwrap()[0]);
+    assert!((soft - hard).abs() < 1e-5, "soft {soft}, hard {hard}");
+}
+
 #[test]
 fn a_label_out_of_range_makes_the_loss_nan() {
     let z = upload(&Array::from_f32(&[2, 3], &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]));
@@ -146,4 +206,8 @@ fn loss_shape_errors() {
         "dloss must be one value"
     );
     assert!(ops::softmax_cross_entropy(&a, &ops::zeros(gpu(), &[3]).unwrap()).is_err());
+    let logits = ops::zeros(gpu(), &[4, 3]).unwrap();
+    assert!(
+        ops::softmax_cross_entropy_soft(&logits, &ops::zeros(gpu(), &[4, 2]).unwrap()).is_err()
+    );
 }

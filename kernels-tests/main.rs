@@ -5,6 +5,7 @@
 
 mod adam;
 mod batchnorm;
+mod classify;
 mod common;
 mod conv;
 mod elementwise;

@@ -10,6 +10,8 @@
 //   bce_probs_backward  p, t -> dp           dloss·scale·(p - t) / (p (1 - p)), 0 where clamped
 //   softmax_ce          logits (N, C), labels (N) -> loss (N)   logsumexp(z) - z[label]
 //   softmax_ce_backward logits, labels -> dz (N, C)             dloss·scale·(softmax(z) - onehot)
+//   softmax_ce_soft     logits, targets (N, C) -> loss (N)      Σ_c t_c (logsumexp(z) - z_c)
+//   softmax_ce_soft_backward logits, targets -> dz (N, C)       dloss·scale·(softmax(z)·Σ_c t_c - t)
 // Labels are class indices stored as f32; one outside [0, C) gives a NaN loss, so a
 // bad label shows up as a NaN rather than as a silently wrong number.
 
@@ -120,5 +122,36 @@ fn softmax_ce_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
         let i = row * p.classes + c;
         let softmax = exp(inp[i] - stats.x - stats.y);
         out[i] = g * (softmax - select(0.0, 1.0, i32(c) == label));
+    }
+}
+
+@compute @workgroup_size(256)
+fn softmax_ce_soft(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row = flat_index(wid, nwg, lid);
+    if row >= p.n { return; }
+    let lse = dot(row_stats(row), vec2<f32>(1.0));
+    var loss = 0.0;
+    for (var c = 0u; c < p.classes; c++) {
+        let i = row * p.classes + c;
+        loss += tgt[i] * (lse - inp[i]);
+    }
+    out[row] = loss;
+}
+
+@compute @workgroup_size(256)
+fn softmax_ce_soft_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                            @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row = flat_index(wid, nwg, lid);
+    if row >= p.n { return; }
+    let stats = row_stats(row);
+    var mass = 0.0;
+    for (var c = 0u; c < p.classes; c++) {
+        mass += tgt[row * p.classes + c];
+    }
+    let g = dloss[0] * p.scale;
+    for (var c = 0u; c < p.classes; c++) {
+        let i = row * p.classes + c;
+        out[i] = g * (exp(inp[i] - stats.x - stats.y) * mass - tgt[i]);
     }
 }

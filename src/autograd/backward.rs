@@ -145,6 +145,9 @@ impl Graph {
                 Op::SoftmaxCrossEntropy { z, labels } => grads.add_with(*z, || {
                     ops::softmax_cross_entropy_backward(&dy, value(*z), labels)
                 })?,
+                Op::SoftmaxCrossEntropySoft { z, targets } => grads.add_with(*z, || {
+                    ops::softmax_cross_entropy_soft_backward(&dy, value(*z), targets)
+                })?,
             }
         }
         Ok(())

@@ -85,6 +85,10 @@ pub(crate) enum Op {
         z: Var,
         labels: Tensor,
     },
+    SoftmaxCrossEntropySoft {
+        z: Var,
+        targets: Tensor,
+    },
 }
 
 pub(crate) struct Node {
@@ -376,6 +380,19 @@ impl Graph {
             Op::SoftmaxCrossEntropy {
                 z,
                 labels: labels.clone(),
+            },
+            &[z],
+        ))
+    }
+
+    /// Softmax cross-entropy against target distributions (N, C).
+    pub fn softmax_cross_entropy_soft(&mut self, z: Var, targets: &Tensor) -> Result<Var> {
+        let loss = ops::softmax_cross_entropy_soft(self.value(z), targets)?;
+        Ok(self.push(
+            loss,
+            Op::SoftmaxCrossEntropySoft {
+                z,
+                targets: targets.clone(),
             },
             &[z],
         ))

@@ -12,6 +12,7 @@ use std::sync::Arc;
 pub const SHADERS: &[(&str, &str)] = &[
     ("adam", include_str!("../../shaders/adam.wgsl")),
     ("batchnorm", include_str!("../../shaders/batchnorm.wgsl")),
+    ("classify", include_str!("../../shaders/classify.wgsl")),
     (
         "elementwise",
         include_str!("../../shaders/elementwise.wgsl"),

@@ -1,6 +1,6 @@
 //! Losses as means, with their backward: binary cross-entropy on logits (stable for
 //! any logit) and on probabilities (clamped, as Keras does), and softmax cross-entropy
-//! on logits with integer labels. Targets for BCE may be any value in [0, 1], so
+//! on logits with integer labels or with target distributions. Targets for BCE may be any value in [0, 1], so
 //! label smoothing works. Each backward takes dloss, the gradient of the mean (shape []).
 
 use crate::gpu::KernelKey;
@@ -165,6 +165,45 @@ pub fn softmax_cross_entropy_backward(
         "softmax_ce_backward",
         params(n, c, n)?,
         &[logits, labels, &dz, dloss],
+        n,
+    )?;
+    Ok(dz)
+}
+
+fn check_soft(logits: &Tensor, targets: &Tensor, op: &str) -> Result<(usize, usize)> {
+    let [n, c] = <[usize; 2]>::try_from(logits.shape())
+        .map_err(|_| shape_err!("{op}: logits must be (N, C), got {:?}", logits.shape()))?;
+    check_pair(logits, targets, op)?;
+    Ok((n, c))
+}
+
+/// mean over rows of Σ_c t_c (logsumexp(z) - z_c): cross-entropy against target
+/// distributions (N, C), for label smoothing or for a uniform target that teaches a
+/// classifier to be unsure.
+pub fn softmax_cross_entropy_soft(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let (n, c) = check_soft(logits, targets, "softmax_cross_entropy_soft")?;
+    let losses = Tensor::uninit(logits.gpu(), &[n])?;
+    dispatch(
+        "softmax_ce_soft",
+        params(n, c, n)?,
+        &[logits, targets, &losses],
+        n,
+    )?;
+    ops::mean(&losses)
+}
+
+pub fn softmax_cross_entropy_soft_backward(
+    dloss: &Tensor,
+    logits: &Tensor,
+    targets: &Tensor,
+) -> Result<Tensor> {
+    let (n, c) = check_soft(logits, targets, "softmax_cross_entropy_soft_backward")?;
+    check_dloss(dloss, "softmax_cross_entropy_soft_backward")?;
+    let dz = Tensor::uninit(logits.gpu(), logits.shape())?;
+    dispatch(
+        "softmax_ce_soft_backward",
+        params(n, c, n)?,
+        &[logits, targets, &dz, dloss],
         n,
     )?;
     Ok(dz)

@@ -82,3 +82,34 @@ pub fn softmax_cross_entropy_backward(dloss: &Array, logits: &Array, labels: &Ar
     }
     Array::new(&logits.shape, dz)
 }
+
+pub fn softmax_cross_entropy_soft(logits: &Array, targets: &Array) -> Array {
+    let c = logits.shape[1];
+    let rows = logits
+        .data
+        .chunks(c)
+        .zip(targets.data.chunks(c))
+        .map(|(row, t)| {
+            let (m, lse) = row_stats(row);
+            row.iter().zip(t).map(|(z, t)| t * (m + lse - z)).sum()
+        });
+    mean(rows, logits.shape[0])
+}
+
+pub fn softmax_cross_entropy_soft_backward(
+    dloss: &Array,
+    logits: &Array,
+    targets: &Array,
+) -> Array {
+    let c = logits.shape[1];
+    let g = dloss.data[0] / logits.shape[0] as f64;
+    let mut dz = Vec::with_capacity(logits.numel());
+    for (row, t) in logits.data.chunks(c).zip(targets.data.chunks(c)) {
+        let (m, lse) = row_stats(row);
+        let mass: f64 = t.iter().sum();
+        for (z, t) in row.iter().zip(t) {
+            dz.push(g * ((z - m - lse).exp() * mass - t));
+        }
+    }
+    Array::new(&logits.shape, dz)
+}

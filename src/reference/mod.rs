@@ -5,6 +5,7 @@
 mod adam;
 mod array;
 mod batchnorm;
+mod classify;
 mod conv;
 mod elementwise;
 mod fill;
@@ -17,6 +18,7 @@ mod upsample;
 pub use adam::adam_step;
 pub use array::Array;
 pub use batchnorm::{BatchNormSaved, batch_norm_backward, batch_norm_eval, batch_norm_train};
+pub use classify::{accuracy, argmax, max_softmax};
 pub use conv::{
     conv_transpose2d, conv_transpose2d_backward_input, conv_transpose2d_backward_weight, conv2d,
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
@@ -28,7 +30,8 @@ pub use elementwise::{
 pub use fill::{copy, fill, full, zeros};
 pub use loss::{
     bce, bce_backward, bce_with_logits, bce_with_logits_backward, softmax_cross_entropy,
-    softmax_cross_entropy_backward,
+    softmax_cross_entropy_backward, softmax_cross_entropy_soft,
+    softmax_cross_entropy_soft_backward,
 };
 pub use matmul::{matmul, matmul_backward, matmul_bias, matmul_nt, matmul_tn, matmul_with};
 pub use random::{dropout, dropout_backward, fill_normal, fill_uniform, philox};
