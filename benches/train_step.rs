@@ -1,6 +1,6 @@
 //! Milliseconds per DCGAN training step (one D step and one G step, batch 64, the
 //! default model) beside the GPU time of its kernels, so the overhead shows:
-//! `cargo bench --bench train_step [-- --json PATH] [-- --profile]`; `--profile` adds
+//! `cargo bench --bench train_step [-- --json PATH] [--profile] [--batch N]`; `--profile` adds
 //! the time of each kernel.
 
 // The example's own modules; this target uses only part of them.
@@ -34,8 +34,13 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let dir = mnist::find(Some(&shared))?;
     let data = Mnist::load(&dir)?;
     let images = GpuImages::upload(&gpu, &data.train.images, data.train.count, &[1, 28, 28])?;
-    // The reference point: batch 64, the default model.
-    let args = cli::Args::parse_from(["train_step", "--batch-size", "64"]);
+    // The reference point: batch 64, the default model; `--batch N` for others.
+    let batch = argv
+        .iter()
+        .position(|a| a == "--batch")
+        .and_then(|i| argv.get(i + 1).cloned())
+        .unwrap_or_else(|| "64".into());
+    let args = cli::Args::parse_from(["train_step", "--batch-size", &batch]);
     let mut gan = gan::Gan::new(&gpu, &args)?;
     let mut schedule = gan::Schedule::new(&gpu, &args, &images)?;
     let mut step = 0;

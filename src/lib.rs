@@ -10,6 +10,7 @@ pub mod data;
 mod error;
 pub mod gpu;
 pub mod io;
+pub mod metrics;
 pub mod nn;
 pub mod op_config;
 pub mod ops;

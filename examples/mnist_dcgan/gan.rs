@@ -4,6 +4,7 @@ use crate::cli::Args;
 use crate::models;
 use duel::autograd::Graph;
 use duel::data::GpuImages;
+use duel::metrics::{Score, Scorer};
 use duel::nn::Sequential;
 use duel::optim::Adam;
 use duel::{AdamConfig, Gpu, Result, Tensor, io::checkpoint, ops};
@@ -32,6 +33,7 @@ pub struct StepStats {
 /// Keys for the counter-based generator, one stream per use.
 pub const NOISE_STREAM: u64 = 0x6e6f_6973_6500_0000;
 pub const FIXED_NOISE_STREAM: u64 = 0x6669_7865_6400_0000;
+pub const EVAL_NOISE_STREAM: u64 = 0x6576_616c_0000_0000;
 
 /// The epoch's order over the training images, from (seed, epoch) alone.
 pub fn epoch_order(seed: u64, epoch: usize, count: usize) -> Vec<u32> {
@@ -172,6 +174,23 @@ impl Gan {
         graph.no_grad(|graph| {
             let images = self.g.forward(graph, z)?;
             Ok(graph.value(images).clone())
+        })
+    }
+
+    /// Scores `count` samples from the eval noise stream, the same noise every time, so
+    /// successive scores differ only by what the generator learnt.
+    pub fn score(
+        &self,
+        gpu: &Gpu,
+        scorer: &Scorer,
+        nz: usize,
+        seed: u64,
+        count: usize,
+    ) -> Result<Score> {
+        scorer.score(count, |start, n| {
+            let z = Tensor::uninit(gpu, &[n, nz])?;
+            ops::fill_normal(&z, 0.0, 1.0, seed ^ EVAL_NOISE_STREAM, (start * nz) as u64)?;
+            self.generate(gpu, &z)
         })
     }
 

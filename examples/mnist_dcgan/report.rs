@@ -1,6 +1,8 @@
 //! What a run leaves under --out besides checkpoints: metrics.csv, the loss curve,
 //! and the animated GIF of the sample grids.
 
+use crate::chart::{Series, YScale, line_chart};
+use duel::metrics::{CLASSES, Score};
 use duel::{Result, io};
 use std::path::Path;
 
@@ -13,9 +15,34 @@ pub struct Row {
     pub d_x: f32,
     pub d_g_z: f32,
     pub seconds: f64,
+    /// Present on the steps that --eval-every scored.
+    pub eval: Option<Eval>,
 }
 
-pub const CSV_HEADER: &str = "step,epoch,loss_d,loss_g,d_x,d_g_z,seconds";
+/// The classifier metric of one evaluation (see `duel::metrics::Score`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Eval {
+    pub fd: f64,
+    pub confidence: f64,
+    pub confident_fraction: f64,
+    pub entropy: f64,
+    /// Samples the classifier assigns to each digit.
+    pub classes: [usize; CLASSES],
+}
+
+impl From<&Score> for Eval {
+    fn from(s: &Score) -> Eval {
+        Eval {
+            fd: s.fd,
+            confidence: s.confidence,
+            confident_fraction: s.confident_fraction,
+            entropy: s.entropy,
+            classes: s.histogram,
+        }
+    }
+}
+
+pub const CSV_HEADER: &str = "step,epoch,loss_d,loss_g,d_x,d_g_z,seconds,fd,confidence,confident_fraction,class_entropy,class_counts";
 
 /// Rewrites metrics.csv whole, atomically (it stays small: a row per logged step).
 /// Losses are written in full (Rust's shortest exact form), so runs compare bit for bit.
@@ -23,9 +50,21 @@ pub fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
     let mut text = format!("{CSV_HEADER}\n");
     for r in rows {
         text += &format!(
-            "{},{},{},{},{},{},{:.1}\n",
+            "{},{},{},{},{},{},{:.1},",
             r.step, r.epoch, r.loss_d, r.loss_g, r.d_x, r.d_g_z, r.seconds
         );
+        text += &match r.eval {
+            Some(e) => format!(
+                "{},{},{},{},{}\n",
+                e.fd,
+                e.confidence,
+                e.confident_fraction,
+                e.entropy,
+                // ';' keeps the ten counts in one CSV field.
+                e.classes.map(|c| c.to_string()).join(";")
+            ),
+            None => ",,,,\n".to_string(),
+        };
     }
     io::write_bytes(path, text.as_bytes())
 }
@@ -47,86 +86,78 @@ pub fn read_csv(path: &Path) -> Vec<Row> {
                 d_x: f.get(4)?.parse().ok()?,
                 d_g_z: f.get(5)?.parse().ok()?,
                 seconds: f.get(6)?.parse().ok()?,
+                eval: (|| {
+                    Some(Eval {
+                        fd: f.get(7)?.parse().ok()?,
+                        confidence: f.get(8)?.parse().ok()?,
+                        confident_fraction: f.get(9)?.parse().ok()?,
+                        entropy: f.get(10)?.parse().ok()?,
+                        classes: {
+                            let counts: Vec<usize> = f
+                                .get(11)?
+                                .split(';')
+                                .map(|c| c.parse().ok())
+                                .collect::<Option<_>>()?;
+                            counts.try_into().ok()?
+                        },
+                    })
+                })(),
             })
         })
         .collect()
 }
 
-const WIDTH: u32 = 800;
-const HEIGHT: u32 = 400;
-const MARGIN: u32 = 30;
 const D_COLOUR: [u8; 3] = [214, 39, 40];
 const G_COLOUR: [u8; 3] = [31, 119, 180];
+const FLOOR_COLOUR: [u8; 3] = [150, 150, 150];
 
-/// Loss_D (red) and Loss_G (blue) against the step, on shared axes from 0 to the
-/// largest loss. A key in the top-right corner repeats the two colours.
+/// Loss_D and Loss_G against the step.
 pub fn plot_losses(path: &Path, rows: &[Row]) -> Result<()> {
-    let mut img = image::RgbImage::from_pixel(WIDTH, HEIGHT, image::Rgb([255, 255, 255]));
-    let (w, h) = (WIDTH - 2 * MARGIN, HEIGHT - 2 * MARGIN);
-    let grey = image::Rgb([120, 120, 120]);
-    for x in MARGIN..=MARGIN + w {
-        img.put_pixel(x, MARGIN + h, grey);
-    }
-    for y in MARGIN..=MARGIN + h {
-        img.put_pixel(MARGIN, y, grey);
-    }
-    let last_step = rows.last().map_or(1, |r| r.step.max(1)) as f32;
-    let top = rows
-        .iter()
-        .map(|r| r.loss_d.max(r.loss_g))
-        .filter(|v| v.is_finite())
-        .fold(1e-3, f32::max);
-    // Horizontal guides at each whole loss unit, so values can be read off.
-    for unit in 1..=(top as u32) {
-        let y = MARGIN + h - (unit as f32 / top * h as f32) as u32;
-        for x in (MARGIN..MARGIN + w).step_by(4) {
-            img.put_pixel(x, y, image::Rgb([210, 210, 210]));
-        }
-    }
-    let point = |step: usize, v: f32| {
-        let x = MARGIN + (step as f32 / last_step * w as f32) as u32;
-        let y = MARGIN + h - (v.clamp(0.0, top) / top * h as f32) as u32;
-        (x.min(WIDTH - 1), y.min(HEIGHT - 1))
+    let series = |label, colour, pick: fn(&Row) -> f32| Series {
+        label,
+        colour,
+        points: rows
+            .iter()
+            .map(|r| (r.step as f64, f64::from(pick(r))))
+            .collect(),
     };
-    for (colour, pick) in [
-        (D_COLOUR, (|r: &Row| r.loss_d) as fn(&Row) -> f32),
-        (G_COLOUR, |r: &Row| r.loss_g),
-    ] {
-        for pair in rows.windows(2) {
-            let (a, b) = (
-                point(pair[0].step, pick(&pair[0])),
-                point(pair[1].step, pick(&pair[1])),
-            );
-            draw_line(&mut img, a, b, image::Rgb(colour));
-        }
-    }
-    for (i, colour) in [D_COLOUR, G_COLOUR].into_iter().enumerate() {
-        let y0 = MARGIN + 10 + 14 * i as u32;
-        for y in y0..y0 + 8 {
-            for x in WIDTH - MARGIN - 40..WIDTH - MARGIN - 10 {
-                img.put_pixel(x, y, image::Rgb(colour));
-            }
-        }
-    }
-    io::write_atomically(path, |tmp| {
-        img.save_with_format(tmp, image::ImageFormat::Png)
-            .map_err(std::io::Error::other)
-    })
+    line_chart(
+        path,
+        "Losses (BCE)",
+        "step",
+        YScale::Linear,
+        &[
+            series("Loss_D", D_COLOUR, |r| r.loss_d),
+            series("Loss_G", G_COLOUR, |r| r.loss_g),
+        ],
+    )
 }
 
-fn draw_line(
-    img: &mut image::RgbImage,
-    (x0, y0): (u32, u32),
-    (x1, y1): (u32, u32),
-    colour: image::Rgb<u8>,
-) {
-    let steps = x0.abs_diff(x1).max(y0.abs_diff(y1)).max(1);
-    for i in 0..=steps {
-        let t = i as f32 / steps as f32;
-        let x = x0 as f32 + (x1 as f32 - x0 as f32) * t;
-        let y = y0 as f32 + (y1 as f32 - y0 as f32) * t;
-        img.put_pixel(x.round() as u32, y.round() as u32, colour);
-    }
+/// FD against the step, with the floor (real training digits) as a flat line.
+pub fn plot_fd(path: &Path, rows: &[Row], floor: f64) -> Result<()> {
+    let points: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| Some((r.step as f64, r.eval?.fd)))
+        .collect();
+    let last = points.last().map_or(1.0, |p| p.0);
+    line_chart(
+        path,
+        "Frechet distance to the test digits, in classifier features (log scale)",
+        "step",
+        YScale::Log,
+        &[
+            Series {
+                label: "samples",
+                colour: G_COLOUR,
+                points,
+            },
+            Series {
+                label: "real digits (floor)",
+                colour: FLOOR_COLOUR,
+                points: vec![(0.0, floor), (last, floor)],
+            },
+        ],
+    )
 }
 
 /// The sample grids in order as an animated GIF, half a second a frame.

@@ -68,8 +68,17 @@ fn fetch(url: &str) -> std::result::Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// Downloads every missing file into `dir`, verifying each; says what failed.
+/// Downloads every missing file into `dir` from the public mirrors, after
+/// `$DUEL_MNIST_MIRROR` when it is set (a URL ending in `/`, e.g. a local copy).
 pub fn download_into(dir: &Path) -> Result<()> {
+    let own = std::env::var("DUEL_MNIST_MIRROR").ok();
+    let mirrors: Vec<&str> = own.as_deref().into_iter().chain(MIRRORS).collect();
+    download_from(dir, &mirrors)
+}
+
+/// Downloads every missing file into `dir`, trying `mirrors` in order and keeping a
+/// file only when its SHA-256 matches; the error lists what each mirror said.
+pub fn download_from(dir: &Path, mirrors: &[&str]) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::Data(format!("cannot create {}: {e}", dir.display())))?;
     for (name, _) in CHECKSUMS {
@@ -79,7 +88,7 @@ pub fn download_into(dir: &Path) -> Result<()> {
         }
         let mut failures = Vec::new();
         let mut saved = false;
-        for mirror in MIRRORS {
+        for mirror in mirrors {
             match fetch(&format!("{mirror}{name}"))
                 .map_err(Error::Data)
                 .and_then(|b| verify(name, &b).map(|()| b))

@@ -1,6 +1,7 @@
 //! A set of 8-bit images uploaded to the GPU once, packed four pixels to a word
 //! (MNIST's 60,000 training digits take 47 MB, where f32 would need 188 MB, over
-//! lavapipe's 128 MiB binding limit), with batches drawn by a kernel.
+//! lavapipe's 128 MiB binding limit), with batches drawn by a kernel. Labels travel
+//! the same way, so a batch's labels come from the same order as its images.
 
 use crate::gpu::KernelKey;
 use crate::{Gpu, Result, Tensor, error::shape_err};
@@ -21,11 +22,33 @@ pub struct GpuImages {
     packed: Tensor,
     count: usize,
     shape: Vec<usize>,
+    /// A byte b is drawn as b·scale + shift.
+    scale: f32,
+    shift: f32,
 }
 
 impl GpuImages {
-    /// Uploads `count` images of `shape` (e.g. [1, 28, 28]) stored as bytes.
+    /// Uploads `count` images of `shape` (e.g. [1, 28, 28]) stored as bytes; batches
+    /// have pixels scaled to [-1, 1].
     pub fn upload(gpu: &Gpu, bytes: &[u8], count: usize, shape: &[usize]) -> Result<GpuImages> {
+        Self::upload_scaled(gpu, bytes, count, shape, 2.0 / 255.0, -1.0)
+    }
+
+    /// Uploads one byte label per item; batches hold the labels as f32 class indices,
+    /// shape (batch), as the losses and `ops::accuracy` take them.
+    pub fn upload_labels(gpu: &Gpu, labels: &[u8]) -> Result<GpuImages> {
+        Self::upload_scaled(gpu, labels, labels.len(), &[], 1.0, 0.0)
+    }
+
+    /// Uploads `count` items of `shape` stored as bytes; batches hold b·scale + shift.
+    pub fn upload_scaled(
+        gpu: &Gpu,
+        bytes: &[u8],
+        count: usize,
+        shape: &[usize],
+        scale: f32,
+        shift: f32,
+    ) -> Result<GpuImages> {
         let pixels: usize = shape.iter().product();
         if bytes.len() != count * pixels {
             return Err(shape_err!(
@@ -46,6 +69,8 @@ impl GpuImages {
             packed,
             count,
             shape: shape.to_vec(),
+            scale,
+            shift,
         })
     }
 
@@ -68,8 +93,7 @@ impl GpuImages {
         Tensor::from_words(self.packed.gpu(), &[indices.len()], indices)
     }
 
-    /// The images `order[start .. start + batch]` as (batch, ...shape), pixels scaled to
-    /// [-1, 1].
+    /// The items `order[start .. start + batch]` as (batch, ...shape), in f32.
     pub fn batch(&self, order: &Tensor, start: usize, batch: usize) -> Result<Tensor> {
         if start + batch > order.numel() {
             return Err(shape_err!(
@@ -86,8 +110,8 @@ impl GpuImages {
             pixels: pixels as u32,
             start: start as u32,
             _pad: 0,
-            scale: 2.0 / 255.0,
-            shift: -1.0,
+            scale: self.scale,
+            shift: self.shift,
             _pad1: [0; 2],
         };
         gpu.dispatch(

@@ -92,3 +92,21 @@ pub fn load(path: &Path, tensors: &[(String, &Tensor)]) -> Result<BTreeMap<Strin
         .into_iter()
         .collect())
 }
+
+/// A checkpoint's metadata alone, to learn which model it belongs to before building it.
+pub fn metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| {
+        Error::Data(format!(
+            "{} is not a valid safetensors checkpoint: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect())
+}

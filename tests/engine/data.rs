@@ -2,7 +2,7 @@
 
 use crate::common::{gpu, mnist_dir, scratch};
 use duel::Error;
-use duel::data::{GpuImages, Mnist, encode_idx, mnist, read_idx};
+use duel::data::{CHECKSUMS, GpuImages, Mnist, download_from, encode_idx, mnist, read_idx};
 use std::io::Write;
 
 fn data_error(r: duel::Result<impl std::fmt::Debug>) -> String {
@@ -141,4 +141,78 @@ fn the_shared_mnist_files_match_the_published_checksums() {
         b"not the file",
     ));
     assert!(m.contains("does not match"), "{m}");
+}
+
+/// Serves `files` (name → bytes) over HTTP/1.1 on a local port, one request per
+/// connection, until the test ends; returns the base URL.
+fn serve(files: Vec<(String, Vec<u8>)>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/mnist/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request_line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            // Read the headers up to the blank line before answering.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("");
+            let name = path.rsplit('/').next().unwrap_or("");
+            let response = match files.iter().find(|(n, _)| n == name) {
+                Some((_, body)) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    url
+}
+
+#[test]
+fn download_fetches_over_http_and_rejects_a_corrupt_mirror() {
+    let originals: Vec<(String, Vec<u8>)> = CHECKSUMS
+        .iter()
+        .map(|(name, _)| {
+            (
+                name.to_string(),
+                std::fs::read(mnist_dir().join(name)).unwrap(),
+            )
+        })
+        .collect();
+    // The first mirror serves a flipped byte in one file and lacks another; the
+    // second serves the originals. Only verified bytes may land on disk.
+    let mut corrupt = originals.clone();
+    corrupt[0].1[1000] ^= 0xff;
+    corrupt.remove(3);
+    let bad = serve(corrupt);
+    let good = serve(originals.clone());
+
+    let dir = scratch("download_http");
+    let err = data_error(download_from(&dir, &[&bad]));
+    assert!(err.contains("does not match the published"), "{err}");
+    assert!(
+        !dir.join(CHECKSUMS[0].0).exists(),
+        "a corrupt file was kept"
+    );
+
+    download_from(&dir, &[&bad, &good]).unwrap();
+    for (name, bytes) in &originals {
+        assert_eq!(&std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
+    }
+    Mnist::load(&dir).expect("the downloaded files load");
 }

@@ -1,0 +1,168 @@
+//! Scoring a set of images with the classifier: the Fréchet distance of its features
+//! to the real test digits', its mean confidence, and how evenly it spreads them over
+//! the ten classes.
+
+use super::classifier::{CLASSES, Classifier, FEATURES};
+use super::frechet::{Gaussian, frechet_distance};
+use crate::data::GpuImages;
+use crate::{Result, Tensor, error::shape_err, ops};
+
+/// Images per classifier pass: large enough to keep the device busy, small enough that
+/// the activations of one pass stay well under a CPU device's memory.
+pub const SCORE_BATCH: usize = 500;
+
+/// A classifier confident above this counts a sample as a clear digit.
+pub const CONFIDENT: f32 = 0.9;
+
+/// What the classifier says of each image, read back to the host.
+#[derive(Debug, Clone, Default)]
+pub struct Readouts {
+    /// (count, FEATURES), row-major.
+    pub features: Vec<f32>,
+    /// Predicted class of each image.
+    pub predicted: Vec<u8>,
+    /// Its max softmax probability.
+    pub confidence: Vec<f32>,
+}
+
+impl Readouts {
+    pub fn count(&self) -> usize {
+        self.predicted.len()
+    }
+
+    /// Runs the classifier on `images` (N, 1, 28, 28) in [-1, 1] and appends its readouts.
+    pub fn add(&mut self, classifier: &Classifier, images: &Tensor) -> Result<()> {
+        if images.shape().get(1..) != Some(&[1, 28, 28][..]) {
+            return Err(shape_err!(
+                "the MNIST classifier takes (N, 1, 28, 28) images, got {:?}",
+                images.shape()
+            ));
+        }
+        let (features, logits) = classifier.infer(images)?;
+        self.features.extend(features.to_vec()?);
+        self.predicted
+            .extend(ops::argmax(&logits)?.to_vec()?.iter().map(|&c| c as u8));
+        self.confidence.extend(ops::max_softmax(&logits)?.to_vec()?);
+        Ok(())
+    }
+
+    /// Readouts of every item of a GPU image set, in its stored order.
+    pub fn of_set(classifier: &Classifier, set: &GpuImages) -> Result<Readouts> {
+        let order = set.order(&(0..set.len() as u32).collect::<Vec<_>>())?;
+        let mut readouts = Readouts::default();
+        for start in (0..set.len()).step_by(SCORE_BATCH) {
+            let n = SCORE_BATCH.min(set.len() - start);
+            readouts.add(classifier, &set.batch(&order, start, n)?)?;
+        }
+        Ok(readouts)
+    }
+
+    pub fn gaussian(&self) -> Result<Gaussian> {
+        Gaussian::fit(&self.features, FEATURES)
+    }
+}
+
+/// A set's score. Lower FD is better; the floor is the FD of real training digits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    pub count: usize,
+    /// Fréchet distance to the real test digits in the classifier's feature space.
+    pub fd: f64,
+    /// Mean max-softmax probability.
+    pub confidence: f64,
+    /// Fraction of samples with confidence above `CONFIDENT`.
+    pub confident_fraction: f64,
+    /// Samples predicted as each digit.
+    pub histogram: [usize; CLASSES],
+    /// Entropy of the predicted-class distribution, in nats: ln 10 ≈ 2.303 when all
+    /// ten digits are equally common, 0 when only one appears.
+    pub entropy: f64,
+}
+
+impl Score {
+    pub fn new(readouts: &Readouts, reference: &Gaussian) -> Result<Score> {
+        let count = readouts.count();
+        let fd = frechet_distance(&readouts.gaussian()?, reference);
+        let mut histogram = [0; CLASSES];
+        for &c in &readouts.predicted {
+            histogram[usize::from(c).min(CLASSES - 1)] += 1;
+        }
+        let entropy = histogram
+            .iter()
+            .filter(|&&k| k > 0)
+            .map(|&k| {
+                let p = k as f64 / count as f64;
+                -p * p.ln()
+            })
+            .sum();
+        let confidence = readouts
+            .confidence
+            .iter()
+            .map(|&c| f64::from(c))
+            .sum::<f64>();
+        let confident = readouts
+            .confidence
+            .iter()
+            .filter(|&&c| c > CONFIDENT)
+            .count();
+        Ok(Score {
+            count,
+            fd,
+            confidence: confidence / count as f64,
+            confident_fraction: confident as f64 / count as f64,
+            histogram,
+            entropy,
+        })
+    }
+}
+
+impl std::fmt::Display for Score {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "FD {:.3}, confidence {:.3} ({:.1}% above {CONFIDENT}), class entropy {:.3} \
+             of ln 10 = 2.303, classes {:?}",
+            self.fd,
+            self.confidence,
+            100.0 * self.confident_fraction,
+            self.entropy,
+            self.histogram
+        )
+    }
+}
+
+/// Scores image sets against the real test digits, whose statistics it computes once.
+pub struct Scorer {
+    pub classifier: Classifier,
+    /// The test digits' feature Gaussian.
+    pub reference: Gaussian,
+}
+
+impl Scorer {
+    pub fn new(classifier: Classifier, test_images: &GpuImages) -> Result<Scorer> {
+        let reference = Readouts::of_set(&classifier, test_images)?.gaussian()?;
+        Ok(Scorer {
+            classifier,
+            reference,
+        })
+    }
+
+    /// Scores images drawn batch by batch: `batch(start, n)` returns images
+    /// `start .. start + n` as (n, 1, 28, 28) in [-1, 1].
+    pub fn score(
+        &self,
+        count: usize,
+        mut batch: impl FnMut(usize, usize) -> Result<Tensor>,
+    ) -> Result<Score> {
+        let mut readouts = Readouts::default();
+        for start in (0..count).step_by(SCORE_BATCH) {
+            let n = SCORE_BATCH.min(count - start);
+            readouts.add(&self.classifier, &batch(start, n)?)?;
+        }
+        Score::new(&readouts, &self.reference)
+    }
+
+    pub fn score_set(&self, set: &GpuImages) -> Result<Score> {
+        Score::new(&Readouts::of_set(&self.classifier, set)?, &self.reference)
+    }
+}

@@ -1,0 +1,204 @@
+//! The Fréchet distance and its matrix square root on the CPU, and the classifier
+//! metric on real MNIST with the shipped classifier weights.
+
+use crate::common::{gpu, mnist_dir};
+use duel::data::{GpuImages, Mnist};
+use duel::metrics::{
+    Classifier, Gaussian, Readouts, Score, Scorer, default_classifier_path, frechet_distance,
+    sqrtm_psd,
+};
+use duel::{Error, Tensor, ops};
+use nalgebra::DMatrix;
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+
+/// `count` rows of `dim` correlated features: x = A·u + b, u uniform.
+fn features(seed: u64, count: usize, dim: usize, shift: f32) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mix: Vec<f32> = (0..dim * dim)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let mut out = Vec::with_capacity(count * dim);
+    for _ in 0..count {
+        let u: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+        for i in 0..dim {
+            out.push(shift + (0..dim).map(|j| mix[i * dim + j] * u[j]).sum::<f32>());
+        }
+    }
+    out
+}
+
+#[test]
+fn fd_of_a_set_with_itself_is_zero() {
+    let a = Gaussian::fit(&features(1, 3000, 24, 0.5), 24).unwrap();
+    let fd = frechet_distance(&a, &a);
+    // tr Σ is about 24·24/3 = 192; the eigensolver's error is ~1e-12 of that.
+    assert!(fd.abs() < 1e-8, "FD(a, a) = {fd}");
+}
+
+#[test]
+fn fd_is_symmetric_and_grows_with_the_shift() {
+    let a = Gaussian::fit(&features(2, 3000, 24, 0.0), 24).unwrap();
+    let b = Gaussian::fit(&features(3, 3000, 24, 0.0), 24).unwrap();
+    let c = Gaussian::fit(&features(3, 3000, 24, 2.0), 24).unwrap();
+    let (ab, ba) = (frechet_distance(&a, &b), frechet_distance(&b, &a));
+    assert!(ab > 1.0, "different mixes give a clear distance, got {ab}");
+    assert!(
+        (ab - ba).abs() < 1e-9 * ab,
+        "FD(a, b) = {ab}, FD(b, a) = {ba}"
+    );
+    // c is b moved by 2 in each of 24 dimensions: FD(b, c) = 24·4 exactly.
+    let bc = frechet_distance(&b, &c);
+    assert!(
+        (bc - 96.0).abs() < 1e-6,
+        "FD of a pure shift is ‖Δμ‖² = 96, got {bc}"
+    );
+}
+
+#[test]
+fn fd_of_diagonal_gaussians_has_its_closed_form() {
+    // For diagonal covariances, FD = Σ (μa − μb)² + Σ (σa − σb)².
+    let dim = 5;
+    let diag = |mean: &[f64], var: &[f64]| Gaussian {
+        mean: nalgebra::DVector::from_row_slice(mean),
+        cov: DMatrix::from_diagonal(&nalgebra::DVector::from_row_slice(var)),
+        count: 100,
+    };
+    let a = diag(&[0.0, 1.0, 2.0, 3.0, 4.0], &[1.0, 4.0, 9.0, 0.25, 2.0]);
+    let b = diag(&[1.0, 1.0, 0.0, 3.0, 4.5], &[4.0, 1.0, 9.0, 1.0, 0.5]);
+    let want: f64 = (0..dim)
+        .map(|i| {
+            let dm = a.mean[i] - b.mean[i];
+            let ds = a.cov[(i, i)].sqrt() - b.cov[(i, i)].sqrt();
+            dm * dm + ds * ds
+        })
+        .sum();
+    let got = frechet_distance(&a, &b);
+    assert!(
+        (got - want).abs() < 1e-12 * want,
+        "FD {got}, closed form {want}"
+    );
+}
+
+/// The square root by Denman–Beavers iteration, an independent CPU check:
+/// Y ← (Y + Z⁻¹)/2, Z ← (Z + Y⁻¹)/2 converges to (A^½, A^-½) for SPD A.
+fn sqrtm_denman_beavers(a: &DMatrix<f64>) -> DMatrix<f64> {
+    let (mut y, mut z) = (a.clone(), DMatrix::identity(a.nrows(), a.ncols()));
+    for _ in 0..60 {
+        let y_inv = y.clone().try_inverse().unwrap();
+        let z_inv = z.clone().try_inverse().unwrap();
+        y = (&y + z_inv) * 0.5;
+        z = (&z + y_inv) * 0.5;
+    }
+    y
+}
+
+#[test]
+fn matrix_square_root_matches_its_cpu_check() {
+    let n = 32;
+    let mut rng = StdRng::seed_from_u64(7);
+    let b = DMatrix::from_fn(n, n, |_, _| rng.random_range(-1.0..1.0));
+    // BᵀB + I is SPD with condition number in the hundreds, like a feature covariance.
+    let a = b.transpose() * &b + DMatrix::identity(n, n);
+    let root = sqrtm_psd(&a);
+    let scale = a.norm();
+    assert!((&root * &root - &a).norm() < 1e-10 * scale, "S·S != A");
+    assert!(
+        (&root - root.transpose()).norm() < 1e-12 * scale,
+        "S is symmetric"
+    );
+    let check = sqrtm_denman_beavers(&a);
+    assert!(
+        (&root - &check).norm() < 1e-9 * check.norm(),
+        "eigendecomposition and Denman–Beavers differ by {}",
+        (&root - &check).norm()
+    );
+}
+
+#[test]
+fn fitting_rejects_ragged_or_non_finite_features() {
+    assert!(matches!(Gaussian::fit(&[1.0; 10], 3), Err(Error::Shape(_))));
+    assert!(matches!(Gaussian::fit(&[1.0; 3], 3), Err(Error::Shape(m)) if m.contains("2 samples")));
+    let mut nan = vec![0.0; 6];
+    nan[4] = f32::NAN;
+    assert!(matches!(Gaussian::fit(&nan, 3), Err(Error::Numeric(_))));
+}
+
+#[test]
+fn a_missing_classifier_says_how_to_train_one() {
+    let err = Classifier::load(gpu(), std::path::Path::new("/nonexistent/c.safetensors"))
+        .err()
+        .expect("no file");
+    let text = err.to_string();
+    assert!(text.contains("--example mnist_classifier"), "{text}");
+}
+
+// One test for everything that needs the shipped classifier: the models hold `Rc`s,
+// so they can't be shared between test threads, and building the test set's
+// statistics once saves a pass over 10,000 digits.
+#[test]
+fn the_metric_scores_real_digits_near_the_floor_and_noise_far_from_it() {
+    let (classifier, info) = Classifier::load(gpu(), &default_classifier_path()).unwrap();
+    let accuracy: f64 = info["test_accuracy"].parse().unwrap();
+    assert!(
+        accuracy >= 0.99,
+        "the shipped classifier reports {accuracy}"
+    );
+    let data = Mnist::load(&mnist_dir()).unwrap();
+    let test = GpuImages::upload(gpu(), &data.test.images, 10_000, &[1, 28, 28]).unwrap();
+    let scorer = Scorer::new(classifier, &test).unwrap();
+
+    let real = scorer.score_set(&test).unwrap();
+    assert!(real.fd < 1e-6, "the test set against itself: {real}");
+    // A classifier over 99% accurate is confident on real digits, and the test set's
+    // ten classes are nearly balanced (entropy 2.301).
+    assert!(
+        real.confidence > 0.97 && real.confident_fraction > 0.95,
+        "{real}"
+    );
+    assert!(real.entropy > 2.29, "{real}");
+
+    // The floor: 10,000 real training digits against the test set.
+    let train = GpuImages::upload(
+        gpu(),
+        &data.train.images[..10_000 * 784],
+        10_000,
+        &[1, 28, 28],
+    )
+    .unwrap();
+    let floor = scorer.score_set(&train).unwrap();
+    assert!(floor.fd > 0.0 && floor.entropy > 2.29, "{floor}");
+
+    let noise = scorer
+        .score(10_000, |start, n| {
+            let t = Tensor::uninit(gpu(), &[n, 1, 28, 28])?;
+            ops::fill_uniform(&t, -1.0, 1.0, 99, start as u64 * 784)?;
+            Ok(t)
+        })
+        .unwrap();
+    assert!(noise.fd > 100.0 * floor.fd, "noise {noise}, floor {floor}");
+    assert!(
+        noise.confidence < real.confidence - 0.2,
+        "noise {noise}, real {real}"
+    );
+
+    // Inference-mode batch norm makes each image's features its own: the same images
+    // in one batch or in two give the same readouts.
+    let order = test.order(&(0..700).collect::<Vec<_>>()).unwrap();
+    let mut whole = Readouts::default();
+    whole
+        .add(&scorer.classifier, &test.batch(&order, 0, 700).unwrap())
+        .unwrap();
+    let mut halves = Readouts::default();
+    for (start, n) in [(0, 333), (333, 367)] {
+        halves
+            .add(&scorer.classifier, &test.batch(&order, start, n).unwrap())
+            .unwrap();
+    }
+    assert_eq!(whole.predicted, halves.predicted);
+    for (a, b) in whole.features.iter().zip(&halves.features) {
+        // GEMM tiles may split the batch differently, so allow f32 rounding of the
+        // 1568-term dot products.
+        assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
+    }
+    assert_eq!(Score::new(&whole, &scorer.reference).unwrap().count, 700);
+}

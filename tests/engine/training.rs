@@ -1,0 +1,111 @@
+//! The example's whole training loop on real MNIST: the files it leaves under --out,
+//! the classifier metric in metrics.csv, and a NaN loss that stops the run with a
+//! clear error while the last good checkpoint stays as it was.
+
+use crate::cli::Args;
+use crate::common::{mnist_dir, scratch};
+use crate::{report, train};
+use clap::Parser;
+use duel::Error;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+fn run(out: &Path, extra: &[&str]) -> duel::Result<()> {
+    let data = mnist_dir();
+    let mut argv = vec![
+        "mnist_dcgan",
+        "--batch-size",
+        "16",
+        "--ngf",
+        "16",
+        "--ndf",
+        "16",
+        "--sample-every",
+        "5",
+        "--log-every",
+        "5",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    argv.extend(extra);
+    train::run(&Args::parse_from(argv), &AtomicBool::new(false))
+}
+
+#[test]
+fn a_run_writes_its_outputs_and_a_nan_loss_keeps_the_last_good_checkpoint() {
+    let out = scratch("training_run");
+    run(
+        &out,
+        &[
+            "--max-steps",
+            "10",
+            "--eval-every",
+            "5",
+            "--eval-samples",
+            "600",
+        ],
+    )
+    .unwrap();
+    for file in [
+        "samples/step_000005.png",
+        "samples/step_000010.png",
+        "latest.png",
+        "metrics.csv",
+        "loss_curve.png",
+        "fd_curve.png",
+        "checkpoint.safetensors",
+        "progress.gif",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let rows = report::read_csv(&out.join("metrics.csv"));
+    let scored: Vec<_> = rows
+        .iter()
+        .filter_map(|r| Some((r.step, r.eval?)))
+        .collect();
+    assert_eq!(scored.iter().map(|s| s.0).collect::<Vec<_>>(), [5, 10]);
+    for (step, eval) in scored {
+        // Ten steps of a GAN give blobs, far from real digits but a finite distance.
+        assert!(
+            eval.fd.is_finite() && eval.fd > 0.0,
+            "step {step}: {eval:?}"
+        );
+        assert!(
+            (0.0..=10f64.ln() + 1e-9).contains(&eval.entropy),
+            "{eval:?}"
+        );
+        assert!((0.1..=1.0).contains(&eval.confidence), "{eval:?}");
+        assert_eq!(eval.classes.iter().sum::<usize>(), 600, "{eval:?}");
+    }
+
+    // A learning rate of 1e30 sends the weights to infinity within a step or two.
+    let checkpoint = out.join("checkpoint.safetensors");
+    let good = std::fs::read(&checkpoint).unwrap();
+    let resume = checkpoint.to_str().unwrap().to_string();
+    let err = run(
+        &out,
+        &[
+            "--resume",
+            &resume,
+            "--max-steps",
+            "40",
+            "--lr",
+            "1e30",
+            "--eval-every",
+            "0",
+        ],
+    )
+    .expect_err("the loss must blow up");
+    let Error::Numeric(message) = err else {
+        panic!("expected a numeric error, got {err}");
+    };
+    assert!(message.contains("from step 10"), "{message}");
+    assert!(message.contains("lower --lr"), "{message}");
+    assert_eq!(
+        std::fs::read(&checkpoint).unwrap(),
+        good,
+        "the good checkpoint changed"
+    );
+}
