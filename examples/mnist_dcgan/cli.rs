@@ -22,8 +22,9 @@ pub struct Args {
     /// give recognisable digits sooner.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    /// Adam learning rate, for both networks.
-    #[arg(long, default_value_t = 2e-4)]
+    /// Adam learning rate, for both networks. Twice DCGAN's 2e-4: with batch 32 and a
+    /// run of 1.5 epochs it reached FD 160 by step 2,000 where 2e-4 reached 266.
+    #[arg(long, default_value_t = 4e-4)]
     pub lr: f32,
     /// Adam β1.
     #[arg(long, default_value_t = 0.5)]
@@ -51,9 +52,9 @@ pub struct Args {
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// Stop after this many steps in all (a step trains D once and G once); 0 runs
-    /// every epoch. The default, 1.5 epochs at batch 32, keeps a run on a 2-core CPU
+    /// every epoch. The default, 1.33 epochs at batch 32, keeps a run on a 2-core CPU
     /// (lavapipe) within 15 minutes; on a GPU, raise it.
-    #[arg(long, default_value_t = 2800)]
+    #[arg(long, default_value_t = 2500)]
     pub max_steps: usize,
     /// Also write a sample grid and a checkpoint every this many steps.
     #[arg(long, default_value_t = 500)]
