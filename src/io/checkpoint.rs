@@ -83,21 +83,19 @@ pub fn load(path: &Path, tensors: &[(String, &Tensor)]) -> Result<BTreeMap<Strin
     for ((_, t), v) in tensors.iter().zip(values) {
         t.write(&v)?;
     }
-    let (_, header) = SafeTensors::read_metadata(&bytes)
-        .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-    Ok(header
-        .metadata()
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .collect())
+    header_metadata(&bytes, path)
 }
 
 /// A checkpoint's metadata alone, to learn which model it belongs to before building it.
 pub fn metadata(path: &Path) -> Result<BTreeMap<String, String>> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| {
+    header_metadata(&bytes, path)
+}
+
+/// The string metadata in a safetensors header.
+fn header_metadata(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, String>> {
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| {
         Error::Data(format!(
             "{} is not a valid safetensors checkpoint: {e}",
             path.display()

@@ -91,8 +91,9 @@ impl Score {
             .iter()
             .filter(|&&k| k > 0)
             .map(|&k| {
+                // p·ln(1/p) rather than -p·ln p, so one class gives +0, not -0.
                 let p = k as f64 / count as f64;
-                -p * p.ln()
+                p * (1.0 / p).ln()
             })
             .sum();
         let confidence = readouts
