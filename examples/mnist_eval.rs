@@ -58,14 +58,8 @@ fn run(args: &Args) -> Result<()> {
         info.get("test_accuracy").map_or("unknown", String::as_str)
     );
     let data = Mnist::load(&mnist::find_or_download(args.data_dir.as_deref())?)?;
-    let shape = [1, 28, 28];
-    let test = GpuImages::upload(&gpu, &data.test.images, data.test.count, &shape)?;
-    let scorer = Scorer::new(classifier, &test)?;
-    let real = GpuImages::upload(&gpu, &data.train.images[..10_000 * 784], 10_000, &shape)?;
-    println!(
-        "floor (10,000 real training digits): {}",
-        scorer.score_set(&real)?
-    );
+    let (scorer, floor) = Scorer::with_floor(&gpu, classifier, &data)?;
+    println!("floor (10,000 real training digits): {floor}");
     let score = match (&args.samples, &args.checkpoint) {
         (Some(path), _) => scorer.score_set(&load_samples(&gpu, path)?)?,
         (None, Some(path)) => {

@@ -205,15 +205,7 @@ fn scorer(gpu: &Gpu, args: &Args, data: &Mnist) -> Result<Option<(Scorer, f64)>>
             return Ok(None);
         }
     };
-    let test = GpuImages::upload(gpu, &data.test.images, data.test.count, &[1, 28, 28])?;
-    let scorer = Scorer::new(classifier, &test)?;
-    let real = GpuImages::upload(
-        gpu,
-        &data.train.images[..10_000 * 784],
-        10_000,
-        &[1, 28, 28],
-    )?;
-    let floor = scorer.score_set(&real)?;
+    let (scorer, floor) = Scorer::with_floor(gpu, classifier, data)?;
     eprintln!("metric floor, 10,000 real training digits: {floor}");
     Ok(Some((scorer, floor.fd)))
 }

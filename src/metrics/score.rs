@@ -4,12 +4,17 @@
 
 use super::classifier::{CLASSES, Classifier, FEATURES};
 use super::frechet::{Gaussian, frechet_distance};
-use crate::data::GpuImages;
-use crate::{Result, Tensor, error::shape_err, ops};
+use crate::data::{GpuImages, Mnist};
+use crate::{Gpu, Result, Tensor, error::shape_err, ops};
 
 /// Images per classifier pass: large enough to keep the device busy, small enough that
 /// the activations of one pass stay well under a CPU device's memory.
 pub const SCORE_BATCH: usize = 500;
+
+/// MNIST images as the classifier takes them, without the batch dimension.
+const IMAGE_SHAPE: [usize; 3] = [1, 28, 28];
+/// Training digits behind the floor, as many as the test set has.
+const FLOOR_COUNT: usize = 10_000;
 
 /// A classifier confident above this counts a sample as a clear digit.
 pub const CONFIDENT: f32 = 0.9;
@@ -32,7 +37,7 @@ impl Readouts {
 
     /// Runs the classifier on `images` (N, 1, 28, 28) in [-1, 1] and appends its readouts.
     pub fn add(&mut self, classifier: &Classifier, images: &Tensor) -> Result<()> {
-        if images.shape().get(1..) != Some(&[1, 28, 28][..]) {
+        if images.shape().get(1..) != Some(&IMAGE_SHAPE[..]) {
             return Err(shape_err!(
                 "the MNIST classifier takes (N, 1, 28, 28) images, got {:?}",
                 images.shape()
@@ -46,15 +51,27 @@ impl Readouts {
         Ok(())
     }
 
+    /// Readouts of `count` images drawn SCORE_BATCH at a time: `batch(start, n)`
+    /// returns images `start .. start + n` as (n, 1, 28, 28) in [-1, 1].
+    pub fn collect(
+        classifier: &Classifier,
+        count: usize,
+        mut batch: impl FnMut(usize, usize) -> Result<Tensor>,
+    ) -> Result<Readouts> {
+        let mut readouts = Readouts::default();
+        for start in (0..count).step_by(SCORE_BATCH) {
+            let n = SCORE_BATCH.min(count - start);
+            readouts.add(classifier, &batch(start, n)?)?;
+        }
+        Ok(readouts)
+    }
+
     /// Readouts of every item of a GPU image set, in its stored order.
     pub fn of_set(classifier: &Classifier, set: &GpuImages) -> Result<Readouts> {
         let order = set.order(&(0..set.len() as u32).collect::<Vec<_>>())?;
-        let mut readouts = Readouts::default();
-        for start in (0..set.len()).step_by(SCORE_BATCH) {
-            let n = SCORE_BATCH.min(set.len() - start);
-            readouts.add(classifier, &set.batch(&order, start, n)?)?;
-        }
-        Ok(readouts)
+        Readouts::collect(classifier, set.len(), |start, n| {
+            set.batch(&order, start, n)
+        })
     }
 
     pub fn gaussian(&self) -> Result<Gaussian> {
@@ -148,18 +165,31 @@ impl Scorer {
         })
     }
 
+    /// A scorer against MNIST's test digits, and the floor: the score of the first
+    /// 10,000 training digits, what a perfect generator would get.
+    pub fn with_floor(gpu: &Gpu, classifier: Classifier, data: &Mnist) -> Result<(Scorer, Score)> {
+        let test = GpuImages::upload(gpu, &data.test.images, data.test.count, &IMAGE_SHAPE)?;
+        let scorer = Scorer::new(classifier, &test)?;
+        let pixels: usize = IMAGE_SHAPE.iter().product();
+        let count = FLOOR_COUNT.min(data.train.count);
+        let real = GpuImages::upload(
+            gpu,
+            &data.train.images[..count * pixels],
+            count,
+            &IMAGE_SHAPE,
+        )?;
+        let floor = scorer.score_set(&real)?;
+        Ok((scorer, floor))
+    }
+
     /// Scores images drawn batch by batch: `batch(start, n)` returns images
     /// `start .. start + n` as (n, 1, 28, 28) in [-1, 1].
     pub fn score(
         &self,
         count: usize,
-        mut batch: impl FnMut(usize, usize) -> Result<Tensor>,
+        batch: impl FnMut(usize, usize) -> Result<Tensor>,
     ) -> Result<Score> {
-        let mut readouts = Readouts::default();
-        for start in (0..count).step_by(SCORE_BATCH) {
-            let n = SCORE_BATCH.min(count - start);
-            readouts.add(&self.classifier, &batch(start, n)?)?;
-        }
+        let readouts = Readouts::collect(&self.classifier, count, batch)?;
         Score::new(&readouts, &self.reference)
     }
 
