@@ -4,13 +4,19 @@
 //! timestamp queries where the adapter has them and wall time otherwise, after a
 //! warm-up launch that pays for pipeline compilation.
 
-use duel::{Conv2d, ConvTranspose2d, Gpu, Padding, Result, Tensor, TransposePadding, ops};
+use duel::gpu::{GemmCore, TILED_64, TILED_128};
+use duel::ops::ConvPass;
+use duel::{
+    Activation, Conv2d, ConvTranspose2d, Gpu, Padding, Result, Tensor, TransposePadding, ops,
+};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use std::time::Duration;
 
 struct Row {
     kernel: String,
     shape: String,
+    /// The GEMM plan that ran (core, tile, split); empty for other kernels.
+    plan: String,
     ms: f64,
     gflops: Option<f64>,
     gbps: Option<f64>,
@@ -43,137 +49,323 @@ fn time_op(gpu: &Gpu, reps: usize, mut op: impl FnMut() -> Result<()>) -> Result
     Ok(best.as_secs_f64() * 1e3 / reps as f64)
 }
 
-fn core_name(gpu: &Gpu, core: duel::gpu::GemmCore) -> &'static str {
-    if core == gpu.portable_gemm_core() {
-        "portable"
-    } else {
-        "subgroup"
+/// The cores each matmul row is also timed on, besides the adapter's own plan: the
+/// portable core shaped for this adapter, and the ones its GEMMs may pick.
+fn bench_cores(gpu: &Gpu) -> Vec<GemmCore> {
+    let report = gpu.adapter();
+    if report.device_type == wgpu::DeviceType::Cpu {
+        let mut cores = vec![GemmCore::Portable {
+            wg_x: 8,
+            wg_y: 1,
+            rows: 32,
+        }];
+        if gpu.subgroup_size() == Some(8) {
+            cores.push(GemmCore::SUBGROUP8);
+        }
+        return cores;
     }
+    let mut cores = vec![
+        GemmCore::Portable {
+            wg_x: 16,
+            wg_y: 16,
+            rows: 8,
+        },
+        TILED_64,
+        TILED_128,
+    ];
+    if let Some(lanes @ (16 | 32 | 64)) = gpu.subgroup_size() {
+        cores.push(GemmCore::Subgroup {
+            lanes,
+            rows: 32,
+            cols: 4,
+        });
+    }
+    cores
 }
 
-fn matmul_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
-    let mut paths = vec![(
-        core_name(gpu, gpu.portable_gemm_core()),
-        gpu.portable_gemm_core(),
-    )];
-    if gpu.gemm_core() != gpu.portable_gemm_core() {
-        paths.push((core_name(gpu, gpu.gemm_core()), gpu.gemm_core()));
-    }
-    // (M, K, N, transposes, label): the headline cube, odd shapes, and the DCGAN's Linear layers.
-    let cases: &[(usize, usize, usize, bool, bool, &str)] = &[
-        (1024, 1024, 1024, false, false, "A·B"),
-        (1024, 1024, 1024, true, false, "Aᵀ·B"),
-        (1024, 1024, 1024, false, true, "A·Bᵀ"),
-        (127, 255, 63, false, false, "A·B"),
-        (64, 100, 6272, false, false, "A·B"),
-        (6272, 64, 128, true, false, "Aᵀ·B"),
-    ];
-    for &(m, k, n, ta, tb, label) in cases {
-        let a = random(gpu, &if ta { [k, m] } else { [m, k] }, rng)?;
-        let b = random(gpu, &if tb { [n, k] } else { [k, n] }, rng)?;
-        for &(name, path) in &paths {
-            let reps = if m * n * k >= 1 << 28 { 3 } else { 10 };
-            let ms = time_op(gpu, reps, || {
-                ops::matmul_with(path, &a, &b, None, ta, tb).map(drop)
-            })?;
-            let flops = 2.0 * (m * n * k) as f64;
-            rows.push(Row {
-                kernel: format!("matmul {label} ({name})"),
-                shape: format!("{m}x{k}x{n}"),
-                ms,
-                gflops: Some(flops / ms / 1e6),
-                gbps: None,
-            });
+/// One matmul row per plan: the adapter's own ("auto"), then each bench core with the
+/// split the adapter would give it.
+fn matmul_case(
+    gpu: &Gpu,
+    rng: &mut StdRng,
+    rows: &mut Vec<Row>,
+    (m, k, n): (usize, usize, usize),
+    (ta, tb): (bool, bool),
+    label: &str,
+    all_cores: bool,
+) -> Result<()> {
+    let a = random(gpu, &if ta { [k, m] } else { [m, k] }, rng)?;
+    let b = random(gpu, &if tb { [n, k] } else { [k, n] }, rng)?;
+    let auto = gpu.gemm_plan(m, n, k);
+    let mut plans = vec![("auto", auto)];
+    if all_cores {
+        for core in bench_cores(gpu) {
+            plans.push(("core", gpu.gemm_plan_on(core, m, n, k)));
         }
+    }
+    for (how, plan) in plans {
+        if how == "core" && plan == auto {
+            continue;
+        }
+        let reps = if m * n * k >= 1 << 28 { 3 } else { 10 };
+        let ms = time_op(gpu, reps, || {
+            ops::matmul_with(Some(plan), &a, &b, None, ta, tb, Activation::Identity).map(drop)
+        })?;
+        rows.push(Row {
+            kernel: format!("{label} ({how})"),
+            shape: format!("{m}x{k}x{n}"),
+            plan: plan.to_string(),
+            ms,
+            gflops: Some(2.0 * (m * n * k) as f64 / ms / 1e6),
+            gbps: None,
+        });
     }
     Ok(())
 }
 
+fn matmul_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
+    // (M, K, N, transposes, label): the headline cubes, odd shapes, and Linear layers.
+    let mut cases: Vec<(usize, usize, usize, bool, bool, &str)> = vec![
+        (1024, 1024, 1024, false, false, "matmul A·B"),
+        (1024, 1024, 1024, true, false, "matmul Aᵀ·B"),
+        (1024, 1024, 1024, false, true, "matmul A·Bᵀ"),
+        (127, 255, 63, false, false, "matmul A·B"),
+    ];
+    // 137 GFLOP: seconds per launch on a CPU device.
+    if gpu.adapter().device_type != wgpu::DeviceType::Cpu {
+        cases.insert(0, (4096, 4096, 4096, false, false, "matmul A·B"));
+    }
+    for (m, k, n, ta, tb, label) in cases {
+        matmul_case(gpu, rng, rows, (m, k, n), (ta, tb), label, true)?;
+    }
+    Ok(())
+}
+
+/// The plan a convolution pass runs on: one, or the first of its stride phases' plans.
+fn conv_plan(gpu: &Gpu, pass: ConvPass, g: &duel::conv_spec::ConvGeometry) -> Result<String> {
+    let plans = ops::conv_gemm_plans(gpu, pass, g)?;
+    let first = plans.first().map_or("none".to_string(), |p| p.to_string());
+    Ok(if plans.iter().all(|p| Some(p) == plans.first()) {
+        first
+    } else {
+        format!("{first} (+{} phases on others)", plans.len() - 1)
+    })
+}
+
+type Pass<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
+
+/// Times the forward, input-gradient and weight-gradient passes of one convolution
+/// layer (x, w): a conv2d, or with `transpose` a conv_transpose2d.
+fn conv_layer_rows(
+    gpu: &Gpu,
+    rng: &mut StdRng,
+    rows: &mut Vec<Row>,
+    label: &str,
+    (x_shape, w_shape): (&[usize], &[usize]),
+    layer: Layer,
+) -> Result<()> {
+    let x = random(gpu, x_shape, rng)?;
+    let w = random(gpu, w_shape, rng)?;
+    let (g, y_shape, gemm_passes) = match layer {
+        Layer::Conv(spec) => {
+            let g = spec.geometry(x_shape, w_shape)?;
+            let y = g.output_shape();
+            (
+                g,
+                y,
+                [ConvPass::Forward, ConvPass::InputGrad, ConvPass::WeightGrad],
+            )
+        }
+        Layer::Transpose(spec) => {
+            let g = spec.geometry(x_shape, w_shape)?;
+            let y = g.input_shape();
+            (
+                g,
+                y,
+                [ConvPass::InputGrad, ConvPass::Forward, ConvPass::WeightGrad],
+            )
+        }
+    };
+    let dy = random(gpu, &y_shape, rng)?;
+    let flops = 2.0 * g.macs() as f64;
+    let shape = format!("{x_shape:?} -> {y_shape:?}").replace(' ', "");
+    let (x, w, dy) = (&x, &w, &dy);
+    let passes: [(&str, Pass); 3] = match layer {
+        Layer::Conv(spec) => [
+            (
+                "forward",
+                Box::new(move || ops::conv2d(x, w, None, &spec, Activation::Identity).map(drop)),
+            ),
+            (
+                "input grad",
+                Box::new(move || ops::conv2d_backward_input(dy, w, x_shape, &spec).map(drop)),
+            ),
+            (
+                "weight grad",
+                Box::new(move || ops::conv2d_backward_weight(dy, x, w_shape, &spec).map(drop)),
+            ),
+        ],
+        Layer::Transpose(spec) => [
+            (
+                "forward",
+                Box::new(move || {
+                    ops::conv_transpose2d(x, w, None, &spec, Activation::Identity).map(drop)
+                }),
+            ),
+            (
+                "input grad",
+                Box::new(move || {
+                    ops::conv_transpose2d_backward_input(dy, w, x_shape, &spec).map(drop)
+                }),
+            ),
+            (
+                "weight grad",
+                Box::new(move || {
+                    ops::conv_transpose2d_backward_weight(dy, x, w_shape, &spec).map(drop)
+                }),
+            ),
+        ],
+    };
+    for ((pass, op), gemm_pass) in passes.into_iter().zip(gemm_passes) {
+        let ms = time_op(gpu, 3, op)?;
+        rows.push(Row {
+            kernel: format!("{label} {pass}"),
+            shape: shape.clone(),
+            plan: conv_plan(gpu, gemm_pass, &g)?,
+            ms,
+            gflops: Some(flops / ms / 1e6),
+            gbps: None,
+        });
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Layer {
+    Conv(Conv2d),
+    Transpose(ConvTranspose2d),
+}
+
 /// The DCGAN-sized convolutions of the GAN-ops issue, each pass timed on its own.
 fn conv_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
-    let batch = 64;
-    let convs = [
-        ("k5 s2 same", Conv2d::new(2, Padding::Same), 5),
-        ("k4 s2 p1", Conv2d::new(2, Padding::symmetric(1)), 4),
-    ];
-    for (label, spec, k) in convs {
-        let x = random(gpu, &[batch, 64, 14, 14], rng)?;
-        let w = random(gpu, &[128, 64, k, k], rng)?;
-        let g = spec.geometry(x.shape(), w.shape())?;
-        let dy = random(gpu, &g.output_shape(), rng)?;
-        let flops = 2.0 * g.macs() as f64;
-        let shape = format!("{batch}x64x14x14 -> 128x{}x{}", g.ho, g.wo);
-        type Pass<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
-        let passes: [(&str, Pass); 3] = [
-            (
-                "forward",
-                Box::new(|| ops::conv2d(&x, &w, None, &spec).map(drop)),
-            ),
-            (
-                "input grad",
-                Box::new(|| ops::conv2d_backward_input(&dy, &w, x.shape(), &spec).map(drop)),
-            ),
-            (
-                "weight grad",
-                Box::new(|| ops::conv2d_backward_weight(&dy, &x, w.shape(), &spec).map(drop)),
-            ),
-        ];
-        for (pass, op) in passes {
-            let ms = time_op(gpu, 3, op)?;
-            rows.push(Row {
-                kernel: format!("conv2d {label} {pass}"),
-                shape: shape.clone(),
-                ms,
-                gflops: Some(flops / ms / 1e6),
-                gbps: None,
-            });
-        }
-    }
-    let transposes = [
+    let layers = [
         (
-            "k5 s2 same",
-            ConvTranspose2d::new(2, TransposePadding::Same),
+            "conv2d k5 s2 same",
+            Layer::Conv(Conv2d::new(2, Padding::Same)),
             5,
         ),
-        ("k4 s2 p1", ConvTranspose2d::torch(2, 1, 0), 4),
+        (
+            "conv2d k4 s2 p1",
+            Layer::Conv(Conv2d::new(2, Padding::symmetric(1))),
+            4,
+        ),
+        (
+            "convT k5 s2 same",
+            Layer::Transpose(ConvTranspose2d::new(2, TransposePadding::Same)),
+            5,
+        ),
+        (
+            "convT k4 s2 p1",
+            Layer::Transpose(ConvTranspose2d::torch(2, 1, 0)),
+            4,
+        ),
     ];
-    for (label, spec, k) in transposes {
-        let x = random(gpu, &[batch, 128, 7, 7], rng)?;
-        let w = random(gpu, &[128, 64, k, k], rng)?;
-        let g = spec.geometry(x.shape(), w.shape())?;
-        let dy = random(gpu, &g.input_shape(), rng)?;
-        let flops = 2.0 * g.macs() as f64;
-        let shape = format!("{batch}x128x7x7 -> 64x{}x{}", g.h, g.w);
-        type Pass<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
-        let passes: [(&str, Pass); 3] = [
-            (
-                "forward",
-                Box::new(|| ops::conv_transpose2d(&x, &w, None, &spec).map(drop)),
-            ),
-            (
-                "input grad",
-                Box::new(|| {
-                    ops::conv_transpose2d_backward_input(&dy, &w, x.shape(), &spec).map(drop)
-                }),
-            ),
-            (
-                "weight grad",
-                Box::new(|| {
-                    ops::conv_transpose2d_backward_weight(&dy, &x, w.shape(), &spec).map(drop)
-                }),
-            ),
-        ];
-        for (pass, op) in passes {
-            let ms = time_op(gpu, 3, op)?;
-            rows.push(Row {
-                kernel: format!("convT {label} {pass}"),
-                shape: shape.clone(),
-                ms,
-                gflops: Some(flops / ms / 1e6),
-                gbps: None,
-            });
-        }
+    for (label, layer, k) in layers {
+        let x_shape: &[usize] = match layer {
+            Layer::Conv(_) => &[64, 64, 14, 14],
+            Layer::Transpose(_) => &[64, 128, 7, 7],
+        };
+        conv_layer_rows(gpu, rng, rows, label, (x_shape, &[128, 64, k, k]), layer)?;
     }
+    Ok(())
+}
+
+/// Every GEMM of one step of the default DCGAN (examples/mnist_dcgan) at `batch`:
+/// both Linear layers' forward and gradients, and the three passes of each conv.
+fn dcgan_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>, batch: usize) -> Result<()> {
+    let b = batch;
+    let label = |what: &str| format!("dcgan b{b} {what}");
+    // G's Linear 100 -> 6272: forward, and its weight gradient Xᵀ·dY (z needs no gradient).
+    matmul_case(
+        gpu,
+        rng,
+        rows,
+        (b, 100, 6272),
+        (false, false),
+        &label("G dense forward"),
+        false,
+    )?;
+    matmul_case(
+        gpu,
+        rng,
+        rows,
+        (100, b, 6272),
+        (true, false),
+        &label("G dense weight grad"),
+        false,
+    )?;
+    let up = Layer::Transpose(ConvTranspose2d::torch(2, 1, 0));
+    let down = Layer::Conv(Conv2d::new(2, Padding::symmetric(1)));
+    conv_layer_rows(
+        gpu,
+        rng,
+        rows,
+        &label("G convT 128->64"),
+        (&[b, 128, 7, 7], &[128, 64, 4, 4]),
+        up,
+    )?;
+    conv_layer_rows(
+        gpu,
+        rng,
+        rows,
+        &label("G convT 64->1"),
+        (&[b, 64, 14, 14], &[64, 1, 4, 4]),
+        up,
+    )?;
+    conv_layer_rows(
+        gpu,
+        rng,
+        rows,
+        &label("D conv 1->64"),
+        (&[b, 1, 28, 28], &[64, 1, 4, 4]),
+        down,
+    )?;
+    conv_layer_rows(
+        gpu,
+        rng,
+        rows,
+        &label("D conv 64->128"),
+        (&[b, 64, 14, 14], &[128, 64, 4, 4]),
+        down,
+    )?;
+    // D's Linear 6272 -> 1: forward, input gradient dY·Wᵀ, weight gradient Xᵀ·dY.
+    matmul_case(
+        gpu,
+        rng,
+        rows,
+        (b, 6272, 1),
+        (false, false),
+        &label("D dense forward"),
+        false,
+    )?;
+    matmul_case(
+        gpu,
+        rng,
+        rows,
+        (b, 1, 6272),
+        (false, true),
+        &label("D dense input grad"),
+        false,
+    )?;
+    matmul_case(
+        gpu,
+        rng,
+        rows,
+        (6272, b, 1),
+        (true, false),
+        &label("D dense weight grad"),
+        false,
+    )?;
     Ok(())
 }
 
@@ -194,7 +386,15 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
         channels(1.0)?,
     );
     let bn = duel::BatchNormConfig::default();
-    let (_, saved) = ops::batch_norm_train(&maps, &gamma, &beta, &running_mean, &running_var, &bn)?;
+    let (_, saved) = ops::batch_norm_train(
+        &maps,
+        &gamma,
+        &beta,
+        &running_mean,
+        &running_var,
+        &bn,
+        Activation::Identity,
+    )?;
     let (m, v) = (ops::zeros(gpu, &[n])?, ops::zeros(gpu, &[n])?);
     let adam = duel::AdamConfig::default();
     let logits = random(gpu, &[64, 1], rng)?;
@@ -278,8 +478,16 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
             "64x64x14x14".to_string(),
             4 * map_bytes,
             Box::new(|| {
-                ops::batch_norm_train(&maps, &gamma, &beta, &running_mean, &running_var, &bn)
-                    .map(drop)
+                ops::batch_norm_train(
+                    &maps,
+                    &gamma,
+                    &beta,
+                    &running_mean,
+                    &running_var,
+                    &bn,
+                    Activation::Identity,
+                )
+                .map(drop)
             }),
         ),
         (
@@ -318,6 +526,7 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
         rows.push(Row {
             kernel: kernel.to_string(),
             shape,
+            plan: String::new(),
             ms,
             gflops: None,
             gbps: Some(bytes as f64 / ms / 1e6),
@@ -326,46 +535,48 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
     Ok(())
 }
 
-/// The 1024³ matmul on the default core, alone.
+/// The 1024³ matmul on the adapter's own plan, alone.
 fn reference_matmul_row(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
-    let a = random(gpu, &[1024, 1024], rng)?;
-    let b = random(gpu, &[1024, 1024], rng)?;
-    let ms = time_op(gpu, 3, || ops::matmul(&a, &b).map(drop))?;
-    rows.push(Row {
-        kernel: format!("matmul A·B ({})", core_name(gpu, gpu.gemm_core())),
-        shape: "1024x1024x1024".to_string(),
-        ms,
-        gflops: Some(2.0 * 1024f64.powi(3) / ms / 1e6),
-        gbps: None,
-    });
-    Ok(())
+    matmul_case(
+        gpu,
+        rng,
+        rows,
+        (1024, 1024, 1024),
+        (false, false),
+        "matmul A·B",
+        false,
+    )
 }
 
-/// Prints the rows; convolutions also as a share of the 1024³ matmul on the default
-/// core in the same run.
-fn print_table(gpu: &Gpu, rows: &[Row]) {
-    let matmul = format!("matmul A·B ({})", core_name(gpu, gpu.gemm_core()));
+/// Prints the rows; convolutions also as a share of the 1024³ matmul on the adapter's
+/// own plan in the same run.
+fn print_table(rows: &[Row]) {
     let reference = rows
         .iter()
-        .find(|r| r.shape == "1024x1024x1024" && r.kernel == matmul)
+        .find(|r| r.shape == "1024x1024x1024" && r.kernel == "matmul A·B (auto)")
         .and_then(|r| r.gflops);
     println!(
-        "{:<30} {:>24} {:>9} {:>8} {:>7} {:>10}",
+        "{:<40} {:>30} {:>9} {:>8} {:>7} {:>9}  plan",
         "kernel", "shape", "ms", "GFLOP/s", "GB/s", "vs matmul"
     );
     for r in rows {
-        let ratio = match (r.kernel.starts_with("conv"), r.gflops, reference) {
-            (true, Some(g), Some(m)) => format!("{:.0}%", 100.0 * g / m),
+        let ratio = match (
+            r.plan.is_empty() || r.kernel.starts_with("matmul"),
+            r.gflops,
+            reference,
+        ) {
+            (false, Some(g), Some(m)) => format!("{:.0}%", 100.0 * g / m),
             _ => "-".to_string(),
         };
         println!(
-            "{:<30} {:>24} {:>9.3} {:>8} {:>7} {:>10}",
+            "{:<40} {:>30} {:>9.3} {:>8} {:>7} {:>9}  {}",
             r.kernel,
             r.shape,
             r.ms,
             figure(r.gflops),
             figure(r.gbps),
-            ratio
+            ratio,
+            r.plan
         );
     }
 }
@@ -383,9 +594,10 @@ fn write_json(path: &str, rows: &[Row]) -> std::io::Result<()> {
         .iter()
         .map(|r| {
             format!(
-                "  {{\"kernel\": {:?}, \"shape\": {:?}, \"ms\": {:.4}, \"gflops\": {}, \"gbps\": {}}}",
+                "  {{\"kernel\": {:?}, \"shape\": {:?}, \"plan\": {:?}, \"ms\": {:.4}, \"gflops\": {}, \"gbps\": {}}}",
                 r.kernel,
                 r.shape,
+                r.plan,
                 r.ms,
                 json_number(r.gflops),
                 json_number(r.gbps)
@@ -431,10 +643,15 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         }
         conv_rows(&gpu, &mut rng, &mut rows)?;
     }
+    if wanted("dcgan") {
+        for batch in [32, 64] {
+            dcgan_rows(&gpu, &mut rng, &mut rows, batch)?;
+        }
+    }
     if filter.is_none() {
         bandwidth_rows(&gpu, &mut rng, &mut rows)?;
     }
-    print_table(&gpu, &rows);
+    print_table(&rows);
     if let Some(path) = json {
         write_json(&path, &rows)?;
         println!("\nwrote {path}");

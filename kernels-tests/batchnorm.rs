@@ -6,9 +6,9 @@
 //! E[x²] - E[x]² variance at an offset of 1e3 would be off by about 1e6·ε ≈ 0.06,
 //! hundreds of times over it.
 
-use crate::common::{EPS, assert_close, random_array, rng, upload};
+use crate::common::{ACTIVATION_ATOL, ACTIVATIONS, EPS, assert_close, random_array, rng, upload};
 use duel::reference as r;
-use duel::{BatchNormConfig, ops};
+use duel::{Activation, BatchNormConfig, ops};
 
 fn check(shape: &[usize], offset: f64, seed: u64) {
     let mut rng = rng(seed);
@@ -31,7 +31,16 @@ fn check(shape: &[usize], offset: f64, seed: u64) {
     let what = format!("batch_norm {shape:?} offset {offset}");
     let tol = 16.0 * EPS * (1.0 + offset.abs());
 
-    let (y, saved) = ops::batch_norm_train(&gx, &ggamma, &gbeta, &grm, &grv, &config).unwrap();
+    let (y, saved) = ops::batch_norm_train(
+        &gx,
+        &ggamma,
+        &gbeta,
+        &grm,
+        &grv,
+        &config,
+        Activation::Identity,
+    )
+    .unwrap();
     let (want_y, want_saved) = r::batch_norm_train(
         &x,
         &gamma,
@@ -39,6 +48,7 @@ fn check(shape: &[usize], offset: f64, seed: u64) {
         &mut running_mean,
         &mut running_var,
         &config,
+        Activation::Identity,
     );
     assert_close(&format!("{what} train y"), &y, &want_y, tol, 0.0);
     assert_close(
@@ -70,8 +80,25 @@ fn check(shape: &[usize], offset: f64, seed: u64) {
         1e-5,
     );
 
-    let eval = ops::batch_norm_eval(&gx, &ggamma, &gbeta, &grm, &grv, &config).unwrap();
-    let want_eval = r::batch_norm_eval(&x, &gamma, &beta, &running_mean, &running_var, &config);
+    let eval = ops::batch_norm_eval(
+        &gx,
+        &ggamma,
+        &gbeta,
+        &grm,
+        &grv,
+        &config,
+        Activation::Identity,
+    )
+    .unwrap();
+    let want_eval = r::batch_norm_eval(
+        &x,
+        &gamma,
+        &beta,
+        &running_mean,
+        &running_var,
+        &config,
+        Activation::Identity,
+    );
     assert_close(
         &format!("{what} eval y"),
         &eval,
@@ -124,7 +151,10 @@ fn batch_norm_shape_errors() {
     let good = ops::zeros(gpu, &[3]).unwrap();
     let bad = ops::zeros(gpu, &[4]).unwrap();
     let config = BatchNormConfig::default();
-    assert!(ops::batch_norm_train(&x, &bad, &good, &good, &good, &config).is_err());
+    assert!(
+        ops::batch_norm_train(&x, &bad, &good, &good, &good, &config, Activation::Identity)
+            .is_err()
+    );
     assert!(
         ops::batch_norm_eval(
             &ops::zeros(gpu, &[3]).unwrap(),
@@ -132,8 +162,34 @@ fn batch_norm_shape_errors() {
             &good,
             &good,
             &good,
-            &config
+            &config,
+            Activation::Identity
         )
         .is_err()
     );
+}
+
+/// The apply pass's epilogue: each activation after the scale and shift, in training
+/// and in eval mode.
+#[test]
+fn batch_norm_with_an_activation_matches_reference() {
+    let shape = [3, 5, 7, 9];
+    for (i, act) in ACTIVATIONS.into_iter().enumerate() {
+        let mut rng = rng(700 + i as u64);
+        let x = random_array(&mut rng, &shape, -2.0, 2.0);
+        let gamma = random_array(&mut rng, &[5], 0.5, 1.5);
+        let beta = random_array(&mut rng, &[5], -0.5, 0.5);
+        let (mut running_mean, mut running_var) = (r::zeros(&[5]), r::full(&[5], 1.0));
+        let (grm, grv) = (upload(&running_mean), upload(&running_var));
+        let config = BatchNormConfig::default();
+        let (gx, ggamma, gbeta) = (upload(&x), upload(&gamma), upload(&beta));
+        let tol = 16.0 * EPS + ACTIVATION_ATOL;
+        let (y, _) = ops::batch_norm_train(&gx, &ggamma, &gbeta, &grm, &grv, &config, act).unwrap();
+        let (rm, rv) = (&mut running_mean, &mut running_var);
+        let (want, _) = r::batch_norm_train(&x, &gamma, &beta, rm, rv, &config, act);
+        assert_close(&format!("train {act:?}"), &y, &want, tol, 0.0);
+        let y = ops::batch_norm_eval(&gx, &ggamma, &gbeta, &grm, &grv, &config, act).unwrap();
+        let want = r::batch_norm_eval(&x, &gamma, &beta, &running_mean, &running_var, &config, act);
+        assert_close(&format!("eval {act:?}"), &y, &want, tol, 1e-5);
+    }
 }

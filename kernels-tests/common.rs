@@ -1,14 +1,30 @@
 //! Shared test pieces: one GPU for the whole run, seeded random data, and the
 //! tolerance check that names the worst element when it fails.
 
-use duel::gpu::GemmCore;
+use duel::gpu::{GemmCore, GemmPlan, GemmPolicy, GpuOptions, TILED_64, TILED_128};
 use duel::reference::Array;
-use duel::{Gpu, Tensor};
+use duel::{Activation, Gpu, Tensor};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// f32 machine epsilon, the unit the tolerances below are stated in.
 pub const EPS: f64 = f32::EPSILON as f64;
+
+/// Every activation an epilogue applies.
+pub const ACTIVATIONS: [Activation; 5] = [
+    Activation::Identity,
+    Activation::Relu,
+    Activation::LeakyRelu(0.2),
+    Activation::Tanh,
+    Activation::Sigmoid,
+];
+
+/// The error an activation epilogue adds, absolute. ReLU and LeakyReLU add at most
+/// one rounding of α·x. Sigmoid goes through exp(-|x|), which WGSL allows 3 + 2|x| ulp
+/// (at most 4 ulp of 1 once scaled by e^-|x|), and a division (2.5 ulp); tanh is
+/// 2σ(2x) - 1, twice that. All are 1-Lipschitz (σ' ≤ 1/4, tanh' ≤ 1), so the error of
+/// the value they are applied to passes through at most unchanged: 16ε covers them.
+pub const ACTIVATION_ATOL: f64 = 16.0 * EPS;
 
 /// The process-wide GPU. Panics with the engine's own message (which says how to
 /// install lavapipe) when there is no adapter.
@@ -30,7 +46,11 @@ pub fn random_array(rng: &mut StdRng, shape: &[usize], lo: f32, hi: f32) -> Arra
 }
 
 pub fn upload(a: &Array) -> Tensor {
-    Tensor::from_slice(gpu(), &a.shape, &a.to_f32()).expect("upload")
+    upload_to(gpu(), a)
+}
+
+pub fn upload_to(gpu: &Gpu, a: &Array) -> Tensor {
+    Tensor::from_slice(gpu, &a.shape, &a.to_f32()).expect("upload")
 }
 
 /// Downloads `t` and checks it against `want` elementwise: |got - want| <= atol + rtol·|want|.
@@ -67,9 +87,12 @@ pub fn assert_slice_close(what: &str, got: &[f32], want: &Array, atol: f64, rtol
     }
 }
 
-/// Every GEMM core shape the engine picks: the CPU-shaped and GPU-shaped portable
-/// cores, the short ones that GEMMs with few rows get, and the subgroup core.
-pub const GEMM_CORES: [GemmCore; 5] = [
+/// Every GEMM core shape the engine picks, and shapes that exercise the generator's
+/// corners: the CPU-shaped and GPU-shaped portable cores, the short ones that GEMMs with
+/// few rows get, the 8-lane subgroup core at lavapipe's shape and at the 4-column shape
+/// the 32-lane GPU core has, both GPU tiled cores, and tiled cores where each
+/// invocation fetches more than one vec4 of A and of B per slice.
+pub const GEMM_CORES: [GemmCore; 10] = [
     GemmCore::Portable {
         wg_x: 8,
         wg_y: 1,
@@ -90,5 +113,77 @@ pub const GEMM_CORES: [GemmCore; 5] = [
         wg_y: 1,
         rows: 4,
     },
-    GemmCore::Subgroup8,
+    GemmCore::SUBGROUP8,
+    GemmCore::Subgroup {
+        lanes: 8,
+        rows: 32,
+        cols: 4,
+    },
+    TILED_64,
+    TILED_128,
+    GemmCore::Tiled {
+        bm: 32,
+        bn: 64,
+        bk: 16,
+        tm: 4,
+        tn: 8,
+    },
+    GemmCore::Tiled {
+        bm: 64,
+        bn: 32,
+        bk: 8,
+        tm: 8,
+        tn: 4,
+    },
 ];
+
+/// The 32-lane subgroup core that a GPU gets: validated by naga here, though lavapipe's
+/// 8-lane subgroups can't run it (its 8-lane twin above runs the same generator).
+pub const SUBGROUP32: GemmCore = GemmCore::Subgroup {
+    lanes: 32,
+    rows: 32,
+    cols: 4,
+};
+
+/// Whether this adapter can run `core`: subgroup cores need their exact lane count.
+pub fn runs_here(core: GemmCore) -> bool {
+    core.lanes()
+        .is_none_or(|lanes| gpu().subgroup_size() == Some(lanes))
+}
+
+/// A GPU context whose every GEMM runs on `plan`, one per plan for the whole run.
+pub fn gpu_with(plan: GemmPlan) -> &'static Gpu {
+    static GPUS: Mutex<Vec<(GemmPlan, &'static Gpu)>> = Mutex::new(Vec::new());
+    let mut gpus = GPUS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, gpu)) = gpus.iter().find(|(p, _)| *p == plan) {
+        return gpu;
+    }
+    let options = GpuOptions {
+        gemm: GemmPolicy::Plan(plan),
+        ..GpuOptions::from_env()
+    };
+    let gpu: &'static Gpu = Box::leak(Box::new(
+        Gpu::with_options(&options).unwrap_or_else(|e| panic!("{e}")),
+    ));
+    gpus.push((plan, gpu));
+    gpu
+}
+
+/// The contexts the convolution tests run on: the adapter's own choices, then forced
+/// plans that cover each kind of core, split and unsplit.
+pub fn conv_gpus() -> Vec<&'static Gpu> {
+    let plans = [
+        GemmPlan::new(TILED_64, 1),
+        GemmPlan::new(TILED_128, 2),
+        GemmPlan::new(GEMM_CORES[5], 3),
+        GemmPlan::new(GEMM_CORES[1], 2),
+    ];
+    std::iter::once(gpu())
+        .chain(
+            plans
+                .into_iter()
+                .filter(|p| runs_here(p.core))
+                .map(gpu_with),
+        )
+        .collect()
+}

@@ -5,33 +5,54 @@
 //! Cin·KH·KW, Cout·KH·KW or N·Ho·Wo depending on the pass), so as for matmul,
 //! atol = 4·K·ε with 4ε relative.
 
-use crate::common::{EPS, assert_close, random_array, rng, upload};
+use crate::common::{
+    ACTIVATION_ATOL, ACTIVATIONS, EPS, assert_close, conv_gpus, random_array, rng, upload_to,
+};
 use duel::reference as r;
+use duel::{Activation, Gpu};
 use duel::{Conv2d, ConvTranspose2d, Padding, TransposePadding, ops};
 
+/// Each case runs on every context of `conv_gpus`: the adapter's own GEMM plans and
+/// forced ones, so every kind of core and split-K meets every convolution pass.
 fn check_conv(x_shape: [usize; 4], w_shape: [usize; 4], spec: Conv2d, seed: u64) {
+    for (i, gpu) in conv_gpus().into_iter().enumerate() {
+        check_conv_on(gpu, &format!("context {i}"), x_shape, w_shape, spec, seed);
+    }
+}
+
+fn check_conv_on(
+    gpu: &Gpu,
+    context: &str,
+    x_shape: [usize; 4],
+    w_shape: [usize; 4],
+    spec: Conv2d,
+    seed: u64,
+) {
+    // The epilogue's activation, a different one from case to case.
+    let act = ACTIVATIONS[seed as usize % ACTIVATIONS.len()];
     let mut rng = rng(seed);
     let x = random_array(&mut rng, &x_shape, -1.0, 1.0);
     let w = random_array(&mut rng, &w_shape, -1.0, 1.0);
     let bias = random_array(&mut rng, &[w_shape[0]], -1.0, 1.0);
     let g = spec.geometry(&x_shape, &w_shape).unwrap();
     let dy = random_array(&mut rng, &g.output_shape(), -1.0, 1.0);
-    let (gx, gw, gbias, gdy) = (upload(&x), upload(&w), upload(&bias), upload(&dy));
-    let what = format!("conv2d x {x_shape:?} w {w_shape:?} {spec:?}");
+    let up = |a| upload_to(gpu, a);
+    let (gx, gw, gbias, gdy) = (up(&x), up(&w), up(&bias), up(&dy));
+    let what = format!("{context}: conv2d x {x_shape:?} w {w_shape:?} {spec:?}");
     let taps = (g.kh * g.kw) as f64;
     let fwd_tol = 4.0 * g.cin as f64 * taps * EPS;
     assert_close(
         &format!("{what} forward"),
-        &ops::conv2d(&gx, &gw, None, &spec).unwrap(),
-        &r::conv2d(&x, &w, None, &spec),
+        &ops::conv2d(&gx, &gw, None, &spec, Activation::Identity).unwrap(),
+        &r::conv2d(&x, &w, None, &spec, Activation::Identity),
         fwd_tol,
         4.0 * EPS,
     );
     assert_close(
-        &format!("{what} forward+bias"),
-        &ops::conv2d(&gx, &gw, Some(&gbias), &spec).unwrap(),
-        &r::conv2d(&x, &w, Some(&bias), &spec),
-        fwd_tol,
+        &format!("{what} forward+bias {act:?}"),
+        &ops::conv2d(&gx, &gw, Some(&gbias), &spec, act).unwrap(),
+        &r::conv2d(&x, &w, Some(&bias), &spec, act),
+        fwd_tol + ACTIVATION_ATOL,
         4.0 * EPS,
     );
     assert_close(
@@ -64,6 +85,23 @@ fn check_conv_transpose(
     out_hw: [usize; 2],
     seed: u64,
 ) {
+    for (i, gpu) in conv_gpus().into_iter().enumerate() {
+        let context = format!("context {i}");
+        check_conv_transpose_on(gpu, &context, x_shape, w_shape, spec, out_hw, seed);
+    }
+}
+
+fn check_conv_transpose_on(
+    gpu: &Gpu,
+    context: &str,
+    x_shape: [usize; 4],
+    w_shape: [usize; 4],
+    spec: ConvTranspose2d,
+    out_hw: [usize; 2],
+    seed: u64,
+) {
+    // The epilogue's activation, a different one from case to case.
+    let act = ACTIVATIONS[seed as usize % ACTIVATIONS.len()];
     let mut rng = rng(seed);
     let x = random_array(&mut rng, &x_shape, -1.0, 1.0);
     let w = random_array(&mut rng, &w_shape, -1.0, 1.0);
@@ -76,22 +114,23 @@ fn check_conv_transpose(
         "conv_transpose2d output size for {spec:?}"
     );
     let dy = random_array(&mut rng, &y_shape, -1.0, 1.0);
-    let (gx, gw, gbias, gdy) = (upload(&x), upload(&w), upload(&bias), upload(&dy));
-    let what = format!("conv_transpose2d x {x_shape:?} w {w_shape:?} {spec:?}");
+    let up = |a| upload_to(gpu, a);
+    let (gx, gw, gbias, gdy) = (up(&x), up(&w), up(&bias), up(&dy));
+    let what = format!("{context}: conv_transpose2d x {x_shape:?} w {w_shape:?} {spec:?}");
     let taps = (g.kh * g.kw) as f64;
     let fwd_tol = 4.0 * x_shape[1] as f64 * taps * EPS;
     assert_close(
         &format!("{what} forward"),
-        &ops::conv_transpose2d(&gx, &gw, None, &spec).unwrap(),
-        &r::conv_transpose2d(&x, &w, None, &spec),
+        &ops::conv_transpose2d(&gx, &gw, None, &spec, Activation::Identity).unwrap(),
+        &r::conv_transpose2d(&x, &w, None, &spec, Activation::Identity),
         fwd_tol,
         4.0 * EPS,
     );
     assert_close(
-        &format!("{what} forward+bias"),
-        &ops::conv_transpose2d(&gx, &gw, Some(&gbias), &spec).unwrap(),
-        &r::conv_transpose2d(&x, &w, Some(&bias), &spec),
-        fwd_tol,
+        &format!("{what} forward+bias {act:?}"),
+        &ops::conv_transpose2d(&gx, &gw, Some(&gbias), &spec, act).unwrap(),
+        &r::conv_transpose2d(&x, &w, Some(&bias), &spec, act),
+        fwd_tol + ACTIVATION_ATOL,
         4.0 * EPS,
     );
     assert_close(

@@ -1,8 +1,8 @@
 //! Bad input comes back as a `Result` error naming the shapes, before any dispatch.
 
 use crate::common::gpu;
-use duel::gpu::GpuOptions;
-use duel::{Error, Gpu, Tensor, ops};
+use duel::gpu::{GemmPolicy, GpuOptions};
+use duel::{Activation, Error, Gpu, Tensor, ops};
 
 fn t(shape: &[usize]) -> Tensor {
     ops::zeros(gpu(), shape).unwrap()
@@ -55,6 +55,7 @@ fn a_missing_adapter_says_how_to_get_one() {
     let options = GpuOptions {
         backends: wgpu::Backends::all(),
         adapter_name: Some("no such adapter".into()),
+        gemm: GemmPolicy::Auto,
     };
     match Gpu::with_options(&options) {
         Err(Error::NoAdapter(m)) => assert!(m.contains("no such adapter"), "{m}"),
@@ -65,6 +66,7 @@ fn a_missing_adapter_says_how_to_get_one() {
     let options = GpuOptions {
         backends: wgpu::Backends::METAL,
         adapter_name: None,
+        gemm: GemmPolicy::Auto,
     };
     if cfg!(target_os = "linux") {
         match Gpu::with_options(&options) {
@@ -80,17 +82,36 @@ fn convolution_parameter_errors_say_what_is_wrong() {
     use duel::{Conv2d, ConvTranspose2d, Padding};
     let x = t(&[1, 3, 4, 4]);
     let conv = Conv2d::new(1, Padding::Valid);
-    let m = shape_message(ops::conv2d(&x, &t(&[2, 3, 5, 5]), None, &conv));
+    let m = shape_message(ops::conv2d(
+        &x,
+        &t(&[2, 3, 5, 5]),
+        None,
+        &conv,
+        Activation::Identity,
+    ));
     assert!(m.contains("larger than the padded input"), "{m}");
-    let m = shape_message(ops::conv2d(&x, &t(&[2, 4, 3, 3]), None, &conv));
+    let m = shape_message(ops::conv2d(
+        &x,
+        &t(&[2, 4, 3, 3]),
+        None,
+        &conv,
+        Activation::Identity,
+    ));
     assert!(m.contains("3 channels") && m.contains("expects 4"), "{m}");
-    let m = shape_message(ops::conv2d(&x, &t(&[2, 3, 3, 3]), Some(&t(&[3])), &conv));
+    let m = shape_message(ops::conv2d(
+        &x,
+        &t(&[2, 3, 3, 3]),
+        Some(&t(&[3])),
+        &conv,
+        Activation::Identity,
+    ));
     assert!(m.contains("bias"), "{m}");
     let m = shape_message(ops::conv2d(
         &x,
         &t(&[2, 3, 3, 3]),
         None,
         &Conv2d::new(0, Padding::Valid),
+        Activation::Identity,
     ));
     assert!(m.contains("stride"), "{m}");
     let m = shape_message(ops::conv_transpose2d(
@@ -98,6 +119,7 @@ fn convolution_parameter_errors_say_what_is_wrong() {
         &t(&[3, 2, 3, 3]),
         None,
         &ConvTranspose2d::torch(2, 0, 2),
+        Activation::Identity,
     ));
     assert!(m.contains("output_padding"), "{m}");
     let m = shape_message(ops::conv_transpose2d(
@@ -105,6 +127,7 @@ fn convolution_parameter_errors_say_what_is_wrong() {
         &t(&[2, 2, 3, 3]),
         None,
         &ConvTranspose2d::torch(1, 0, 0),
+        Activation::Identity,
     ));
     assert!(m.contains("channels"), "{m}");
     let m = shape_message(ops::conv2d_backward_input(
@@ -114,6 +137,12 @@ fn convolution_parameter_errors_say_what_is_wrong() {
         &conv,
     ));
     assert!(m.contains("[1, 2, 2, 2]"), "{m}");
-    let m = shape_message(ops::conv2d(&t(&[3, 4, 4]), &t(&[2, 3, 3, 3]), None, &conv));
+    let m = shape_message(ops::conv2d(
+        &t(&[3, 4, 4]),
+        &t(&[2, 3, 3, 3]),
+        None,
+        &conv,
+        Activation::Identity,
+    ));
     assert!(m.contains("4-D"), "{m}");
 }

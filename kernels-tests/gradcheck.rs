@@ -6,6 +6,7 @@
 //! absolute plus relative separates a right gradient from a wrong one by orders of magnitude.
 
 use crate::common::{random_array, rng};
+use duel::Activation;
 use duel::reference::{self as r, Array};
 
 const H: f64 = 1e-6;
@@ -151,25 +152,25 @@ fn conv2d_backward_matches_finite_differences() {
         let x = random_array(&mut rng(seed), &[2, 2, 5, 4], -1.0, 1.0);
         let w = random_array(&mut rng(seed + 1), &[3, 2, 3, 2], -1.0, 1.0);
         let bias = random_array(&mut rng(seed + 2), &[3], -1.0, 1.0);
-        let y = r::conv2d(&x, &w, Some(&bias), spec);
+        let y = r::conv2d(&x, &w, Some(&bias), spec, Activation::Identity);
         let dy = random_array(&mut rng(seed + 3), &y.shape, -1.0, 1.0);
         check(
             "conv2d/x",
-            |x| r::conv2d(x, &w, Some(&bias), spec),
+            |x| r::conv2d(x, &w, Some(&bias), spec, Activation::Identity),
             &x,
             &dy,
             &r::conv2d_backward_input(&dy, &w, &x.shape, spec),
         );
         check(
             "conv2d/w",
-            |w| r::conv2d(&x, w, Some(&bias), spec),
+            |w| r::conv2d(&x, w, Some(&bias), spec, Activation::Identity),
             &w,
             &dy,
             &r::conv2d_backward_weight(&dy, &x, &w.shape, spec),
         );
         check(
             "conv2d/bias",
-            |b| r::conv2d(&x, &w, Some(b), spec),
+            |b| r::conv2d(&x, &w, Some(b), spec, Activation::Identity),
             &bias,
             &dy,
             &r::conv2d_backward_bias(&dy),
@@ -189,25 +190,25 @@ fn conv_transpose2d_backward_matches_finite_differences() {
         let x = random_array(&mut rng(seed), &[2, 2, 3, 3], -1.0, 1.0);
         let w = random_array(&mut rng(seed + 1), &[2, 3, 3, 3], -1.0, 1.0);
         let bias = random_array(&mut rng(seed + 2), &[3], -1.0, 1.0);
-        let y = r::conv_transpose2d(&x, &w, Some(&bias), spec);
+        let y = r::conv_transpose2d(&x, &w, Some(&bias), spec, Activation::Identity);
         let dy = random_array(&mut rng(seed + 3), &y.shape, -1.0, 1.0);
         check(
             "convT/x",
-            |x| r::conv_transpose2d(x, &w, Some(&bias), spec),
+            |x| r::conv_transpose2d(x, &w, Some(&bias), spec, Activation::Identity),
             &x,
             &dy,
             &r::conv_transpose2d_backward_input(&dy, &w, &x.shape, spec),
         );
         check(
             "convT/w",
-            |w| r::conv_transpose2d(&x, w, Some(&bias), spec),
+            |w| r::conv_transpose2d(&x, w, Some(&bias), spec, Activation::Identity),
             &w,
             &dy,
             &r::conv_transpose2d_backward_weight(&dy, &x, &w.shape, spec),
         );
         check(
             "convT/bias",
-            |b| r::conv_transpose2d(&x, &w, Some(b), spec),
+            |b| r::conv_transpose2d(&x, &w, Some(b), spec, Activation::Identity),
             &bias,
             &dy,
             &r::conv2d_backward_bias(&dy),
@@ -289,10 +290,27 @@ fn batch_norm_backward_matches_finite_differences() {
         // Training mode; the running statistics are side effects, so each call gets fresh ones.
         let forward = |x: &Array, gamma: &Array, beta: &Array| {
             let (mut rm, mut rv) = (r::zeros(&[c]), r::full(&[c], 1.0));
-            r::batch_norm_train(x, gamma, beta, &mut rm, &mut rv, &config).0
+            r::batch_norm_train(
+                x,
+                gamma,
+                beta,
+                &mut rm,
+                &mut rv,
+                &config,
+                Activation::Identity,
+            )
+            .0
         };
         let (mut rm, mut rv) = (r::zeros(&[c]), r::full(&[c], 1.0));
-        let (_, saved) = r::batch_norm_train(&x, &gamma, &beta, &mut rm, &mut rv, &config);
+        let (_, saved) = r::batch_norm_train(
+            &x,
+            &gamma,
+            &beta,
+            &mut rm,
+            &mut rv,
+            &config,
+            Activation::Identity,
+        );
         let (dx, dgamma, dbeta) = r::batch_norm_backward(&dy, &x, &gamma, &saved);
         check("batch_norm/x", |x| forward(x, &gamma, &beta), &x, &dy, &dx);
         check(

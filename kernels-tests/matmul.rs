@@ -5,19 +5,21 @@
 //! atol = 4·K·ε stays well above that while a wrong index or a dropped term (an
 //! error of order 0.1 or more) fails by orders of magnitude.
 
-use crate::common::{EPS, GEMM_CORES, assert_close, gpu, random_array, rng, upload};
-use duel::gpu::GemmCore;
-use duel::ops;
+use crate::common::{
+    ACTIVATION_ATOL, ACTIVATIONS, EPS, GEMM_CORES, assert_close, random_array, rng, runs_here,
+    upload,
+};
+use duel::gpu::GemmPlan;
 use duel::reference as r;
+use duel::{Activation, ops};
 
-/// Every core in `GEMM_CORES`, less the subgroup one where the adapter lacks
-/// 8-wide subgroups.
-pub fn cores() -> Vec<GemmCore> {
-    let subgroups = gpu().subgroup_size() == Some(8);
+/// Every core in `GEMM_CORES` that this adapter runs, whole and with K split in three
+/// (odd, so slices of the test shapes' K come out uneven).
+pub fn plans() -> Vec<GemmPlan> {
     GEMM_CORES
         .iter()
-        .copied()
-        .filter(|c| subgroups || *c != GemmCore::Subgroup8)
+        .filter(|c| runs_here(**c))
+        .flat_map(|&c| [GemmPlan::new(c, 1), GemmPlan::new(c, 3)])
         .collect()
 }
 
@@ -31,54 +33,87 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (257, 1031, 515),
 ];
 
-fn check(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool, with_bias: bool, seed: u64) {
+#[allow(clippy::too_many_arguments)]
+fn check(
+    m: usize,
+    k: usize,
+    n: usize,
+    trans_a: bool,
+    trans_b: bool,
+    with_bias: bool,
+    act: Activation,
+    seed: u64,
+) {
     let mut rng = rng(seed);
     let a = random_array(&mut rng, &if trans_a { [k, m] } else { [m, k] }, -1.0, 1.0);
     let b = random_array(&mut rng, &if trans_b { [n, k] } else { [k, n] }, -1.0, 1.0);
     let bias = random_array(&mut rng, &[n], -1.0, 1.0);
-    let want = r::matmul_with(&a, &b, with_bias.then_some(&bias), trans_a, trans_b);
+    let want = r::matmul_with(&a, &b, with_bias.then_some(&bias), trans_a, trans_b, act);
     let (ga, gb, gbias) = (upload(&a), upload(&b), upload(&bias));
-    for core in cores() {
+    for plan in plans() {
         let got = ops::matmul_with(
-            core,
+            Some(plan),
             &ga,
             &gb,
             with_bias.then_some(&gbias),
             trans_a,
             trans_b,
+            act,
         )
         .unwrap();
-        let what =
-            format!("{core:?} {m}x{k}x{n} trans_a={trans_a} trans_b={trans_b} bias={with_bias}");
-        assert_close(&what, &got, &want, 4.0 * k as f64 * EPS, 4.0 * EPS);
+        let what = format!(
+            "{plan} {m}x{k}x{n} trans_a={trans_a} trans_b={trans_b} bias={with_bias} {act:?}"
+        );
+        let atol = 4.0 * k as f64 * EPS + ACTIVATION_ATOL;
+        assert_close(&what, &got, &want, atol, 4.0 * EPS);
     }
 }
 
 #[test]
 fn matmul_a_b_matches_reference() {
     for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
-        check(m, k, n, false, false, false, i as u64);
+        check(m, k, n, false, false, false, Activation::Identity, i as u64);
     }
 }
 
 #[test]
 fn matmul_at_b_matches_reference() {
     for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
-        check(m, k, n, true, false, false, 100 + i as u64);
+        check(
+            m,
+            k,
+            n,
+            true,
+            false,
+            false,
+            Activation::Identity,
+            100 + i as u64,
+        );
     }
 }
 
 #[test]
 fn matmul_a_bt_matches_reference() {
     for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
-        check(m, k, n, false, true, false, 200 + i as u64);
+        check(
+            m,
+            k,
+            n,
+            false,
+            true,
+            false,
+            Activation::Identity,
+            200 + i as u64,
+        );
     }
 }
 
+/// The epilogue: bias, then each activation in turn.
 #[test]
-fn matmul_with_fused_bias_matches_reference() {
+fn matmul_with_fused_bias_and_activation_matches_reference() {
     for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
-        check(m, k, n, false, false, true, 300 + i as u64);
+        let act = ACTIVATIONS[i % ACTIVATIONS.len()];
+        check(m, k, n, false, false, true, act, 300 + i as u64);
     }
 }
 

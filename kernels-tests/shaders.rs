@@ -1,8 +1,9 @@
-//! Every shader the engine compiles parses and validates with naga (each GEMM prelude
-//! with each core), and every `shaders/*.wgsl` file is part of a registered source.
+//! Every shader the engine compiles parses and validates with naga: each plain shader,
+//! and each GEMM prelude with each core, whole and split. The files are embedded at
+//! compile time (build.rs), so this reads nothing from the source tree at run time.
 
-use crate::common::GEMM_CORES;
-use duel::gpu::{GEMM_PRELUDES, SHADERS, gemm_source};
+use crate::common::{GEMM_CORES, SUBGROUP32};
+use duel::gpu::{SHADER_FILES, ShaderKind, gemm_source, includes, shader_kind, shader_source};
 
 fn validate(name: &str, source: &str) {
     let module = naga::front::wgsl::parse_str(source)
@@ -17,35 +18,56 @@ fn validate(name: &str, source: &str) {
 
 #[test]
 fn every_shader_parses_and_validates() {
-    for (name, source) in SHADERS {
-        validate(name, source);
-    }
-    for (name, prelude) in GEMM_PRELUDES {
-        for core in GEMM_CORES {
-            validate(
-                &format!("{name} with {core:?}"),
-                &gemm_source(prelude, core),
-            );
+    for (name, _) in SHADER_FILES {
+        match shader_kind(name) {
+            ShaderKind::Plain => validate(name, &shader_source(name)),
+            ShaderKind::GemmPrelude => {
+                for core in GEMM_CORES.into_iter().chain([SUBGROUP32]) {
+                    for split in [false, true] {
+                        validate(
+                            &format!("{name} with {core:?}, split {split}"),
+                            &gemm_source(&shader_source(name), core, split),
+                        );
+                    }
+                }
+            }
+            // Validated inside each shader that includes it.
+            ShaderKind::Part => {}
         }
     }
 }
 
+/// Every file is compiled: a part only through the shaders that include it, so each
+/// part must be reached from some plain shader or GEMM prelude, and every include must
+/// name a file.
 #[test]
-fn every_wgsl_file_is_registered() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "wgsl") {
-            continue;
+fn every_wgsl_file_is_compiled() {
+    assert!(SHADER_FILES.iter().any(|(name, _)| *name == "elementwise"));
+    let text_of = |name: &str| {
+        SHADER_FILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| *text)
+            .unwrap_or_else(|| panic!("an include names {name}, which is not a file in shaders/"))
+    };
+    let mut reached: Vec<&str> = SHADER_FILES
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| shader_kind(name) != ShaderKind::Part)
+        .collect();
+    let mut i = 0;
+    while i < reached.len() {
+        for part in includes(text_of(reached[i])) {
+            if !reached.contains(&part) {
+                reached.push(part);
+            }
         }
-        let text = std::fs::read_to_string(&path).unwrap();
+        i += 1;
+    }
+    for (name, _) in SHADER_FILES {
         assert!(
-            SHADERS
-                .iter()
-                .chain(GEMM_PRELUDES)
-                .any(|(_, source)| source.contains(&text)),
-            "{} is registered neither in gpu::SHADERS nor in gpu::GEMM_PRELUDES",
-            path.display()
+            reached.contains(name),
+            "shaders/{name}.wgsl is not compiled by any shader"
         );
     }
 }

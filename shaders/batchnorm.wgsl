@@ -17,13 +17,16 @@
 //                      convention; the running variance takes the unbiased variance).
 //                      1 partial mean, 2 partial m2, 3 mean, 4 invstd, 5 running_mean,
 //                      6 running_var.
-//   bn_apply           y = (x - mean)·invstd·γ + β.  1 x, 2 mean, 3 second, 4 γ, 5 β, 6 y.
+//   bn_apply           y = act((x - mean)·invstd·γ + β), act the override ACT of
+//                      activation.wgsl.  1 x, 2 mean, 3 second, 4 γ, 5 β, 6 y.
 //   bn_partial_grad    per (n, c): Σ dy and Σ dy·x̂ over its S values.
 //                      1 dy, 2 x, 3 mean, 4 second, 5 partial dγ (write), 6 partial dβ (write).
 //   bn_merge_grad      per c: dγ and dβ, the sums of the partials.
 //                      1 partial dγ, 2 partial dβ, 3 dγ (write), 4 dβ (write).
 //   bn_backward_apply  dx = γ·invstd/M · (M·dy - dβ - x̂·dγ), training mode (M = N·S).
 //                      1 dy, 2 x, 3 mean, 4 second, 5 γ, 6 dγ, 7 dβ, 8 dx.
+
+// @include activation
 
 struct Params {
     n: u32,
@@ -119,7 +122,7 @@ fn bn_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
     if i >= p.n * p.c * p.s { return; }
     let channel = (i / p.s) % p.c;
-    y[i] = (x[i] - mean[channel]) * inverse_std(second[channel]) * gamma[channel] + beta[channel];
+    y[i] = activate((x[i] - mean[channel]) * inverse_std(second[channel]) * gamma[channel] + beta[channel]);
 }
 
 @group(0) @binding(1) var<storage, read> pg_dy: array<f32>;

@@ -34,11 +34,7 @@ fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
     return (wid.x + wid.y * nwg.x) * WG + lid.x;
 }
 
-fn sigmoid(x: f32) -> f32 {
-    // Written so that exp never overflows: exp(-|x|) is at most 1.
-    let e = exp(-abs(x));
-    return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
-}
+// @include activation
 
 @compute @workgroup_size(256)
 fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -51,25 +47,21 @@ fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 fn relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = flat_index(wid, nwg, lid);
-    if i < p.n { uout[i] = max(ux[i], 0.0); }
+    if i < p.n { uout[i] = act_relu(ux[i]); }
 }
 
 @compute @workgroup_size(256)
 fn leaky_relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = flat_index(wid, nwg, lid);
-    if i < p.n {
-        let x = ux[i];
-        uout[i] = select(x * p.alpha, x, x > 0.0);
-    }
+    if i < p.n { uout[i] = act_leaky_relu(ux[i], p.alpha); }
 }
 
 @compute @workgroup_size(256)
 fn tanh_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = flat_index(wid, nwg, lid);
-    // WGSL's tanh may return NaN for large |x| on some drivers; 2*sigmoid(2x)-1 does not.
-    if i < p.n { uout[i] = 2.0 * sigmoid(2.0 * ux[i]) - 1.0; }
+    if i < p.n { uout[i] = act_tanh(ux[i]); }
 }
 
 @compute @workgroup_size(256)

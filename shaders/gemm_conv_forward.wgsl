@@ -3,10 +3,13 @@
 // As a GEMM: M = Cout, N = N·Ho·Wo (a column is one output pixel of one sample),
 // K = Cin·KH·KW. im2col addresses are computed as B is loaded, never stored: a column's
 // (sample, oh, ow) is decomposed once in col_info, a k into (ci, kh, kw) per step.
-// Padding reads as zero. The engine puts gemm_conv_common.wgsl (the geometry) in front
-// and appends the generated `gemm` core.
+// Padding reads as zero. The engine appends the generated `gemm` core. The epilogue
+// adds the bias, then applies the activation ACT (activation.wgsl).
 //
 // Bindings: 0 Params, 1 x, 2 w, 3 bias (any buffer when HAS_BIAS is false), 4 y.
+
+// @include gemm_conv_common
+// @include activation
 
 override HAS_BIAS: bool = false;
 
@@ -52,6 +55,6 @@ fn store(row: u32, col: u32, v: f32) {
         let pixels = p.ho * p.wo;
         var out = v;
         if HAS_BIAS { out += bias[row]; }
-        y[((col / pixels) * p.cout + row) * pixels + col % pixels] = out;
+        y[((col / pixels) * p.cout + row) * pixels + col % pixels] = activate(out);
     }
 }

@@ -8,11 +8,14 @@
 // every tap of the phase is live: kh = phase_h + sh·th for th < taps_h.
 // As a GEMM per phase: M = Cin, N = N·count_h·count_w (a column is one input pixel of
 // the phase: ih = first_h + sh·i), K = Cout·taps_h·taps_w.
-// The engine puts gemm_conv_common.wgsl (the geometry) in front
-// and appends the generated `gemm` core.
+// The engine appends the generated `gemm` core.
 //
 // Bindings: 0 Params, 1 dy, 2 w, 3 bias (any buffer when HAS_BIAS is false), 4 dx.
-// The bias is convT's, added per output channel of the transposed convolution.
+// The bias is convT's, added per output channel of the transposed convolution, and
+// the activation ACT (activation.wgsl) follows it: convT's epilogue.
+
+// @include gemm_conv_common
+// @include activation
 
 override HAS_BIAS: bool = false;
 
@@ -67,6 +70,6 @@ fn store(row: u32, col: u32, v: f32) {
         let px = pixel(col);
         var out = v;
         if HAS_BIAS { out += bias[row]; }
-        dx[((px.x * p.cin + row) * p.h + px.y) * p.w + px.z] = out;
+        dx[((px.x * p.cin + row) * p.h + px.y) * p.w + px.z] = activate(out);
     }
 }

@@ -4,10 +4,11 @@
 // x (N, Cin, H, W), dy (N, Cout, Ho, Wo), dw (Cout, Cin, KH, KW), all f32.
 // As a GEMM: M = Cout, N = Cin·KH·KW (a column is one weight tap), K = N·Ho·Wo.
 // A k is decomposed into (sample, oh, ow) once per step, the same for every lane.
-// The engine puts gemm_conv_common.wgsl (the geometry) in front
-// and appends the generated `gemm` core.
+// The engine appends the generated `gemm` core.
 //
 // Bindings: 0 Params, 1 dy, 2 x, 3 dw.
+
+// @include gemm_conv_common
 
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;

@@ -4,6 +4,9 @@
 // entry point (src/gpu/gemm_core.rs), which calls the functions below.
 //
 // Bindings: 0 Params, 1 A, 2 B, 3 bias (any buffer when HAS_BIAS is false), 4 C.
+// The epilogue adds the bias, then applies the activation ACT (activation.wgsl).
+
+// @include activation
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -42,6 +45,6 @@ fn store(row: u32, col: u32, v: f32) {
     if row < p.m && col < p.n {
         var out = v;
         if HAS_BIAS { out += bias[col]; }
-        c[row * p.n + col] = out;
+        c[row * p.n + col] = activate(out);
     }
 }

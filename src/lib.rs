@@ -21,5 +21,5 @@ mod tensor;
 pub use conv_spec::{Conv2d, ConvTranspose2d, Padding, TransposePadding};
 pub use error::{Error, Result};
 pub use gpu::Gpu;
-pub use op_config::{AdamConfig, BatchNormConfig};
+pub use op_config::{Activation, AdamConfig, BatchNormConfig};
 pub use tensor::Tensor;

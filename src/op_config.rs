@@ -1,6 +1,45 @@
 //! Settings of the optimiser and normalisation ops: plain data shared by the GPU
 //! launchers (`ops`) and their CPU twins (`reference`).
 
+/// An activation applied by the op that writes a value, as its epilogue: a GEMM's
+/// (matmul, conv, convT) after its bias, or batch norm's after its scale and shift.
+/// It saves the activation a dispatch and a buffer of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Activation {
+    #[default]
+    Identity,
+    Relu,
+    /// LeakyReLU with this negative slope.
+    LeakyRelu(f32),
+    Tanh,
+    Sigmoid,
+}
+
+impl Activation {
+    /// The override constants ACT and ALPHA of shaders/activation.wgsl.
+    pub(crate) fn constants(self) -> [(&'static str, f64); 2] {
+        let (act, alpha) = match self {
+            Activation::Identity => (0, 0.0),
+            Activation::Relu => (1, 0.0),
+            Activation::LeakyRelu(alpha) => (2, alpha),
+            Activation::Tanh => (3, 0.0),
+            Activation::Sigmoid => (4, 0.0),
+        };
+        [("ACT", f64::from(act)), ("ALPHA", f64::from(alpha))]
+    }
+
+    /// Whether the gradient can be found from the output alone, as the tape does for
+    /// an activation fused into the op before it: ReLU's and LeakyReLU's outputs are
+    /// positive exactly where their inputs are (for a slope ≥ 0), and tanh and sigmoid
+    /// differentiate through their output anyway.
+    pub fn differentiable_from_output(self) -> bool {
+        match self {
+            Activation::LeakyRelu(alpha) => alpha >= 0.0,
+            _ => true,
+        }
+    }
+}
+
 /// Adam's settings. Defaults are DCGAN's: lr 2e-4, β1 0.5, β2 0.999.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamConfig {

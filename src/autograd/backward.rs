@@ -3,7 +3,7 @@
 //! parameters accumulate into their own gradient buffers with +=.
 
 use super::graph::{Graph, Op, Var};
-use crate::{Result, Tensor, ops};
+use crate::{Activation, Result, Tensor, ops};
 
 /// Gradients collected during one backward walk, one slot per node.
 struct Grads<'g> {
@@ -40,6 +40,19 @@ impl Grads<'_> {
     }
 }
 
+/// The gradient before an activation that an op applied in its epilogue, from the
+/// op's output y: ReLU and LeakyReLU (slope ≥ 0) are positive exactly where their
+/// input is, and tanh and sigmoid differentiate through y anyway.
+fn through_activation(dy: Tensor, y: &Tensor, act: Activation) -> Result<Tensor> {
+    match act {
+        Activation::Identity => Ok(dy),
+        Activation::Relu => ops::relu_backward(&dy, y),
+        Activation::LeakyRelu(alpha) => ops::leaky_relu_backward(&dy, y, alpha),
+        Activation::Tanh => ops::tanh_backward(&dy, y),
+        Activation::Sigmoid => ops::sigmoid_backward(&dy, y),
+    }
+}
+
 impl Graph {
     /// Back-propagates from the scalar `loss`, adding each trainable parameter's
     /// gradient into `Param::grad`.
@@ -62,14 +75,16 @@ impl Graph {
             match &node.op {
                 Op::Leaf => {}
                 Op::Param(p) => ops::add_assign(&p.grad, &dy)?,
-                Op::Linear { x, w, b } => {
+                Op::Linear { x, w, b, act } => {
+                    let dy = through_activation(dy, &node.value, *act)?;
                     grads.add_with(*x, || ops::matmul_nt(&dy, value(*w)))?;
                     grads.add_with(*w, || ops::matmul_tn(value(*x), &dy))?;
                     if let Some(b) = b {
                         grads.add_with(*b, || ops::sum_axis(&dy, 0))?;
                     }
                 }
-                Op::Conv2d { x, w, b, spec } => {
+                Op::Conv2d { x, w, b, spec, act } => {
+                    let dy = through_activation(dy, &node.value, *act)?;
                     grads.add_with(*x, || {
                         ops::conv2d_backward_input(&dy, value(*w), value(*x).shape(), spec)
                     })?;
@@ -80,7 +95,8 @@ impl Graph {
                         grads.add_with(*b, || ops::conv2d_backward_bias(&dy))?;
                     }
                 }
-                Op::ConvTranspose2d { x, w, b, spec } => {
+                Op::ConvTranspose2d { x, w, b, spec, act } => {
+                    let dy = through_activation(dy, &node.value, *act)?;
                     grads.add_with(*x, || {
                         ops::conv_transpose2d_backward_input(
                             &dy,
@@ -106,7 +122,9 @@ impl Graph {
                     gamma,
                     beta,
                     saved,
+                    act,
                 } => {
+                    let dy = through_activation(dy, &node.value, *act)?;
                     let (dx, dgamma, dbeta) =
                         ops::batch_norm_backward(&dy, value(*x), value(*gamma), saved)?;
                     grads.add(*x, dx)?;

@@ -6,8 +6,20 @@
 use super::Param;
 use crate::conv_spec::{Conv2d, ConvTranspose2d};
 use crate::ops::{self, BatchNormSaved};
-use crate::{BatchNormConfig, Gpu, Result, Tensor, error::shape_err};
+use crate::{Activation, BatchNormConfig, Gpu, Result, Tensor, error::shape_err};
 use std::rc::Rc;
+
+/// An activation fused into the op before it is differentiated from that op's output,
+/// which only some allow (see `Activation::differentiable_from_output`).
+fn check_fusable(act: Activation) -> Result<()> {
+    if act.differentiable_from_output() {
+        return Ok(());
+    }
+    Err(shape_err!(
+        "{act:?} cannot be fused into the op before it (its gradient needs the op's \
+         output before the activation); apply it as an op of its own"
+    ))
+}
 
 /// A value in the graph. Cheap to copy; only meaningful for the graph that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,29 +30,34 @@ pub(crate) enum Op {
     /// An input, or a detached value: no gradient flows into it.
     Leaf,
     Param(Rc<Param>),
-    /// y = x·w + b with x (N, in), w (in, out).
+    /// y = act(x·w + b) with x (N, in), w (in, out). The ops with an `act` apply it in
+    /// their kernel's epilogue and differentiate through it from their output y.
     Linear {
         x: Var,
         w: Var,
         b: Option<Var>,
+        act: Activation,
     },
     Conv2d {
         x: Var,
         w: Var,
         b: Option<Var>,
         spec: Conv2d,
+        act: Activation,
     },
     ConvTranspose2d {
         x: Var,
         w: Var,
         b: Option<Var>,
         spec: ConvTranspose2d,
+        act: Activation,
     },
     BatchNorm {
         x: Var,
         gamma: Var,
         beta: Var,
         saved: BatchNormSaved,
+        act: Activation,
     },
     Relu {
         x: Var,
@@ -185,14 +202,36 @@ impl Graph {
         self.random_calls
     }
 
-    pub fn linear(&mut self, x: Var, w: &Rc<Param>, b: Option<&Rc<Param>>) -> Result<Var> {
+    /// y = act(x·w + b). `act` must be `differentiable_from_output`.
+    pub fn linear(
+        &mut self,
+        x: Var,
+        w: &Rc<Param>,
+        b: Option<&Rc<Param>>,
+        act: Activation,
+    ) -> Result<Var> {
+        check_fusable(act)?;
         let (wv, bv) = (self.param(w), b.map(|b| self.param(b)));
-        let y = match bv {
-            Some(bv) => ops::matmul_bias(self.value(x), self.value(wv), self.value(bv))?,
-            None => ops::matmul(self.value(x), self.value(wv))?,
-        };
+        let y = ops::matmul_with(
+            None,
+            self.value(x),
+            self.value(wv),
+            bv.map(|b| self.value(b)),
+            false,
+            false,
+            act,
+        )?;
         let inputs: Vec<Var> = [Some(x), Some(wv), bv].into_iter().flatten().collect();
-        Ok(self.push(y, Op::Linear { x, w: wv, b: bv }, &inputs))
+        Ok(self.push(
+            y,
+            Op::Linear {
+                x,
+                w: wv,
+                b: bv,
+                act,
+            },
+            &inputs,
+        ))
     }
 
     pub fn conv2d(
@@ -201,13 +240,16 @@ impl Graph {
         w: &Rc<Param>,
         b: Option<&Rc<Param>>,
         spec: Conv2d,
+        act: Activation,
     ) -> Result<Var> {
+        check_fusable(act)?;
         let (wv, bv) = (self.param(w), b.map(|b| self.param(b)));
         let y = ops::conv2d(
             self.value(x),
             self.value(wv),
             bv.map(|b| self.value(b)),
             &spec,
+            act,
         )?;
         let inputs: Vec<Var> = [Some(x), Some(wv), bv].into_iter().flatten().collect();
         Ok(self.push(
@@ -217,6 +259,7 @@ impl Graph {
                 w: wv,
                 b: bv,
                 spec,
+                act,
             },
             &inputs,
         ))
@@ -228,13 +271,16 @@ impl Graph {
         w: &Rc<Param>,
         b: Option<&Rc<Param>>,
         spec: ConvTranspose2d,
+        act: Activation,
     ) -> Result<Var> {
+        check_fusable(act)?;
         let (wv, bv) = (self.param(w), b.map(|b| self.param(b)));
         let y = ops::conv_transpose2d(
             self.value(x),
             self.value(wv),
             bv.map(|b| self.value(b)),
             &spec,
+            act,
         )?;
         let inputs: Vec<Var> = [Some(x), Some(wv), bv].into_iter().flatten().collect();
         Ok(self.push(
@@ -244,13 +290,15 @@ impl Graph {
                 w: wv,
                 b: bv,
                 spec,
+                act,
             },
             &inputs,
         ))
     }
 
-    /// Batch norm: batch statistics (updating the running ones) when training, the
+    /// act(batch norm): batch statistics (updating the running ones) when training, the
     /// running statistics otherwise. Eval mode records no backward.
+    #[allow(clippy::too_many_arguments)]
     pub fn batch_norm(
         &mut self,
         x: Var,
@@ -259,7 +307,9 @@ impl Graph {
         running_mean: &Tensor,
         running_var: &Tensor,
         config: &BatchNormConfig,
+        act: Activation,
     ) -> Result<Var> {
+        check_fusable(act)?;
         if !self.training {
             let y = ops::batch_norm_eval(
                 self.value(x),
@@ -268,6 +318,7 @@ impl Graph {
                 running_mean,
                 running_var,
                 config,
+                act,
             )?;
             return Ok(self.push(y, Op::Leaf, &[]));
         }
@@ -279,6 +330,7 @@ impl Graph {
             running_mean,
             running_var,
             config,
+            act,
         )?;
         Ok(self.push(
             y,
@@ -287,6 +339,7 @@ impl Graph {
                 gamma: g,
                 beta: b,
                 saved,
+                act,
             },
             &[x, g, b],
         ))

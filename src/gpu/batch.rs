@@ -127,13 +127,14 @@ impl Recorder {
     }
 
     /// Records one dispatch into the open pass, opening one if needed.
-    /// `buffers` bind in order from binding 1; binding 0 is the kernel's `Params`.
+    /// `buffers` are (binding, buffer); binding 0 is the kernel's `Params`. Those the
+    /// kernel's entry point does not use are left out, as its layout leaves them out.
     pub fn dispatch(
         &mut self,
         device: &wgpu::Device,
         kernel: &Kernel,
         params: &[u8],
-        buffers: &[&wgpu::Buffer],
+        buffers: &[(u32, &wgpu::Buffer)],
         groups: [u32; 3],
     ) {
         let (chunk, offset) = self.arena.push(device, params);
@@ -147,11 +148,13 @@ impl Recorder {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(uniform),
         });
-        for (i, buffer) in buffers.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: buffer.as_entire_binding(),
-            });
+        for &(binding, buffer) in buffers {
+            if kernel.bindings.contains(&binding) {
+                entries.push(wgpu::BindGroupEntry {
+                    binding,
+                    resource: buffer.as_entire_binding(),
+                });
+            }
         }
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(&kernel.name),

@@ -4,6 +4,7 @@
 //! picks an adapter by case-insensitive substring of its name. Otherwise the most
 //! capable kind wins: discrete, then integrated, virtual, and last a CPU device such as lavapipe.
 
+use super::{GemmCore, GemmPolicy, TILED_64, TILED_128};
 use crate::{Error, Result};
 
 const HOW_TO_GET_ONE: &str = "duel needs a Vulkan, Metal or DX12 adapter. \
@@ -43,13 +44,15 @@ impl std::fmt::Display for AdapterReport {
     }
 }
 
-/// Which adapters to consider. `GpuOptions::from_env()` reads `WGPU_BACKEND` and
-/// `WGPU_ADAPTER_NAME`; `Gpu::new()` uses exactly that.
+/// Which adapters to consider, and how GEMMs run on the one chosen.
+/// `GpuOptions::from_env()` reads `WGPU_BACKEND`, `WGPU_ADAPTER_NAME` and `DUEL_GEMM`;
+/// `Gpu::new()` uses exactly that.
 #[derive(Debug, Clone)]
 pub struct GpuOptions {
     pub backends: wgpu::Backends,
     /// Case-insensitive substring of the adapter name.
     pub adapter_name: Option<String>,
+    pub gemm: GemmPolicy,
 }
 
 impl GpuOptions {
@@ -59,8 +62,40 @@ impl GpuOptions {
             adapter_name: std::env::var("WGPU_ADAPTER_NAME")
                 .ok()
                 .filter(|n| !n.is_empty()),
+            gemm: gemm_policy_from_env(),
         }
     }
+
+    /// The subgroup size that the forced GEMM core needs, if it needs one.
+    pub(crate) fn gemm_lanes(&self) -> Option<u32> {
+        match self.gemm {
+            GemmPolicy::Auto => None,
+            GemmPolicy::Core(core) => core.lanes(),
+            GemmPolicy::Plan(plan) => plan.core.lanes(),
+        }
+    }
+}
+
+/// `DUEL_GEMM=portable|subgroup8|subgroup32|tiled64|tiled128` forces one core, for
+/// comparison; unset or anything else leaves the choice to the engine.
+fn gemm_policy_from_env() -> GemmPolicy {
+    let core = match std::env::var("DUEL_GEMM").as_deref() {
+        Ok("portable") => GemmCore::Portable {
+            wg_x: 16,
+            wg_y: 16,
+            rows: 8,
+        },
+        Ok("subgroup8") => GemmCore::SUBGROUP8,
+        Ok("subgroup32") => GemmCore::Subgroup {
+            lanes: 32,
+            rows: 32,
+            cols: 4,
+        },
+        Ok("tiled64") => TILED_64,
+        Ok("tiled128") => TILED_128,
+        _ => return GemmPolicy::Auto,
+    };
+    GemmPolicy::Core(core)
 }
 
 fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {

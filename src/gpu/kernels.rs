@@ -1,6 +1,7 @@
 //! Shader modules and compute pipelines, each created once and cached.
 //!
-//! Every `shaders/*.wgsl` is registered here, plain or as a GEMM prelude. A kernel is
+//! Every `shaders/*.wgsl` is embedded at compile time (build.rs) and found by name, so
+//! a new shader needs no table entry; `// @include` lines pull in shared parts. A kernel is
 //! one entry point of one shader plus its override constants; GEMM shaders also name
 //! their generated core, whose tile sizes are chosen per adapter.
 
@@ -8,79 +9,106 @@ use super::GemmCore;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Every plain shader, by name, with its source.
-pub const SHADERS: &[(&str, &str)] = &[
-    ("adam", include_str!("../../shaders/adam.wgsl")),
-    ("batchnorm", include_str!("../../shaders/batchnorm.wgsl")),
-    ("classify", include_str!("../../shaders/classify.wgsl")),
-    (
-        "elementwise",
-        include_str!("../../shaders/elementwise.wgsl"),
-    ),
-    ("fill", include_str!("../../shaders/fill.wgsl")),
-    ("gather", include_str!("../../shaders/gather.wgsl")),
-    ("loss", include_str!("../../shaders/loss.wgsl")),
-    ("random", include_str!("../../shaders/random.wgsl")),
-    ("reduce", include_str!("../../shaders/reduce.wgsl")),
-    ("upsample", include_str!("../../shaders/upsample.wgsl")),
-];
+include!(concat!(env!("OUT_DIR"), "/shader_files.rs"));
 
-/// Every GEMM prelude, by name; each compiles with a generated `gemm` core after it.
-/// WGSL has no includes, so the convolutions' shared geometry is a file placed in front.
-pub const GEMM_PRELUDES: &[(&str, &str)] = &[
-    (
-        "gemm_matmul",
-        include_str!("../../shaders/gemm_matmul.wgsl"),
-    ),
-    (
-        "gemm_conv_forward",
-        concat!(
-            include_str!("../../shaders/gemm_conv_common.wgsl"),
-            include_str!("../../shaders/gemm_conv_forward.wgsl")
-        ),
-    ),
-    (
-        "gemm_conv_input_grad",
-        concat!(
-            include_str!("../../shaders/gemm_conv_common.wgsl"),
-            include_str!("../../shaders/gemm_conv_input_grad.wgsl")
-        ),
-    ),
-    (
-        "gemm_conv_weight_grad",
-        concat!(
-            include_str!("../../shaders/gemm_conv_common.wgsl"),
-            include_str!("../../shaders/gemm_conv_weight_grad.wgsl")
-        ),
-    ),
-];
+/// A line `// @include NAME` stands for the text of shaders/NAME.wgsl, since WGSL has
+/// no includes of its own. Each file goes in once, where it is first named.
+const INCLUDE: &str = "// @include ";
 
-/// Where a kernel's WGSL comes from.
+fn file(name: &str) -> &'static str {
+    SHADER_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+        .unwrap_or_else(|| panic!("there is no shaders/{name}.wgsl"))
+}
+
+/// The names that `text` includes directly.
+pub fn includes(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(INCLUDE))
+        .map(str::trim)
+}
+
+/// The text of shaders/NAME.wgsl with its includes expanded.
+pub fn shader_source(name: &str) -> String {
+    fn expand(name: &'static str, seen: &mut Vec<&'static str>, out: &mut String) {
+        for line in file(name).lines() {
+            match line.strip_prefix(INCLUDE).map(str::trim) {
+                Some(part) if !seen.contains(&part) => {
+                    seen.push(part);
+                    expand(part, seen, out);
+                }
+                Some(_) => {}
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    let name = SHADER_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, _)| *n)
+        .unwrap_or_else(|| panic!("there is no shaders/{name}.wgsl"));
+    let mut out = String::new();
+    expand(name, &mut vec![name], &mut out);
+    out
+}
+
+/// What a shader file is, from its name and from what includes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShaderKind {
+    /// Compiled as it is, its entry points named by the launchers.
+    Plain,
+    /// `gemm_*`: says what A, B and C are, and compiles with a generated core after it.
+    GemmPrelude,
+    /// Included by other shaders, never compiled alone.
+    Part,
+}
+
+pub fn shader_kind(name: &str) -> ShaderKind {
+    if SHADER_FILES
+        .iter()
+        .any(|(_, text)| includes(text).any(|n| n == name))
+    {
+        ShaderKind::Part
+    } else if name.starts_with("gemm_") {
+        ShaderKind::GemmPrelude
+    } else {
+        ShaderKind::Plain
+    }
+}
+
+/// Where a kernel's WGSL comes from: a plain shader, or a GEMM prelude with a core in
+/// its plain (`split` false) or split-K form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum ShaderId {
     Plain(&'static str),
-    Gemm(&'static str, GemmCore),
+    Gemm {
+        prelude: &'static str,
+        core: GemmCore,
+        split: bool,
+    },
 }
 
 impl ShaderId {
     fn source(self) -> String {
-        let find = |table: &[(&str, &'static str)], name: &str| {
-            table
-                .iter()
-                .find(|(n, _)| *n == name)
-                .unwrap_or_else(|| panic!("shader {name} is not registered"))
-                .1
-        };
         match self {
-            ShaderId::Plain(name) => find(SHADERS, name).to_string(),
-            ShaderId::Gemm(prelude, core) => gemm_source(find(GEMM_PRELUDES, prelude), core),
+            ShaderId::Plain(name) => shader_source(name),
+            ShaderId::Gemm {
+                prelude,
+                core,
+                split,
+            } => gemm_source(&shader_source(prelude), core, split),
         }
     }
 }
 
 /// A GEMM shader's full WGSL: its prelude followed by the generated core.
-pub fn gemm_source(prelude: &str, core: GemmCore) -> String {
-    format!("{prelude}{}", core.wgsl())
+pub fn gemm_source(prelude: &str, core: GemmCore, split: bool) -> String {
+    format!("{prelude}{}", core.wgsl(split))
 }
 
 /// Names one pipeline: shader, entry point and override constants.
@@ -101,30 +129,74 @@ impl KernelKey {
         }
     }
 
-    pub fn gemm(prelude: &'static str, core: GemmCore) -> Self {
+    /// Entry `entry` ("gemm", or "gemm_reduce" of a split core) of a GEMM shader.
+    pub fn gemm(prelude: &'static str, core: GemmCore, split: bool, entry: &'static str) -> Self {
         KernelKey {
-            shader: ShaderId::Gemm(prelude, core),
-            entry: "gemm",
+            shader: ShaderId::Gemm {
+                prelude,
+                core,
+                split,
+            },
+            entry,
             constants: Vec::new(),
         }
     }
 
-    pub fn with(mut self, name: &'static str, value: u32) -> Self {
-        self.constants.push((name, f64::from(value).to_bits()));
+    pub fn with(self, name: &'static str, value: u32) -> Self {
+        self.with_value(name, f64::from(value))
+    }
+
+    pub fn with_value(mut self, name: &'static str, value: f64) -> Self {
+        self.constants.push((name, value.to_bits()));
         self
     }
 }
 
-/// A compiled pipeline and the layout its bind groups must follow.
+/// A compiled pipeline, the layout its bind groups must follow, and the bindings of
+/// group 0 that its entry point uses (the layout holds those and no others).
 pub(crate) struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    pub bindings: Vec<u32>,
     pub name: String,
+}
+
+/// A shader module with what naga found in it, for the bindings of each entry point.
+struct Module {
+    module: wgpu::ShaderModule,
+    ir: naga::Module,
+    info: naga::valid::ModuleInfo,
+}
+
+impl Module {
+    /// The group-0 bindings that `entry` uses, as wgpu derives its layout from them.
+    /// Two entry points of one shader may use different bindings (a split GEMM's
+    /// `gemm_reduce` reads neither A nor B), so callers may pass a superset.
+    fn bindings(&self, entry: &str) -> Vec<u32> {
+        let index = self
+            .ir
+            .entry_points
+            .iter()
+            .position(|e| e.name == entry)
+            .unwrap_or_else(|| panic!("no entry point {entry}"));
+        let uses = self.info.get_entry_point(index);
+        let mut bindings: Vec<u32> = self
+            .ir
+            .global_variables
+            .iter()
+            .filter(|(handle, _)| !uses[*handle].is_empty())
+            .filter_map(|(_, var)| var.binding.as_ref())
+            .filter(|b| b.group == 0)
+            .map(|b| b.binding)
+            .collect();
+        bindings.sort_unstable();
+        bindings
+    }
 }
 
 #[derive(Default)]
 pub(crate) struct KernelCache {
-    modules: HashMap<ShaderId, wgpu::ShaderModule>,
+    modules: HashMap<ShaderId, Module>,
     pipelines: HashMap<KernelKey, Arc<Kernel>>,
     pub pipelines_created: u64,
 }
@@ -136,11 +208,22 @@ impl KernelCache {
         }
         let module = self.modules.entry(key.shader).or_insert_with(|| {
             let source = key.shader.source();
-            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            // The engine's own shaders: a failure here is a bug the shader tests catch.
+            let ir = naga::front::wgsl::parse_str(&source)
+                .unwrap_or_else(|e| panic!("{:?}: {}", key.shader, e.emit_to_string(&source)));
+            let info = naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::all(),
+            )
+            .validate(&ir)
+            .unwrap_or_else(|e| panic!("{:?}: {}", key.shader, e.emit_to_string(&source)));
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some("duel"),
                 source: wgpu::ShaderSource::Wgsl(source.into()),
-            })
+            });
+            Module { module, ir, info }
         });
+        let bindings = module.bindings(key.entry);
         let constants: Vec<(&str, f64)> = key
             .constants
             .iter()
@@ -150,7 +233,7 @@ impl KernelCache {
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&name),
             layout: None,
-            module,
+            module: &module.module,
             entry_point: Some(key.entry),
             compilation_options: wgpu::PipelineCompilationOptions {
                 constants: &constants,
@@ -164,6 +247,7 @@ impl KernelCache {
         let kernel = Arc::new(Kernel {
             pipeline,
             layout,
+            bindings,
             name,
         });
         self.pipelines.insert(key.clone(), kernel.clone());

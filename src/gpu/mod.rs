@@ -6,14 +6,16 @@
 mod batch;
 mod context;
 mod gemm_core;
+mod gemm_plan;
 mod kernels;
 mod pool;
 mod profiler;
 
 pub use batch::BatchStats;
 pub use context::{AdapterReport, GpuOptions, list_adapters};
-pub use gemm_core::GemmCore;
-pub use kernels::{GEMM_PRELUDES, SHADERS, gemm_source};
+pub use gemm_core::{GemmCore, PARTIALS_BINDING, tiled_shape_ok};
+pub use gemm_plan::{GemmPlan, GemmPolicy, TILED_64, TILED_128};
+pub use kernels::{SHADER_FILES, ShaderKind, gemm_source, includes, shader_kind, shader_source};
 pub use pool::PoolStats;
 pub use profiler::KernelTime;
 
@@ -32,7 +34,9 @@ pub(crate) struct GpuInner {
     queue: wgpu::Queue,
     report: AdapterReport,
     limits: wgpu::Limits,
-    gemm_core: GemmCore,
+    gemm_policy: GemmPolicy,
+    /// Workgroups that fill the device (see `gemm_plan::fill_workgroups`).
+    fill: usize,
     pool: Mutex<BufferPool>,
     kernels: Mutex<KernelCache>,
     recorder: Mutex<Recorder>,
@@ -47,41 +51,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// GEMMs with at most this many rows use a short core (see `Gpu::gemm_core_for`).
-const SMALL_M: usize = 8;
-
-/// A CPU device runs a workgroup on one thread, 8 lanes wide, so 8×1 keeps A loads
-/// uniform and 32 rows per invocation gives the most arithmetic per load; a GPU
-/// wants enough invocations per workgroup to fill its SIMD units and fewer registers.
-fn portable_gemm_core(report: &AdapterReport) -> GemmCore {
-    if report.device_type == wgpu::DeviceType::Cpu {
-        GemmCore::Portable {
-            wg_x: 8,
-            wg_y: 1,
-            rows: 32,
-        }
-    } else {
-        GemmCore::Portable {
-            wg_x: 16,
-            wg_y: 16,
-            rows: 8,
-        }
-    }
-}
-
-/// The subgroup core where subgroups are exactly 8 lanes, else the portable one.
-/// `DUEL_MATMUL=portable` forces the portable core, for comparison.
-fn choose_gemm_core(report: &AdapterReport) -> GemmCore {
-    let forced_portable = std::env::var("DUEL_MATMUL").is_ok_and(|v| v == "portable");
-    let eight_lanes =
-        report.has_subgroups && report.subgroup_min_size == 8 && report.subgroup_max_size == 8;
-    if eight_lanes && !forced_portable {
-        GemmCore::Subgroup8
-    } else {
-        portable_gemm_core(report)
-    }
-}
-
 impl Gpu {
     /// Opens the best adapter, honouring `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`.
     pub fn new() -> Result<Gpu> {
@@ -93,13 +62,29 @@ impl Gpu {
         let (_adapter, device, queue, report) = context::open(options)?;
         let limits = device.limits();
         let recorder = Recorder::new(limits.min_uniform_buffer_offset_alignment);
-        let gemm_core = choose_gemm_core(&report);
+        let fill = gemm_plan::fill_workgroups(&report);
+        if let Some(lanes) = options.gemm_lanes()
+            && (!report.has_subgroups
+                || report.subgroup_min_size != lanes
+                || report.subgroup_max_size != lanes)
+        {
+            return Err(Error::Device(format!(
+                "the GEMM core asked for needs subgroups of exactly {lanes} lanes, and {} has {}",
+                report.name,
+                if report.has_subgroups {
+                    format!("{}..{}", report.subgroup_min_size, report.subgroup_max_size)
+                } else {
+                    "none".to_string()
+                }
+            )));
+        }
         Ok(Gpu(Arc::new(GpuInner {
             device,
             queue,
             report,
             limits,
-            gemm_core,
+            gemm_policy: options.gemm,
+            fill,
             pool: Mutex::new(BufferPool::default()),
             kernels: Mutex::new(KernelCache::default()),
             recorder: Mutex::new(recorder),
@@ -123,37 +108,19 @@ impl Gpu {
             .then_some(r.subgroup_min_size)
     }
 
-    /// The GEMM core that matmul and the convolutions use on this adapter.
-    pub fn gemm_core(&self) -> GemmCore {
-        self.0.gemm_core
+    /// How a GEMM of C (m, n) over k runs on this adapter (see `GemmPolicy`).
+    pub fn gemm_plan(&self, m: usize, n: usize, k: usize) -> GemmPlan {
+        let core = match self.0.gemm_policy {
+            GemmPolicy::Plan(plan) => return plan,
+            GemmPolicy::Core(core) => core,
+            GemmPolicy::Auto => gemm_plan::auto_core(&self.0.report, self.0.fill, m, n),
+        };
+        self.gemm_plan_on(core, m, n, k)
     }
 
-    /// The core for a GEMM with `m` rows. A big tile wastes most of its work when C has
-    /// very few rows (a convolution with one output channel), so those get a portable
-    /// core only as tall as they need.
-    pub fn gemm_core_for(&self, m: usize) -> GemmCore {
-        if m > SMALL_M {
-            return self.0.gemm_core;
-        }
-        let rows = m.max(1).next_power_of_two() as u32;
-        if self.0.report.device_type == wgpu::DeviceType::Cpu {
-            GemmCore::Portable {
-                wg_x: 8,
-                wg_y: 1,
-                rows,
-            }
-        } else {
-            GemmCore::Portable {
-                wg_x: 64,
-                wg_y: 1,
-                rows,
-            }
-        }
-    }
-
-    /// The portable core shaped for this adapter, for comparison with the fastest.
-    pub fn portable_gemm_core(&self) -> GemmCore {
-        portable_gemm_core(&self.0.report)
+    /// `core` with the split of K that fills this adapter for C (m, n) over k.
+    pub fn gemm_plan_on(&self, core: GemmCore, m: usize, n: usize, k: usize) -> GemmPlan {
+        GemmPlan::new(core, gemm_plan::auto_splits(core, self.0.fill, m, n, k))
     }
 
     pub fn pool_stats(&self) -> PoolStats {
@@ -206,12 +173,25 @@ impl Gpu {
         Ok([max as u32, y as u32, 1])
     }
 
-    /// Records one dispatch of `key` into the pending batch.
+    /// Records one dispatch of `key` into the pending batch; `buffers` bind in order
+    /// from binding 1.
     pub(crate) fn dispatch<P: bytemuck::Pod>(
         &self,
         key: &KernelKey,
         params: &P,
         buffers: &[&wgpu::Buffer],
+        groups: [u32; 3],
+    ) {
+        let numbered: Vec<(u32, &wgpu::Buffer)> = (1..).zip(buffers.iter().copied()).collect();
+        self.dispatch_bound(key, params, &numbered, groups);
+    }
+
+    /// Records one dispatch of `key`, with each buffer at the binding it names.
+    pub(crate) fn dispatch_bound<P: bytemuck::Pod>(
+        &self,
+        key: &KernelKey,
+        params: &P,
+        buffers: &[(u32, &wgpu::Buffer)],
         groups: [u32; 3],
     ) {
         let kernel = lock(&self.0.kernels).get(&self.0.device, key);

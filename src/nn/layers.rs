@@ -4,11 +4,22 @@
 use super::init::Initializer;
 use crate::autograd::{Buffer, Graph, Param, Var};
 use crate::conv_spec::{Conv2d, ConvTranspose2d};
-use crate::{BatchNormConfig, Gpu, Result, error::shape_err, ops};
+use crate::{Activation, BatchNormConfig, Gpu, Result, error::shape_err, ops};
 use std::rc::Rc;
 
 pub trait Layer {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var>;
+
+    /// `forward` followed by `act`, applied by this layer's own kernel as its epilogue,
+    /// so the activation costs no dispatch of its own; `None` for a layer without one.
+    fn forward_activated(&self, _g: &mut Graph, _x: Var, _act: Activation) -> Option<Result<Var>> {
+        None
+    }
+
+    /// The activation this layer is, when it is nothing but one.
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
 
     /// The output shape for an input shape, both without the batch dimension.
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
@@ -83,7 +94,11 @@ impl Linear {
 
 impl Layer for Linear {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
-        g.linear(x, &self.weight, self.bias.as_ref())
+        g.linear(x, &self.weight, self.bias.as_ref(), Activation::Identity)
+    }
+
+    fn forward_activated(&self, g: &mut Graph, x: Var, act: Activation) -> Option<Result<Var>> {
+        Some(g.linear(x, &self.weight, self.bias.as_ref(), act))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
@@ -136,7 +151,17 @@ impl Conv {
 
 impl Layer for Conv {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
-        g.conv2d(x, &self.weight, self.bias.as_ref(), self.spec)
+        g.conv2d(
+            x,
+            &self.weight,
+            self.bias.as_ref(),
+            self.spec,
+            Activation::Identity,
+        )
+    }
+
+    fn forward_activated(&self, g: &mut Graph, x: Var, act: Activation) -> Option<Result<Var>> {
+        Some(g.conv2d(x, &self.weight, self.bias.as_ref(), self.spec, act))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
@@ -185,7 +210,17 @@ impl ConvTranspose {
 
 impl Layer for ConvTranspose {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
-        g.conv_transpose2d(x, &self.weight, self.bias.as_ref(), self.spec)
+        g.conv_transpose2d(
+            x,
+            &self.weight,
+            self.bias.as_ref(),
+            self.spec,
+            Activation::Identity,
+        )
+    }
+
+    fn forward_activated(&self, g: &mut Graph, x: Var, act: Activation) -> Option<Result<Var>> {
+        Some(g.conv_transpose2d(x, &self.weight, self.bias.as_ref(), self.spec, act))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
@@ -239,14 +274,20 @@ impl BatchNorm {
 
 impl Layer for BatchNorm {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
-        g.batch_norm(
+        self.forward_activated(g, x, Activation::Identity)
+            .expect("batch norm has an epilogue")
+    }
+
+    fn forward_activated(&self, g: &mut Graph, x: Var, act: Activation) -> Option<Result<Var>> {
+        Some(g.batch_norm(
             x,
             &self.gamma,
             &self.beta,
             &self.running_mean.value,
             &self.running_var.value,
             &self.config,
-        )
+            act,
+        ))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
@@ -283,6 +324,16 @@ pub enum Stateless {
 }
 
 impl Layer for Stateless {
+    fn activation(&self) -> Option<Activation> {
+        match self {
+            Stateless::Relu => Some(Activation::Relu),
+            Stateless::LeakyRelu(alpha) => Some(Activation::LeakyRelu(*alpha)),
+            Stateless::Tanh => Some(Activation::Tanh),
+            Stateless::Sigmoid => Some(Activation::Sigmoid),
+            _ => None,
+        }
+    }
+
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
         match self {
             Stateless::Relu => g.relu(x),

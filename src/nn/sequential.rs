@@ -185,8 +185,22 @@ impl Sequential {
                 g.shape(x)
             ));
         }
-        for layer in &self.layers {
-            x = layer.forward(g, x)?;
+        // An activation right after a layer with an epilogue runs inside that layer's
+        // kernel: one dispatch and one buffer fewer.
+        let mut layers = self.layers.iter().peekable();
+        while let Some(layer) = layers.next() {
+            let fused = layers
+                .peek()
+                .and_then(|next| next.activation())
+                .filter(|act| act.differentiable_from_output())
+                .and_then(|act| layer.forward_activated(g, x, act));
+            x = match fused {
+                Some(y) => {
+                    layers.next();
+                    y?
+                }
+                None => layer.forward(g, x)?,
+            };
         }
         Ok(x)
     }

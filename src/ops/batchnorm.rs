@@ -3,8 +3,8 @@
 //!
 //! The momentum convention is documented on `BatchNormConfig`.
 
-use crate::BatchNormConfig;
 use crate::gpu::KernelKey;
+use crate::{Activation, BatchNormConfig};
 use crate::{Result, Tensor, error::shape_err};
 
 #[repr(C)]
@@ -82,11 +82,15 @@ fn apply(
     gamma: &Tensor,
     beta: &Tensor,
     params: &Params,
+    act: Activation,
 ) -> Result<Tensor> {
     let gpu = x.gpu();
     let y = Tensor::uninit(gpu, x.shape())?;
+    let [(act_name, act_value), (alpha_name, alpha_value)] = act.constants();
     gpu.dispatch(
-        &KernelKey::new("batchnorm", "bn_apply"),
+        &KernelKey::new("batchnorm", "bn_apply")
+            .with_value(act_name, act_value)
+            .with_value(alpha_name, alpha_value),
         params,
         &[
             x.buffer(),
@@ -110,6 +114,7 @@ pub fn batch_norm_train(
     running_mean: &Tensor,
     running_var: &Tensor,
     config: &BatchNormConfig,
+    act: Activation,
 ) -> Result<(Tensor, BatchNormSaved)> {
     let op = "batch_norm_train";
     let (n, c, s) = layout(x, op)?;
@@ -150,7 +155,7 @@ pub fn batch_norm_train(
         ],
         per_thread(gpu, c)?,
     );
-    let y = apply(x, &saved.mean, &saved.invstd, gamma, beta, &params)?;
+    let y = apply(x, &saved.mean, &saved.invstd, gamma, beta, &params, act)?;
     Ok((y, saved))
 }
 
@@ -162,6 +167,7 @@ pub fn batch_norm_eval(
     running_mean: &Tensor,
     running_var: &Tensor,
     config: &BatchNormConfig,
+    act: Activation,
 ) -> Result<Tensor> {
     let op = "batch_norm_eval";
     let (n, c, s) = layout(x, op)?;
@@ -182,6 +188,7 @@ pub fn batch_norm_eval(
         gamma,
         beta,
         &params(n, c, s, true, config)?,
+        act,
     )
 }
 

@@ -10,10 +10,11 @@
 //! | convT input gradient        | gemm_conv_forward     |
 //! | conv and convT weight grad  | gemm_conv_weight_grad |
 
+use super::gemm::Gemm;
 use crate::conv_spec::{Conv2d, ConvGeometry, ConvTranspose2d};
 use crate::error::shape_err;
-use crate::gpu::KernelKey;
-use crate::{Error, Result, Tensor, ops};
+use crate::gpu::GemmPlan;
+use crate::{Activation, Error, Gpu, Result, Tensor, ops};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -69,8 +70,9 @@ fn axis_phases(size: usize, pad: usize, stride: usize, kernel: usize) -> Vec<Axi
         .collect()
 }
 
-#[derive(Clone, Copy)]
-enum Pass {
+/// The three implicit-GEMM passes (see the table above for which op runs which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvPass {
     Forward,
     InputGrad,
     WeightGrad,
@@ -82,7 +84,7 @@ fn u32_of(v: usize) -> Result<u32> {
 
 /// The (m, n, k) of each GEMM a pass dispatches, with its phase fields set. The
 /// forward and weight-gradient passes are one GEMM; the input gradient is one per phase.
-fn gemms(pass: Pass, g: &ConvGeometry, base: Params) -> Result<Vec<Params>> {
+fn gemms(pass: ConvPass, g: &ConvGeometry, base: Params) -> Result<Vec<Params>> {
     let taps = g.kh * g.kw;
     let with_mnk = |m: usize, n: usize, k: usize, params: Params| -> Result<Params> {
         Ok(Params {
@@ -93,19 +95,19 @@ fn gemms(pass: Pass, g: &ConvGeometry, base: Params) -> Result<Vec<Params>> {
         })
     };
     match pass {
-        Pass::Forward => Ok(vec![with_mnk(
+        ConvPass::Forward => Ok(vec![with_mnk(
             g.cout,
             g.n * g.ho * g.wo,
             g.cin * taps,
             base,
         )?]),
-        Pass::WeightGrad => Ok(vec![with_mnk(
+        ConvPass::WeightGrad => Ok(vec![with_mnk(
             g.cout,
             g.cin * taps,
             g.n * g.ho * g.wo,
             base,
         )?]),
-        Pass::InputGrad => {
+        ConvPass::InputGrad => {
             let mut out = Vec::new();
             for rows in axis_phases(g.h, g.pad_top, g.sh, g.kh) {
                 for cols in axis_phases(g.w, g.pad_left, g.sw, g.kw) {
@@ -129,18 +131,9 @@ fn gemms(pass: Pass, g: &ConvGeometry, base: Params) -> Result<Vec<Params>> {
     }
 }
 
-/// Records one implicit-GEMM pass. `a` and `b` bind as 1 and 2, then the bias when
-/// the prelude takes one, then the output.
-fn launch(
-    pass: Pass,
-    g: &ConvGeometry,
-    a: &Tensor,
-    b: &Tensor,
-    bias: Option<&Tensor>,
-    out: &Tensor,
-) -> Result<()> {
-    let gpu = a.gpu();
-    let base = Params {
+/// The geometry half of a pass's `Params`; `gemms` fills in each GEMM's own fields.
+fn base_params(g: &ConvGeometry) -> Result<Params> {
+    Ok(Params {
         m: 0,
         n: 0,
         k: 0,
@@ -165,36 +158,58 @@ fn launch(
         count_w: 0,
         taps_h: 0,
         taps_w: 0,
-    };
-    let gemms = gemms(pass, g, base)?;
-    let core = gpu.gemm_core_for(gemms.first().map_or(0, |p| p.m as usize));
-    let (tile_m, tile_n) = core.tile();
+    })
+}
+
+/// The plan each GEMM of `pass` runs on (one per stride phase for the input gradient).
+pub fn conv_gemm_plans(gpu: &Gpu, pass: ConvPass, g: &ConvGeometry) -> Result<Vec<GemmPlan>> {
+    Ok(gemms(pass, g, base_params(g)?)?
+        .iter()
+        .map(|p| gpu.gemm_plan(p.m as usize, p.n as usize, p.k as usize))
+        .collect())
+}
+
+/// Records one implicit-GEMM pass. `a` and `b` bind as 1 and 2, then the bias when
+/// the prelude takes one, then the output.
+fn launch(
+    pass: ConvPass,
+    g: &ConvGeometry,
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    act: Activation,
+    out: &Tensor,
+) -> Result<()> {
+    let gpu = a.gpu();
+    let base = base_params(g)?;
     let prelude = match pass {
-        Pass::Forward => "gemm_conv_forward",
-        Pass::InputGrad => "gemm_conv_input_grad",
-        Pass::WeightGrad => "gemm_conv_weight_grad",
+        ConvPass::Forward => "gemm_conv_forward",
+        ConvPass::InputGrad => "gemm_conv_input_grad",
+        ConvPass::WeightGrad => "gemm_conv_weight_grad",
     };
-    let mut key = KernelKey::gemm(prelude, core);
+    let mut constants = Vec::new();
     let mut buffers = vec![a.buffer(), b.buffer()];
-    if !matches!(pass, Pass::WeightGrad) {
-        key = key.with("HAS_BIAS", bias.is_some().into());
+    if pass != ConvPass::WeightGrad {
+        constants.push(("HAS_BIAS", f64::from(u8::from(bias.is_some()))));
+        constants.extend(act.constants());
         buffers.push(bias.unwrap_or(a).buffer());
     }
     buffers.push(out.buffer());
-    let max = gpu.limits().max_compute_workgroups_per_dimension;
-    for params in gemms {
-        if params.m == 0 || params.n == 0 {
-            continue;
-        }
+    for params in gemms(pass, g, base)? {
         // K may be 0 (a phase no tap reaches): the core then stores the bias or zero.
-        let groups = [params.n.div_ceil(tile_n), params.m.div_ceil(tile_m), 1];
-        if groups[0] > max || groups[1] > max {
-            return Err(Error::TooLarge(format!(
-                "a convolution GEMM of {}×{} needs more than {max} workgroups per dimension",
-                params.m, params.n
-            )));
+        let (m, n, k) = (params.m, params.n, params.k);
+        Gemm {
+            prelude,
+            constants: &constants,
+            params: &params,
+            mnk: (m, n, k),
+            what: "a convolution GEMM",
         }
-        gpu.dispatch(&key, &params, &buffers, groups);
+        .launch(
+            gpu,
+            gpu.gemm_plan(m as usize, n as usize, k as usize),
+            &buffers,
+        )?;
     }
     Ok(())
 }
@@ -219,12 +234,18 @@ fn check_shape(t: &Tensor, want: &[usize], what: &str, op: &str) -> Result<()> {
     Ok(())
 }
 
-/// y (N, Cout, Ho, Wo) = conv2d(x (N, Cin, H, W), w (Cout, Cin, KH, KW)) [+ bias (Cout)].
-pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &Conv2d) -> Result<Tensor> {
+/// y (N, Cout, Ho, Wo) = act(conv2d(x (N, Cin, H, W), w (Cout, Cin, KH, KW)) [+ bias (Cout)]).
+pub fn conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv2d,
+    act: Activation,
+) -> Result<Tensor> {
     let g = spec.geometry(x.shape(), w.shape())?;
     check_bias(bias, g.cout, "conv2d")?;
     let y = Tensor::uninit(x.gpu(), &g.output_shape())?;
-    launch(Pass::Forward, &g, x, w, bias, &y)?;
+    launch(ConvPass::Forward, &g, x, w, bias, act, &y)?;
     Ok(y)
 }
 
@@ -243,7 +264,15 @@ pub fn conv2d_backward_input(
         "conv2d_backward_input",
     )?;
     let dx = Tensor::uninit(dy.gpu(), &g.input_shape())?;
-    launch(Pass::InputGrad, &g, dy, w, None, &dx)?;
+    launch(
+        ConvPass::InputGrad,
+        &g,
+        dy,
+        w,
+        None,
+        Activation::Identity,
+        &dx,
+    )?;
     Ok(dx)
 }
 
@@ -262,7 +291,15 @@ pub fn conv2d_backward_weight(
         "conv2d_backward_weight",
     )?;
     let dw = Tensor::uninit(dy.gpu(), &g.weight_shape())?;
-    launch(Pass::WeightGrad, &g, dy, x, None, &dw)?;
+    launch(
+        ConvPass::WeightGrad,
+        &g,
+        dy,
+        x,
+        None,
+        Activation::Identity,
+        &dw,
+    )?;
     Ok(dw)
 }
 
@@ -277,17 +314,19 @@ pub fn conv2d_backward_bias(dy: &Tensor) -> Result<Tensor> {
     ops::sum_axis(&ops::sum_axis(&dy.reshape(&[n, c, h * w])?, 2)?, 0)
 }
 
-/// y (N, Cout, Ho, Wo) = conv_transpose2d(x (N, Cin, H, W), w (Cin, Cout, KH, KW)) [+ bias (Cout)].
+/// y (N, Cout, Ho, Wo) =
+/// act(conv_transpose2d(x (N, Cin, H, W), w (Cin, Cout, KH, KW)) [+ bias (Cout)]).
 pub fn conv_transpose2d(
     x: &Tensor,
     w: &Tensor,
     bias: Option<&Tensor>,
     spec: &ConvTranspose2d,
+    act: Activation,
 ) -> Result<Tensor> {
     let g = spec.geometry(x.shape(), w.shape())?;
     check_bias(bias, g.cin, "conv_transpose2d")?;
     let y = Tensor::uninit(x.gpu(), &g.input_shape())?;
-    launch(Pass::InputGrad, &g, x, w, bias, &y)?;
+    launch(ConvPass::InputGrad, &g, x, w, bias, act, &y)?;
     Ok(y)
 }
 
@@ -306,7 +345,15 @@ pub fn conv_transpose2d_backward_input(
         "conv_transpose2d_backward_input",
     )?;
     let dx = Tensor::uninit(dy.gpu(), &g.output_shape())?;
-    launch(Pass::Forward, &g, dy, w, None, &dx)?;
+    launch(
+        ConvPass::Forward,
+        &g,
+        dy,
+        w,
+        None,
+        Activation::Identity,
+        &dx,
+    )?;
     Ok(dx)
 }
 
@@ -326,6 +373,14 @@ pub fn conv_transpose2d_backward_weight(
         "conv_transpose2d_backward_weight",
     )?;
     let dw = Tensor::uninit(dy.gpu(), &g.weight_shape())?;
-    launch(Pass::WeightGrad, &g, x, dy, None, &dw)?;
+    launch(
+        ConvPass::WeightGrad,
+        &g,
+        x,
+        dy,
+        None,
+        Activation::Identity,
+        &dw,
+    )?;
     Ok(dw)
 }

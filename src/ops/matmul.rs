@@ -1,8 +1,10 @@
 //! Matmul launchers: C = A·B, Aᵀ·B and A·Bᵀ (what a Linear layer's backward needs),
 //! each with an optional fused bias add.
 
+use super::gemm::Gemm;
+use crate::Activation;
 use crate::error::shape_err;
-use crate::gpu::{GemmCore, KernelKey};
+use crate::gpu::GemmPlan;
 use crate::{Error, Result, Tensor};
 
 #[repr(C)]
@@ -21,15 +23,17 @@ fn dims2(t: &Tensor, what: &str) -> Result<(usize, usize)> {
     }
 }
 
-/// C (M, N) = op(A) · op(B) [+ bias (N)], on the GEMM core given.
+/// C (M, N) = act(op(A) · op(B) [+ bias (N)]), on the GEMM plan given, or the one the
+/// adapter picks for this shape when `plan` is `None`.
 /// op(A) = A (M, K), or Aᵀ of A stored (K, M); op(B) = B (K, N), or Bᵀ of B stored (N, K).
 pub fn matmul_with(
-    core: GemmCore,
+    plan: Option<GemmPlan>,
     a: &Tensor,
     b: &Tensor,
     bias: Option<&Tensor>,
     trans_a: bool,
     trans_b: bool,
+    act: Activation,
 ) -> Result<Tensor> {
     let (ar, ac) = dims2(a, "A")?;
     let (br, bc) = dims2(b, "B")?;
@@ -58,9 +62,6 @@ pub fn matmul_with(
     }
     let gpu = a.gpu();
     let c = Tensor::uninit(gpu, &[m, n])?;
-    if m == 0 || n == 0 {
-        return Ok(c);
-    }
     let too_big =
         |d: usize| u32::try_from(d).map_err(|_| Error::TooLarge(format!("dimension {d}")));
     let params = Params {
@@ -69,52 +70,51 @@ pub fn matmul_with(
         k: too_big(k)?,
         _pad: 0,
     };
-    let (tile_m, tile_n) = core.tile();
-    let groups_x = params.n.div_ceil(tile_n);
-    let groups_y = params.m.div_ceil(tile_m);
-    let max = gpu.limits().max_compute_workgroups_per_dimension;
-    if groups_x > max || groups_y > max {
-        return Err(Error::TooLarge(format!(
-            "matmul {name} of {m}×{n} needs more than {max} workgroups per dimension"
-        )));
+    let plan = plan.unwrap_or_else(|| gpu.gemm_plan(m, n, k));
+    Gemm {
+        prelude: "gemm_matmul",
+        constants: &[
+            ("TRANS_A", f64::from(u8::from(trans_a))),
+            ("TRANS_B", f64::from(u8::from(trans_b))),
+            ("HAS_BIAS", f64::from(u8::from(bias.is_some()))),
+            act.constants()[0],
+            act.constants()[1],
+        ],
+        params: &params,
+        mnk: (params.m, params.n, params.k),
+        what: &format!("matmul {name}"),
     }
-    let bias_buffer = bias.unwrap_or(a).buffer();
-    gpu.dispatch(
-        &KernelKey::gemm("gemm_matmul", core)
-            .with("TRANS_A", trans_a.into())
-            .with("TRANS_B", trans_b.into())
-            .with("HAS_BIAS", bias.is_some().into()),
-        &params,
-        &[a.buffer(), b.buffer(), bias_buffer, c.buffer()],
-        [groups_x, groups_y, 1],
-    );
+    .launch(
+        gpu,
+        plan,
+        &[
+            a.buffer(),
+            b.buffer(),
+            bias.unwrap_or(a).buffer(),
+            c.buffer(),
+        ],
+    )?;
     Ok(c)
-}
-
-/// The core for A·B or Aᵀ·B given A: what suits C's row count.
-fn fastest(a: &Tensor, trans_a: bool) -> GemmCore {
-    let rows = a.shape().get(usize::from(trans_a)).copied().unwrap_or(0);
-    a.gpu().gemm_core_for(rows)
 }
 
 /// C (M, N) = A (M, K) · B (K, N).
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    matmul_with(fastest(a, false), a, b, None, false, false)
+    matmul_with(None, a, b, None, false, false, Activation::Identity)
 }
 
 /// C (M, N) = A (M, K) · B (K, N) + bias (N), the forward of a Linear layer.
 pub fn matmul_bias(a: &Tensor, b: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    matmul_with(fastest(a, false), a, b, Some(bias), false, false)
+    matmul_with(None, a, b, Some(bias), false, false, Activation::Identity)
 }
 
 /// C (M, N) = Aᵀ · B with A stored (K, M) and B (K, N): a weight gradient Xᵀ·dY.
 pub fn matmul_tn(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    matmul_with(fastest(a, true), a, b, None, true, false)
+    matmul_with(None, a, b, None, true, false, Activation::Identity)
 }
 
 /// C (M, N) = A · Bᵀ with A stored (M, K) and B (N, K): an input gradient dY·Wᵀ.
 pub fn matmul_nt(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    matmul_with(fastest(a, false), a, b, None, false, true)
+    matmul_with(None, a, b, None, false, true, Activation::Identity)
 }
 
 /// Gradients of C = A·B: dA = dC·Bᵀ and dB = Aᵀ·dC.

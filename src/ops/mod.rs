@@ -7,6 +7,7 @@ mod classify;
 mod conv;
 mod elementwise;
 mod fill;
+mod gemm;
 mod loss;
 mod matmul;
 mod random;
@@ -17,8 +18,9 @@ pub use adam::adam_step;
 pub use batchnorm::{BatchNormSaved, batch_norm_backward, batch_norm_eval, batch_norm_train};
 pub use classify::{accuracy, argmax, max_softmax};
 pub use conv::{
-    conv_transpose2d, conv_transpose2d_backward_input, conv_transpose2d_backward_weight, conv2d,
-    conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
+    ConvPass, conv_gemm_plans, conv_transpose2d, conv_transpose2d_backward_input,
+    conv_transpose2d_backward_weight, conv2d, conv2d_backward_bias, conv2d_backward_input,
+    conv2d_backward_weight,
 };
 pub use elementwise::{
     add, add_assign, leaky_relu, leaky_relu_backward, mul, relu, relu_backward, scale, sigmoid,

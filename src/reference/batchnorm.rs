@@ -1,7 +1,7 @@
 //! CPU twins of `ops::batchnorm`, two-pass in f64.
 
 use super::Array;
-use crate::BatchNormConfig;
+use crate::{Activation, BatchNormConfig};
 
 /// (N, C, S) of a 2-D or 1-D input.
 fn layout(x: &Array) -> (usize, usize, usize) {
@@ -59,6 +59,7 @@ pub fn batch_norm_train(
     running_mean: &mut Array,
     running_var: &mut Array,
     config: &BatchNormConfig,
+    act: Activation,
 ) -> (Array, BatchNormSaved) {
     let (n, c, s) = layout(x);
     let (mean, var) = moments(x);
@@ -75,7 +76,7 @@ pub fn batch_norm_train(
         running_mean.data[ch] = m * running_mean.data[ch] + (1.0 - m) * mean[ch];
         running_var.data[ch] = m * running_var.data[ch] + (1.0 - m) * unbiased;
     }
-    let y = normalise(x, &mean, &invstd, gamma, beta);
+    let y = super::activate(normalise(x, &mean, &invstd, gamma, beta), act);
     (
         y,
         BatchNormSaved {
@@ -92,6 +93,7 @@ pub fn batch_norm_eval(
     running_mean: &Array,
     running_var: &Array,
     config: &BatchNormConfig,
+    act: Activation,
 ) -> Array {
     let eps = f64::from(config.eps);
     let invstd: Vec<f64> = running_var
@@ -99,7 +101,7 @@ pub fn batch_norm_eval(
         .iter()
         .map(|v| 1.0 / (v + eps).sqrt())
         .collect();
-    normalise(x, &running_mean.data, &invstd, gamma, beta)
+    super::activate(normalise(x, &running_mean.data, &invstd, gamma, beta), act)
 }
 
 pub fn batch_norm_backward(

@@ -3,6 +3,7 @@
 //! convolution is written as the scatter it is defined as, not as a conv gradient.
 
 use super::Array;
+use crate::Activation;
 use crate::conv_spec::{Conv2d, ConvGeometry, ConvTranspose2d};
 
 /// Where tap (kh, kw) of output pixel (oh, ow) reads the input, if inside it.
@@ -41,7 +42,7 @@ fn geometry(spec: &Conv2d, x: &[usize], w: &[usize]) -> ConvGeometry {
     spec.geometry(x, w).expect("reference conv2d shapes")
 }
 
-pub fn conv2d(x: &Array, w: &Array, bias: Option<&Array>, spec: &Conv2d) -> Array {
+pub fn conv2d(x: &Array, w: &Array, bias: Option<&Array>, spec: &Conv2d, act: Activation) -> Array {
     let g = geometry(spec, &x.shape, &w.shape);
     let (xs, ws, ys) = (g.input_shape(), g.weight_shape(), g.output_shape());
     let mut y = vec![0.0; ys.iter().product()];
@@ -54,7 +55,7 @@ pub fn conv2d(x: &Array, w: &Array, bias: Option<&Array>, spec: &Conv2d) -> Arra
             *v += b.data[(i / (g.ho * g.wo)) % g.cout];
         }
     }
-    Array::new(&ys, y)
+    super::activate(Array::new(&ys, y), act)
 }
 
 pub fn conv2d_backward_input(dy: &Array, w: &Array, input_shape: &[usize], spec: &Conv2d) -> Array {
@@ -149,6 +150,7 @@ pub fn conv_transpose2d(
     w: &Array,
     bias: Option<&Array>,
     spec: &ConvTranspose2d,
+    act: Activation,
 ) -> Array {
     let (g, xs, ws, ys) = transpose_shapes(spec, &x.shape, &w.shape);
     let pixels = ys[2] * ys[3];
@@ -162,7 +164,7 @@ pub fn conv_transpose2d(
             *v += b.data[(i / pixels) % ys[1]];
         }
     }
-    Array::new(&ys, y)
+    super::activate(Array::new(&ys, y), act)
 }
 
 pub fn conv_transpose2d_backward_input(

@@ -1,6 +1,7 @@
 //! CPU twins of `ops::elementwise`.
 
 use super::Array;
+use crate::Activation;
 
 pub fn add(a: &Array, b: &Array) -> Array {
     a.zip(b, |x, y| x + y)
@@ -16,6 +17,17 @@ pub fn scale(x: &Array, s: f32) -> Array {
 
 pub fn add_assign(dst: &mut Array, src: &Array) {
     *dst = add(dst, src);
+}
+
+/// `act` applied to every element: the epilogue of the GEMM and batch-norm twins.
+pub fn activate(x: Array, act: Activation) -> Array {
+    match act {
+        Activation::Identity => x,
+        Activation::Relu => relu(&x),
+        Activation::LeakyRelu(alpha) => leaky_relu(&x, alpha),
+        Activation::Tanh => tanh(&x),
+        Activation::Sigmoid => sigmoid(&x),
+    }
 }
 
 pub fn relu(x: &Array) -> Array {

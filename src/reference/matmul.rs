@@ -1,19 +1,21 @@
 //! CPU twins of `ops::matmul`: triple loops with f64 accumulation.
 
 use super::Array;
+use crate::Activation;
 
 fn dims(t: &Array) -> (usize, usize) {
     assert_eq!(t.shape.len(), 2, "matmul operands are 2-D");
     (t.shape[0], t.shape[1])
 }
 
-/// C (M, N) = op(A) · op(B) [+ bias], as `ops::matmul_with` without the path argument.
+/// C (M, N) = act(op(A) · op(B) [+ bias]), as `ops::matmul_with` without the plan.
 pub fn matmul_with(
     a: &Array,
     b: &Array,
     bias: Option<&Array>,
     trans_a: bool,
     trans_b: bool,
+    act: Activation,
 ) -> Array {
     let (ar, ac) = dims(a);
     let (br, bc) = dims(b);
@@ -44,23 +46,23 @@ pub fn matmul_with(
             c[i * n + j] = s;
         }
     }
-    Array::new(&[m, n], c)
+    super::activate(Array::new(&[m, n], c), act)
 }
 
 pub fn matmul(a: &Array, b: &Array) -> Array {
-    matmul_with(a, b, None, false, false)
+    matmul_with(a, b, None, false, false, Activation::Identity)
 }
 
 pub fn matmul_bias(a: &Array, b: &Array, bias: &Array) -> Array {
-    matmul_with(a, b, Some(bias), false, false)
+    matmul_with(a, b, Some(bias), false, false, Activation::Identity)
 }
 
 pub fn matmul_tn(a: &Array, b: &Array) -> Array {
-    matmul_with(a, b, None, true, false)
+    matmul_with(a, b, None, true, false, Activation::Identity)
 }
 
 pub fn matmul_nt(a: &Array, b: &Array) -> Array {
-    matmul_with(a, b, None, false, true)
+    matmul_with(a, b, None, false, true, Activation::Identity)
 }
 
 /// Gradients of C = A·B: dA = dC·Bᵀ and dB = Aᵀ·dC.

@@ -6,9 +6,9 @@
 //! the size of the gradient itself.
 
 use crate::common::gpu;
-use duel::autograd::{Graph, Param};
+use duel::autograd::{Graph, Param, Var};
 use duel::reference::{self as r, Array};
-use duel::{BatchNormConfig, Conv2d, ConvTranspose2d, Padding, Tensor, ops};
+use duel::{Activation, BatchNormConfig, Conv2d, ConvTranspose2d, Padding, Tensor, ops};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use std::rc::Rc;
 
@@ -76,26 +76,42 @@ fn two_layer_mlp_gradients_match_finite_differences() {
         .enumerate()
         .map(|(i, a)| param(&format!("p{i}"), a))
         .collect();
-    let mut g = Graph::new(gpu(), true, 0);
-    let xv = g.input(upload(&x));
-    let h = g.linear(xv, &params[0], Some(&params[1])).unwrap();
-    let h = g.leaky_relu(h, 0.2).unwrap();
-    let y = g.linear(h, &params[2], Some(&params[3])).unwrap();
-    let l = g.bce_with_logits(y, &upload(&t)).unwrap();
-    let gpu_loss = g.value(l).to_vec().unwrap()[0];
-    assert!(
-        (f64::from(gpu_loss) - loss(&init)).abs() < 1e-5,
-        "loss {gpu_loss} vs {}",
-        loss(&init)
-    );
-    g.backward(l).unwrap();
-    for (i, p) in params.iter().enumerate() {
-        assert_grad(&format!("mlp param {i}"), p, &numeric_grad(&loss, &init, i));
+    // The LeakyReLU as an op of its own, then fused into the first Linear's epilogue.
+    for fused in [false, true] {
+        let mut g = Graph::new(gpu(), true, 0);
+        let xv = g.input(upload(&x));
+        let leaky = Activation::LeakyRelu(0.2);
+        let h = if fused {
+            g.linear(xv, &params[0], Some(&params[1]), leaky).unwrap()
+        } else {
+            let h = g
+                .linear(xv, &params[0], Some(&params[1]), Activation::Identity)
+                .unwrap();
+            g.leaky_relu(h, 0.2).unwrap()
+        };
+        let y = g
+            .linear(h, &params[2], Some(&params[3]), Activation::Identity)
+            .unwrap();
+        let l = g.bce_with_logits(y, &upload(&t)).unwrap();
+        let gpu_loss = g.value(l).to_vec().unwrap()[0];
+        assert!(
+            (f64::from(gpu_loss) - loss(&init)).abs() < 1e-5,
+            "fused {fused}: loss {gpu_loss} vs {}",
+            loss(&init)
+        );
+        params.iter().for_each(|p| p.zero_grad().unwrap());
+        g.backward(l).unwrap();
+        for (i, p) in params.iter().enumerate() {
+            let what = format!("mlp param {i}, fused {fused}");
+            assert_grad(&what, p, &numeric_grad(&loss, &init, i));
+        }
     }
 }
 
+/// conv → sigmoid → BN → LeakyReLU → convT → tanh → BCE, with each activation as an op
+/// of its own and then fused into the epilogue of the op before it.
 #[test]
-fn conv_batchnorm_leaky_convtranspose_chain_matches_finite_differences() {
+fn conv_batchnorm_convtranspose_chain_matches_finite_differences() {
     let x = random(&[2, 2, 6, 6], 10, -1.0, 1.0);
     let conv = Conv2d::new(2, Padding::symmetric(1));
     let convt = ConvTranspose2d::torch(2, 1, 0);
@@ -109,12 +125,20 @@ fn conv_batchnorm_leaky_convtranspose_chain_matches_finite_differences() {
         random(&[2], 16, -0.2, 0.2),
     ];
     let loss = |p: &[Array]| {
-        let h = r::conv2d(&x, &p[0], None, &conv);
+        let h = r::conv2d(&x, &p[0], None, &conv, Activation::Sigmoid);
         let (mut rm, mut rv) = (r::zeros(&[3]), r::full(&[3], 1.0));
-        let h = r::batch_norm_train(&h, &p[1], &p[2], &mut rm, &mut rv, &bn).0;
-        let h = r::leaky_relu(&h, 0.2);
+        let h = r::batch_norm_train(
+            &h,
+            &p[1],
+            &p[2],
+            &mut rm,
+            &mut rv,
+            &bn,
+            Activation::LeakyRelu(0.2),
+        )
+        .0;
         scalar(&r::bce_with_logits(
-            &r::conv_transpose2d(&h, &p[3], Some(&p[4]), &convt),
+            &r::conv_transpose2d(&h, &p[3], Some(&p[4]), &convt, Activation::Tanh),
             &t,
         ))
     };
@@ -127,24 +151,42 @@ fn conv_batchnorm_leaky_convtranspose_chain_matches_finite_differences() {
         ops::zeros(gpu(), &[3]).unwrap(),
         ops::full(gpu(), &[3], 1.0).unwrap(),
     );
-    let mut g = Graph::new(gpu(), true, 0);
-    let xv = g.input(upload(&x));
-    let h = g.conv2d(xv, &params[0], None, conv).unwrap();
-    let h = g
-        .batch_norm(h, &params[1], &params[2], &running_mean, &running_var, &bn)
-        .unwrap();
-    let h = g.leaky_relu(h, 0.2).unwrap();
-    let y = g
-        .conv_transpose2d(h, &params[3], Some(&params[4]), convt)
-        .unwrap();
-    let l = g.bce_with_logits(y, &upload(&t)).unwrap();
-    g.backward(l).unwrap();
-    for (i, p) in params.iter().enumerate() {
-        assert_grad(
-            &format!("chain param {i}"),
-            p,
-            &numeric_grad(&loss, &init, i),
+    for fused in [false, true] {
+        // What the op applies, and what follows as an op of its own.
+        let epilogue = |act| if fused { act } else { Activation::Identity };
+        let after = |g: &mut Graph, h: Var, act| match (fused, act) {
+            (true, _) => h,
+            (false, Activation::Sigmoid) => g.sigmoid(h).unwrap(),
+            (false, Activation::LeakyRelu(alpha)) => g.leaky_relu(h, alpha).unwrap(),
+            (false, _) => g.tanh(h).unwrap(),
+        };
+        let (sigmoid, leaky, tanh) = (
+            Activation::Sigmoid,
+            Activation::LeakyRelu(0.2),
+            Activation::Tanh,
         );
+        let mut g = Graph::new(gpu(), true, 0);
+        let xv = g.input(upload(&x));
+        let h = g
+            .conv2d(xv, &params[0], None, conv, epilogue(sigmoid))
+            .unwrap();
+        let h = after(&mut g, h, sigmoid);
+        let (m, v) = (&running_mean, &running_var);
+        let h = g
+            .batch_norm(h, &params[1], &params[2], m, v, &bn, epilogue(leaky))
+            .unwrap();
+        let h = after(&mut g, h, leaky);
+        let y = g
+            .conv_transpose2d(h, &params[3], Some(&params[4]), convt, epilogue(tanh))
+            .unwrap();
+        let y = after(&mut g, y, tanh);
+        let l = g.bce_with_logits(y, &upload(&t)).unwrap();
+        params.iter().for_each(|p| p.zero_grad().unwrap());
+        g.backward(l).unwrap();
+        for (i, p) in params.iter().enumerate() {
+            let what = format!("chain param {i}, fused {fused}");
+            assert_grad(&what, p, &numeric_grad(&loss, &init, i));
+        }
     }
 }
 
@@ -161,8 +203,8 @@ fn frozen_parameters_pass_gradients_through_and_detach_stops_them() {
     wd.set_trainable(false);
     let mut g = Graph::new(gpu(), true, 0);
     let zv = g.input(upload(&z));
-    let fake = g.linear(zv, &wg, None).unwrap();
-    let logits = g.linear(fake, &wd, None).unwrap();
+    let fake = g.linear(zv, &wg, None, Activation::Identity).unwrap();
+    let logits = g.linear(fake, &wd, None, Activation::Identity).unwrap();
     let l = g.bce_with_logits(logits, &upload(&ones)).unwrap();
     g.backward(l).unwrap();
     assert!(
@@ -186,9 +228,9 @@ fn frozen_parameters_pass_gradients_through_and_detach_stops_them() {
     wg.zero_grad().unwrap();
     let mut g = Graph::new(gpu(), true, 0);
     let zv = g.input(upload(&z));
-    let fake = g.linear(zv, &wg, None).unwrap();
+    let fake = g.linear(zv, &wg, None, Activation::Identity).unwrap();
     let fake = g.detach(fake);
-    let logits = g.linear(fake, &wd, None).unwrap();
+    let logits = g.linear(fake, &wd, None, Activation::Identity).unwrap();
     let l = g.bce_with_logits(logits, &upload(&ones)).unwrap();
     g.backward(l).unwrap();
     assert!(
@@ -203,7 +245,9 @@ fn no_grad_records_nothing_to_differentiate() {
     let w = param("w", &random(&[2, 2], 30, -1.0, 1.0));
     let mut g = Graph::new(gpu(), true, 0);
     let x = g.input(upload(&random(&[1, 2], 31, -1.0, 1.0)));
-    let y = g.no_grad(|g| g.linear(x, &w, None)).unwrap();
+    let y = g
+        .no_grad(|g| g.linear(x, &w, None, Activation::Identity))
+        .unwrap();
     let ones = upload(&Array::new(&[1, 2], vec![1.0; 2]));
     let l = g.bce_with_logits(y, &ones).unwrap();
     g.backward(l).unwrap();
@@ -219,7 +263,7 @@ fn sgd_and_adam_own_their_parameters_and_update_them() {
     for w in [&w_sgd, &w_adam] {
         let mut g = Graph::new(gpu(), true, 0);
         let xv = g.input(x.clone());
-        let y = g.linear(xv, w, None).unwrap();
+        let y = g.linear(xv, w, None, Activation::Identity).unwrap();
         let l = g.bce_with_logits(y, &t).unwrap();
         g.backward(l).unwrap();
     }

@@ -1,0 +1,140 @@
+//! Which core runs a GEMM, and into how many slices its K is split: chosen per
+//! adapter and per problem shape, so that every GEMM fills the device.
+
+use super::{AdapterReport, GemmCore};
+
+/// How one GEMM runs: its core, and `splits` slices of K (split-K) whose partial
+/// sums a second, deterministic pass adds up. `splits == 1` is a plain GEMM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GemmPlan {
+    pub core: GemmCore,
+    pub splits: u32,
+}
+
+impl GemmPlan {
+    pub fn new(core: GemmCore, splits: u32) -> GemmPlan {
+        GemmPlan {
+            core,
+            splits: splits.max(1),
+        }
+    }
+}
+
+impl std::fmt::Display for GemmPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, split {}", self.core, self.splits)
+    }
+}
+
+/// What the GEMM plans come from (`GpuOptions::gemm`; `DUEL_GEMM` sets it from the
+/// environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GemmPolicy {
+    /// Per adapter and per problem shape.
+    #[default]
+    Auto,
+    /// This core for every GEMM, with the splits `Auto` would give it.
+    Core(GemmCore),
+    /// This core and split for every GEMM (tests and benches).
+    Plan(GemmPlan),
+}
+
+/// The GPU cores. 8×8 per invocation gives the most arithmetic per workgroup-memory
+/// load, so it runs where there are enough 128×128 tiles; 4×4 gives four times the
+/// workgroups for the mid-sized GEMMs of a small GAN.
+pub const TILED_128: GemmCore = GemmCore::Tiled {
+    bm: 128,
+    bn: 128,
+    bk: 8,
+    tm: 8,
+    tn: 8,
+};
+pub const TILED_64: GemmCore = GemmCore::Tiled {
+    bm: 64,
+    bn: 64,
+    bk: 16,
+    tm: 4,
+    tn: 4,
+};
+
+/// GEMMs with at most this many rows (a convolution with one output channel) get a
+/// portable core only as tall as they need, since a big tile would waste most of its work.
+const SMALL_M: usize = 8;
+
+/// A slice of K shorter than this costs more in partial sums than it saves.
+const MIN_K_PER_SPLIT: usize = 256;
+const MAX_SPLITS: usize = 32;
+
+/// How many workgroups fill the device. wgpu reports no count of compute units, so
+/// this is an estimate from the device type that wgpu does report, sized for the
+/// largest parts seen (an H100 has 132 multiprocessors): on a smaller GPU the extra
+/// split-K slices cost a little, while too few on a large one leave it idle.
+/// `DUEL_GPU_WORKGROUPS` overrides it.
+pub fn fill_workgroups(report: &AdapterReport) -> usize {
+    if let Some(n) = std::env::var("DUEL_GPU_WORKGROUPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return n;
+    }
+    match report.device_type {
+        wgpu::DeviceType::DiscreteGpu => 132,
+        wgpu::DeviceType::IntegratedGpu => 32,
+        wgpu::DeviceType::Cpu => 1,
+        _ => 64,
+    }
+}
+
+/// The core for `m` rows and `n` columns on this adapter, when nothing is forced.
+/// A CPU device keeps what is fastest there: the 8-lane subgroup core where lavapipe
+/// offers it (broadcasts instead of per-lane loads), else an 8-wide portable core
+/// with 32 rows per invocation.
+pub fn auto_core(report: &AdapterReport, units: usize, m: usize, n: usize) -> GemmCore {
+    let cpu = report.device_type == wgpu::DeviceType::Cpu;
+    if m <= SMALL_M {
+        let rows = m.max(1).next_power_of_two() as u32;
+        let wg_x = if cpu { 8 } else { 64 };
+        return GemmCore::Portable {
+            wg_x,
+            wg_y: 1,
+            rows,
+        };
+    }
+    if cpu {
+        let eight_lanes =
+            report.has_subgroups && report.subgroup_min_size == 8 && report.subgroup_max_size == 8;
+        return if eight_lanes {
+            GemmCore::SUBGROUP8
+        } else {
+            GemmCore::Portable {
+                wg_x: 8,
+                wg_y: 1,
+                rows: 32,
+            }
+        };
+    }
+    if workgroups(TILED_128, m, n) >= 2 * units {
+        TILED_128
+    } else {
+        TILED_64
+    }
+}
+
+/// Workgroups that one slice of a `core` GEMM of m × n launches.
+pub fn workgroups(core: GemmCore, m: usize, n: usize) -> usize {
+    let (tm, tn) = core.tile();
+    m.div_ceil(tm as usize) * n.div_ceil(tn as usize)
+}
+
+/// Slices of K so that `core` fills `units` workgroups: none when the tiles of C
+/// already do, or when K is too short to share out.
+pub fn auto_splits(core: GemmCore, units: usize, m: usize, n: usize, k: usize) -> u32 {
+    let tiles = workgroups(core, m, n);
+    if units <= 1 || tiles >= units {
+        return 1;
+    }
+    units
+        .div_ceil(tiles)
+        .min(k / MIN_K_PER_SPLIT)
+        .clamp(1, MAX_SPLITS) as u32
+}
