@@ -19,6 +19,8 @@ pub enum Error {
     Data(String),
     /// Training went wrong numerically (a NaN or infinite loss).
     Numeric(String),
+    /// A call the engine cannot honour as made, such as two optimizers over one parameter.
+    Usage(String),
 }
 
 impl fmt::Display for Error {
@@ -30,6 +32,7 @@ impl fmt::Display for Error {
             Error::TooLarge(m) => write!(f, "buffer too large: {m}"),
             Error::Data(m) => write!(f, "data error: {m}"),
             Error::Numeric(m) => write!(f, "numeric error: {m}"),
+            Error::Usage(m) => write!(f, "usage error: {m}"),
         }
     }
 }

@@ -1,22 +1,63 @@
 //! `Tensor`: an f32 buffer on the GPU plus a shape.
 //!
-//! The buffer is shared between views (`reshape` copies nothing) and returns to the
-//! pool when the last view drops, so steady-state loops allocate nothing.
+//! The storage is shared between views (`reshape` copies nothing) and returns to the
+//! pool when the last view drops, so steady-state loops allocate nothing. A tensor's
+//! storage is either a pooled buffer of its own or a range of another tensor's (an
+//! arena), and can move into an arena once made (`relocate`): an optimizer gathers
+//! its parameters into one buffer that way, so one dispatch updates them all.
 
-use crate::gpu::{BufferKind, Gpu};
-use crate::{Error, Result, error::shape_err};
-use std::sync::Arc;
+use crate::gpu::{BufferKind, BufferRange, Gpu};
+use crate::{Error, Result, error::shape_err, ops};
+use std::sync::{Arc, RwLock};
 
-/// A pooled GPU buffer; gives itself back to the pool on drop.
+/// Where a tensor's data lives.
+enum Place {
+    /// A pooled buffer of its own, given back to the pool on drop.
+    Own(wgpu::Buffer),
+    /// A range starting `offset` bytes into another storage, which it keeps alive.
+    In { arena: Arc<Storage>, offset: u64 },
+}
+
 pub(crate) struct Storage {
     gpu: Gpu,
-    buffer: Option<wgpu::Buffer>,
+    place: RwLock<Place>,
+}
+
+impl Storage {
+    fn new(gpu: &Gpu, place: Place) -> Arc<Storage> {
+        Arc::new(Storage {
+            gpu: gpu.clone(),
+            place: RwLock::new(place),
+        })
+    }
+
+    /// The buffer this storage lies in, and its byte offset there.
+    fn origin(&self) -> (wgpu::Buffer, u64) {
+        match &*self.place.read().unwrap_or_else(|e| e.into_inner()) {
+            Place::Own(buffer) => (buffer.clone(), 0),
+            Place::In { arena, offset } => {
+                let (buffer, base) = arena.origin();
+                (buffer, base + offset)
+            }
+        }
+    }
+
+    fn replace(&self, place: Place) {
+        let old = std::mem::replace(
+            &mut *self.place.write().unwrap_or_else(|e| e.into_inner()),
+            place,
+        );
+        if let Place::Own(buffer) = old {
+            self.gpu.give_back(BufferKind::Storage, buffer);
+        }
+    }
 }
 
 impl Drop for Storage {
     fn drop(&mut self) {
-        if let Some(buffer) = self.buffer.take() {
-            self.gpu.give_back(BufferKind::Storage, buffer);
+        // A wgpu::Buffer is a handle: the pool's clone keeps the buffer itself.
+        if let Place::Own(buffer) = self.place.get_mut().unwrap_or_else(|e| e.into_inner()) {
+            self.gpu.give_back(BufferKind::Storage, buffer.clone());
         }
     }
 }
@@ -46,10 +87,7 @@ impl Tensor {
         let n = element_count(shape)?;
         let buffer = gpu.take_buffer(BufferKind::Storage, (n * 4) as u64)?;
         Ok(Tensor {
-            storage: Arc::new(Storage {
-                gpu: gpu.clone(),
-                buffer: Some(buffer),
-            }),
+            storage: Storage::new(gpu, Place::Own(buffer)),
             shape: shape.to_vec(),
         })
     }
@@ -79,7 +117,7 @@ impl Tensor {
             ));
         }
         if !words.is_empty() {
-            gpu.write(t.buffer(), bytemuck::cast_slice(words));
+            gpu.write(&t.buffer(), bytemuck::cast_slice(words));
         }
         Ok(t)
     }
@@ -94,7 +132,7 @@ impl Tensor {
             ));
         }
         if !data.is_empty() {
-            self.gpu().write(self.buffer(), bytemuck::cast_slice(data));
+            self.gpu().write(&self.buffer(), bytemuck::cast_slice(data));
         }
         Ok(())
     }
@@ -104,7 +142,7 @@ impl Tensor {
         if self.numel() == 0 {
             return Ok(Vec::new());
         }
-        let bytes = self.gpu().read(self.buffer(), (self.numel() * 4) as u64)?;
+        let bytes = self.gpu().read(&self.buffer(), (self.numel() * 4) as u64)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
@@ -139,10 +177,66 @@ impl Tensor {
         &self.storage.gpu
     }
 
-    pub(crate) fn buffer(&self) -> &wgpu::Buffer {
-        self.storage
-            .buffer
-            .as_ref()
-            .expect("storage holds its buffer until dropped")
+    /// Where the data lies, for binding, copying and writing.
+    pub(crate) fn buffer(&self) -> BufferRange {
+        let (buffer, offset) = self.storage.origin();
+        // A tensor with a buffer of its own binds all of it, as pooled buffers may be
+        // larger than the tensor; one in an arena binds exactly its range.
+        let own = matches!(
+            &*self.storage.place.read().unwrap_or_else(|e| e.into_inner()),
+            Place::Own(_)
+        );
+        let size = if own {
+            None
+        } else {
+            wgpu::BufferSize::new((self.numel() * 4) as u64)
+        };
+        BufferRange {
+            buffer,
+            offset,
+            size,
+        }
+    }
+
+    /// A tensor of `shape` over the elements of `arena` from `offset` on. `offset`
+    /// must be a multiple of `Gpu::binding_alignment`, so that the view can be bound.
+    pub(crate) fn view(arena: &Tensor, offset: usize, shape: &[usize]) -> Result<Tensor> {
+        let n = element_count(shape)?;
+        let align = arena.gpu().binding_alignment();
+        if !offset.is_multiple_of(align) || offset + n > arena.numel() {
+            return Err(shape_err!(
+                "a view of {shape:?} at element {offset} does not fit {:?} on a {align}-element boundary",
+                arena.shape
+            ));
+        }
+        let place = Place::In {
+            arena: arena.storage.clone(),
+            offset: (offset * 4) as u64,
+        };
+        Ok(Tensor {
+            storage: Storage::new(arena.gpu(), place),
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// Whether this tensor's storage is a range of `arena`'s.
+    pub(crate) fn lies_in(&self, arena: &Tensor) -> bool {
+        match &*self.storage.place.read().unwrap_or_else(|e| e.into_inner()) {
+            Place::In { arena: a, .. } => Arc::ptr_eq(a, &arena.storage),
+            Place::Own(_) => false,
+        }
+    }
+
+    /// Copies the data into `arena` at `offset` (see `view`) and moves the storage
+    /// there: this tensor, its clones and its reshapes all read and write the arena
+    /// from now on, and the buffer they had goes back to the pool.
+    pub(crate) fn relocate(&self, arena: &Tensor, offset: usize) -> Result<()> {
+        let target = Tensor::view(arena, offset, &self.shape)?;
+        ops::copy(&target, self)?;
+        self.storage.replace(Place::In {
+            arena: arena.storage.clone(),
+            offset: (offset * 4) as u64,
+        });
+        Ok(())
     }
 }

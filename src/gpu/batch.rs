@@ -6,6 +6,7 @@
 //! Each dispatch's `Params` go into a uniform arena: fixed 64 KiB chunks mirrored on
 //! the CPU and written to the GPU once per submission, so recording allocates nothing.
 
+use super::BufferRange;
 use super::kernels::Kernel;
 use super::profiler::{CAPACITY, Profiler};
 
@@ -134,7 +135,7 @@ impl Recorder {
         device: &wgpu::Device,
         kernel: &Kernel,
         params: &[u8],
-        buffers: &[(u32, &wgpu::Buffer)],
+        buffers: &[(u32, BufferRange)],
         groups: [u32; 3],
     ) {
         let (chunk, offset) = self.arena.push(device, params);
@@ -148,11 +149,15 @@ impl Recorder {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(uniform),
         });
-        for &(binding, buffer) in buffers {
-            if kernel.bindings.contains(&binding) {
+        for (binding, range) in buffers {
+            if kernel.bindings.contains(binding) {
                 entries.push(wgpu::BindGroupEntry {
-                    binding,
-                    resource: buffer.as_entire_binding(),
+                    binding: *binding,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &range.buffer,
+                        offset: range.offset,
+                        size: range.size,
+                    }),
                 });
             }
         }
@@ -215,12 +220,18 @@ impl Recorder {
     pub fn copy(
         &mut self,
         device: &wgpu::Device,
-        from: &wgpu::Buffer,
+        from: &BufferRange,
         to: &wgpu::Buffer,
         bytes: u64,
     ) {
         self.end_pass();
-        open_encoder(&mut self.encoder, device).copy_buffer_to_buffer(from, 0, to, 0, bytes);
+        open_encoder(&mut self.encoder, device).copy_buffer_to_buffer(
+            &from.buffer,
+            from.offset,
+            to,
+            0,
+            bytes,
+        );
     }
 
     /// Resolves the timed pass's two timestamps into the resolve buffer and then `to`.

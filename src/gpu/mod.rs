@@ -22,6 +22,14 @@ pub use profiler::KernelTime;
 pub(crate) use kernels::KernelKey;
 pub(crate) use pool::BufferKind;
 
+/// A range of a buffer: where a tensor's data lies. `size` None means to the end.
+#[derive(Clone)]
+pub(crate) struct BufferRange {
+    pub buffer: wgpu::Buffer,
+    pub offset: u64,
+    pub size: Option<wgpu::BufferSize>,
+}
+
 use crate::{Error, Result};
 use batch::{Recorder, Timestamps};
 use kernels::KernelCache;
@@ -123,6 +131,12 @@ impl Gpu {
         GemmPlan::new(core, gemm_plan::auto_splits(core, self.0.fill, m, n, k))
     }
 
+    /// The element offsets at which a tensor can begin inside another's buffer and
+    /// still be bound: a multiple of this (the device's storage offset alignment).
+    pub fn binding_alignment(&self) -> usize {
+        (self.0.limits.min_storage_buffer_offset_alignment as usize / 4).max(1)
+    }
+
     pub fn pool_stats(&self) -> PoolStats {
         lock(&self.0.pool).stats()
     }
@@ -179,10 +193,10 @@ impl Gpu {
         &self,
         key: &KernelKey,
         params: &P,
-        buffers: &[&wgpu::Buffer],
+        buffers: &[BufferRange],
         groups: [u32; 3],
     ) {
-        let numbered: Vec<(u32, &wgpu::Buffer)> = (1..).zip(buffers.iter().copied()).collect();
+        let numbered: Vec<(u32, BufferRange)> = (1..).zip(buffers.iter().cloned()).collect();
         self.dispatch_bound(key, params, &numbered, groups);
     }
 
@@ -191,7 +205,7 @@ impl Gpu {
         &self,
         key: &KernelKey,
         params: &P,
-        buffers: &[(u32, &wgpu::Buffer)],
+        buffers: &[(u32, BufferRange)],
         groups: [u32; 3],
     ) {
         let kernel = lock(&self.0.kernels).get(&self.0.device, key);
@@ -204,22 +218,27 @@ impl Gpu {
         );
     }
 
-    /// Writes host data into a buffer, ordered after everything already recorded.
-    pub(crate) fn write(&self, buffer: &wgpu::Buffer, bytes: &[u8]) {
+    /// Writes host data into a buffer range, ordered after everything already recorded.
+    pub(crate) fn write(&self, range: &BufferRange, bytes: &[u8]) {
         // `queue.write_buffer` lands before the next submission's commands, so any
         // pending work that still reads this (possibly recycled) buffer goes first.
         let mut recorder = lock(&self.0.recorder);
         // A failed profile read-back only loses timings; the write must still happen.
         let _ = self.submit(&mut recorder);
-        self.0.queue.write_buffer(buffer, 0, bytes);
+        self.0
+            .queue
+            .write_buffer(&range.buffer, range.offset, bytes);
     }
 
-    /// Submits the pending batch and reads `bytes` of `buffer` back to the host.
-    pub(crate) fn read(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+    /// Submits the pending batch and reads the first `bytes` of `range` back to the host.
+    pub(crate) fn read(&self, range: &BufferRange, bytes: u64) -> Result<Vec<u8>> {
         let staging = self.take_buffer(BufferKind::Readback, bytes)?;
         {
             let mut recorder = lock(&self.0.recorder);
-            recorder.copy(&self.0.device, buffer, &staging, pool::rounded_size(bytes));
+            // Rounding up stays inside the buffer: pooled sizes are rounded the same
+            // way, and ranges start on a binding boundary, a multiple of 16 bytes.
+            let size = pool::rounded_size(bytes);
+            recorder.copy(&self.0.device, range, &staging, size);
             self.submit(&mut recorder)?;
         }
         let data = self.map_and_copy(&staging, bytes);

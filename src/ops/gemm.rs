@@ -1,7 +1,7 @@
 //! The one launcher of every GEMM shader (matmul and the convolutions): grid, limits
 //! and split-K, whatever the prelude.
 
-use crate::gpu::{GemmPlan, KernelKey, PARTIALS_BINDING};
+use crate::gpu::{BufferRange, GemmPlan, KernelKey, PARTIALS_BINDING};
 use crate::{Error, Result, Tensor};
 
 /// One GEMM to record: prelude, override constants, and the prelude's `Params`, whose
@@ -31,12 +31,7 @@ impl<P: bytemuck::Pod> Gemm<'_, P> {
     /// Records the GEMM on `plan`; `buffers` bind in order from binding 1, as the
     /// prelude declares them. A split plan adds a pooled scratch buffer of partial sums
     /// and a second dispatch that reduces them in a fixed order.
-    pub fn launch(
-        &self,
-        gpu: &crate::Gpu,
-        plan: GemmPlan,
-        buffers: &[&wgpu::Buffer],
-    ) -> Result<()> {
+    pub fn launch(&self, gpu: &crate::Gpu, plan: GemmPlan, buffers: &[BufferRange]) -> Result<()> {
         let (m, n, _) = self.mnk;
         if m == 0 || n == 0 {
             return Ok(());
@@ -50,7 +45,7 @@ impl<P: bytemuck::Pod> Gemm<'_, P> {
                 self.what
             )));
         }
-        let mut bound: Vec<(u32, &wgpu::Buffer)> = (1..).zip(buffers.iter().copied()).collect();
+        let mut bound: Vec<(u32, BufferRange)> = (1..).zip(buffers.iter().cloned()).collect();
         if plan.splits == 1 {
             gpu.dispatch_bound(&key(self, plan, "gemm"), self.params, &bound, groups);
             return Ok(());

@@ -3,7 +3,7 @@
 //! on logits with integer labels or with target distributions. Targets for BCE may be any value in [0, 1], so
 //! label smoothing works. Each backward takes dloss, the gradient of the mean (shape []).
 
-use crate::gpu::KernelKey;
+use crate::gpu::{BufferRange, KernelKey};
 use crate::{Result, Tensor, error::shape_err, ops};
 
 /// Probabilities are clamped into [EPS, 1 - EPS] before their logarithm (Keras's epsilon).
@@ -39,7 +39,7 @@ fn dispatch(
     invocations: usize,
 ) -> Result<()> {
     let gpu = buffers[0].gpu();
-    let buffers: Vec<&wgpu::Buffer> = buffers.iter().map(|t| t.buffer()).collect();
+    let buffers: Vec<BufferRange> = buffers.iter().map(|t| t.buffer()).collect();
     gpu.dispatch(
         &KernelKey::new("loss", entry),
         &params,

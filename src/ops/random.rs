@@ -2,7 +2,7 @@
 //! (seed, offset): the same key gives the same numbers, on any adapter, and element i
 //! depends on nothing but the key and i.
 
-use crate::gpu::KernelKey;
+use crate::gpu::{BufferRange, KernelKey};
 use crate::{Result, Tensor, error::shape_err};
 
 #[repr(C)]
@@ -45,7 +45,7 @@ fn launch(
         _pad: 0,
     };
     let gpu = out.gpu();
-    let mut buffers: Vec<&wgpu::Buffer> = inputs.iter().map(|t| t.buffer()).collect();
+    let mut buffers: Vec<BufferRange> = inputs.iter().map(|t| t.buffer()).collect();
     buffers.push(out.buffer());
     gpu.dispatch(
         &KernelKey::new("random", entry),

@@ -295,3 +295,82 @@ fn sgd_and_adam_own_their_parameters_and_update_them() {
     }
     assert_eq!(adam.steps(), 1);
 }
+
+/// Adam gathers its parameters into arenas and updates them all in one dispatch: each
+/// parameter (odd sizes, so the arenas have gaps) still follows the CPU twin step by
+/// step, reads and writes through its arena, and a second optimizer over the same
+/// parameter makes the first one refuse to step instead of training nothing.
+#[test]
+fn adam_updates_every_parameter_in_one_dispatch() {
+    let shapes: [&[usize]; 4] = [&[3, 5], &[7], &[2, 3, 3, 3], &[1]];
+    let inits: Vec<Array> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| random(s, 40 + i as u64, -1.0, 1.0))
+        .collect();
+    // A context of its own, so other tests' dispatches don't reach its counter.
+    let gpu = duel::Gpu::new().unwrap();
+    let params: Vec<Rc<Param>> = inits
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let value = Tensor::from_slice(&gpu, &a.shape, &a.to_f32()).unwrap();
+            Param::new(&gpu, format!("p{i}"), value).unwrap()
+        })
+        .collect();
+    let config = duel::AdamConfig {
+        weight_decay: 0.01,
+        ..duel::AdamConfig::default()
+    };
+    let mut adam = duel::optim::Adam::new(params.clone(), config).unwrap();
+    let mut want: Vec<(Array, Array, Array)> = inits
+        .iter()
+        .map(|a| (a.clone(), r::zeros(&a.shape), r::zeros(&a.shape)))
+        .collect();
+    for step in 1..=3u32 {
+        // Gradients written through each parameter's view of the gradient arena.
+        for (i, p) in params.iter().enumerate() {
+            let grad = random(
+                p.grad.shape(),
+                50 + 10 * u64::from(step) + i as u64,
+                -1.0,
+                1.0,
+            );
+            p.grad.write(&grad.to_f32()).unwrap();
+            let (w, m, v) = &mut want[i];
+            r::adam_step(w, &grad, m, v, &config, step);
+        }
+        let before = gpu.batch_stats().dispatches;
+        adam.step().unwrap();
+        assert_eq!(
+            gpu.batch_stats().dispatches - before,
+            1,
+            "one dispatch per step"
+        );
+    }
+    for (p, (w, _, _)) in params.iter().zip(&want) {
+        let got = p.value.to_vec().unwrap();
+        for (g, w) in got.iter().zip(&w.data) {
+            // f32 arithmetic of a few terms against f64: a few ulp of values near 1.
+            assert!((f64::from(*g) - w).abs() < 1e-6, "{}: {g} vs {w}", p.name);
+        }
+    }
+    let before = gpu.batch_stats().dispatches;
+    adam.zero_grad().unwrap();
+    assert_eq!(
+        gpu.batch_stats().dispatches - before,
+        1,
+        "one zero_grad dispatch"
+    );
+    assert!(
+        params
+            .iter()
+            .all(|p| p.grad.to_vec().unwrap().iter().all(|v| *v == 0.0))
+    );
+
+    let _other = duel::optim::Adam::new(vec![params[2].clone()], config).unwrap();
+    match adam.step() {
+        Err(duel::Error::Usage(m)) => assert!(m.contains("p2"), "{m}"),
+        other => panic!("expected a usage error naming p2, got {other:?}"),
+    }
+}
