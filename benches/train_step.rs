@@ -3,19 +3,9 @@
 //! `cargo bench --bench train_step [-- --json PATH] [--profile] [--batch N]`; `--profile` adds
 //! the time of each kernel.
 
-// The example's own modules; this target uses only part of them.
-#[allow(dead_code)]
-#[path = "../examples/mnist_dcgan/cli.rs"]
-mod cli;
-#[allow(dead_code)]
-#[path = "../examples/mnist_dcgan/gan.rs"]
-mod gan;
-#[path = "../examples/mnist_dcgan/models.rs"]
-mod models;
-
-use clap::Parser;
 use duel::data::{GpuImages, Mnist, mnist};
-use duel::{Gpu, Result};
+use duel::gan::{Gan, ModelConfig, Schedule};
+use duel::{AdamConfig, Gpu, Result};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -35,16 +25,16 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let data = Mnist::load(&dir)?;
     let images = GpuImages::upload(&gpu, &data.train.images, data.train.count, &[1, 28, 28])?;
     // The reference point: batch 64, the default model; `--batch N` for others.
-    let batch = argv
+    let batch: usize = argv
         .iter()
         .position(|a| a == "--batch")
-        .and_then(|i| argv.get(i + 1).cloned())
-        .unwrap_or_else(|| "64".into());
-    let args = cli::Args::parse_from(["train_step", "--batch-size", &batch]);
-    let mut gan = gan::Gan::new(&gpu, &args)?;
-    let mut schedule = gan::Schedule::new(&gpu, &args, &images)?;
+        .and_then(|i| argv.get(i + 1))
+        .map_or(Ok(64), |b| b.parse())?;
+    let model = ModelConfig::default();
+    let mut gan = Gan::new(&gpu, &model, AdamConfig::default(), batch)?;
+    let mut schedule = Schedule::new(&gpu, model.seed, batch, model.nz, &images)?;
     let mut step = 0;
-    let mut run_step = |gan: &mut gan::Gan| -> Result<()> {
+    let mut run_step = |gan: &mut Gan| -> Result<()> {
         let (real, z, seed) = schedule.inputs(&images, step)?;
         gan.step(&gpu, &real, z, seed)?;
         step += 1;
@@ -70,8 +60,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let ms = wall.as_secs_f64() * 1e3 / MEASURED as f64;
     let kernel_ms = kernels.as_secs_f64() * 1e3 / MEASURED as f64;
     println!(
-        "batch {}, {} parameters in G, {} in D",
-        args.batch_size,
+        "batch {batch}, {} parameters in G, {} in D",
         gan.g.parameter_count(),
         gan.d.parameter_count()
     );

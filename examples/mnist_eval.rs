@@ -6,18 +6,11 @@
 //! cargo run --release --example mnist_eval -- --checkpoint out/checkpoint.safetensors
 //! ```
 
-#[path = "mnist_dcgan/cli.rs"]
-mod cli;
-#[path = "mnist_dcgan/gan.rs"]
-#[allow(dead_code)]
-mod gan;
-#[path = "mnist_dcgan/models.rs"]
-mod models;
-
 use clap::Parser;
 use duel::data::{GpuImages, Mnist, mnist, read_idx};
+use duel::gan::{Gan, ModelConfig};
 use duel::metrics::{Classifier, Scorer, default_classifier_path};
-use duel::{Error, Gpu, Result};
+use duel::{AdamConfig, Error, Gpu, Result};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]
@@ -65,8 +58,8 @@ fn run(args: &Args) -> Result<()> {
         (None, Some(path)) => {
             // The checkpoint's own seed draws the noise, so the score matches the one
             // its training run logged at that step.
-            let (gan, saved) = load_generator(&gpu, path)?;
-            gan.score(&gpu, &scorer, saved.nz, saved.seed, args.count)?
+            let (gan, model) = load_generator(&gpu, path)?;
+            gan.score(&gpu, &scorer, model.nz, model.seed, args.count)?
         }
         (None, None) => unreachable!("clap requires one of them"),
     };
@@ -87,23 +80,21 @@ fn load_samples(gpu: &Gpu, path: &Path) -> Result<GpuImages> {
 }
 
 /// Rebuilds the GAN a checkpoint was saved from, from its metadata, and the settings
-/// it was trained with.
-fn load_generator(gpu: &Gpu, path: &Path) -> Result<(gan::Gan, cli::Args)> {
+/// it was built with.
+fn load_generator(gpu: &Gpu, path: &Path) -> Result<(Gan, ModelConfig)> {
     let metadata = duel::io::checkpoint::metadata(path)?;
-    let mut argv = vec!["mnist_dcgan".to_string()];
-    for key in ["arch", "nz", "ngf", "ndf", "seed", "batch_size"] {
-        let value = metadata.get(key).ok_or_else(|| {
+    let model = ModelConfig::from_metadata(&metadata, &path.display().to_string())?;
+    let batch_size = metadata
+        .get("batch_size")
+        .and_then(|b| b.parse().ok())
+        .ok_or_else(|| {
             Error::Data(format!(
-                "{} has no {key} in its metadata: is it an mnist_dcgan checkpoint?",
+                "{} has no batch_size in its metadata: is it a duel GAN checkpoint?",
                 path.display()
             ))
         })?;
-        argv.push(format!("--{}", key.replace('_', "-")));
-        argv.push(value.to_lowercase());
-    }
-    let dcgan_args = cli::Args::try_parse_from(&argv)
-        .map_err(|e| Error::Data(format!("{}: bad metadata: {e}", path.display())))?;
-    let mut gan = gan::Gan::new(gpu, &dcgan_args)?;
+    // The optimiser's settings don't change what the generator draws.
+    let mut gan = Gan::new(gpu, &model, AdamConfig::default(), batch_size)?;
     gan.load(path)?;
-    Ok((gan, dcgan_args))
+    Ok((gan, model))
 }

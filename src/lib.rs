@@ -8,6 +8,7 @@ pub mod autograd;
 pub mod conv_spec;
 pub mod data;
 mod error;
+pub mod gan;
 pub mod gpu;
 pub mod io;
 pub mod metrics;

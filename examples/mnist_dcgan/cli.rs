@@ -1,16 +1,10 @@
-//! Command-line options, named as PyTorch's dcgan example names them.
+//! Command-line options, named as PyTorch's dcgan example names them, and the
+//! library settings they make.
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use duel::AdamConfig;
+use duel::gan::{Arch, ModelConfig, TrainConfig};
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Arch {
-    /// DCGAN: Linear → ConvTranspose generator, strided-conv discriminator, BCE on logits.
-    Dcgan,
-    /// The Keras tutorial's models: Dense → UpSampling2D → Conv2D generator, and a
-    /// discriminator with Dropout.
-    Keras,
-}
 
 #[derive(Debug, Clone, Parser)]
 #[command(about = "Train a DCGAN on MNIST with duel", version)]
@@ -38,7 +32,9 @@ pub struct Args {
     /// Discriminator width: channels of its first layer.
     #[arg(long, default_value_t = 64)]
     pub ndf: usize,
-    #[arg(long, value_enum, default_value_t = Arch::Dcgan)]
+    /// dcgan (Linear → ConvTranspose generator, strided-conv discriminator) or keras
+    /// (the Keras tutorial's UpSampling2D generator and Dropout discriminator).
+    #[arg(long, default_value = "dcgan")]
     pub arch: Arch,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -75,4 +71,36 @@ pub struct Args {
     /// Weights of the classifier behind the metric (see examples/mnist_classifier).
     #[arg(long, default_value_os_t = duel::metrics::default_classifier_path())]
     pub classifier: PathBuf,
+}
+
+impl Args {
+    pub fn model_config(&self) -> ModelConfig {
+        ModelConfig {
+            arch: self.arch,
+            nz: self.nz,
+            ngf: self.ngf,
+            ndf: self.ndf,
+            seed: self.seed,
+        }
+    }
+
+    pub fn train_config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            adam: AdamConfig {
+                lr: self.lr,
+                beta1: self.beta1,
+                ..AdamConfig::default()
+            },
+            out: self.out.clone(),
+            resume: self.resume.clone(),
+            max_steps: self.max_steps,
+            sample_every: self.sample_every,
+            log_every: self.log_every,
+            export_samples: self.export_samples,
+            eval_every: self.eval_every,
+            eval_samples: self.eval_samples,
+        }
+    }
 }

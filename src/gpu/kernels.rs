@@ -93,6 +93,25 @@ pub(crate) enum ShaderId {
     },
 }
 
+/// How profiles and labels name a shader: `batchnorm`, `gemm_conv_forward on tiled 64x64x16
+/// (4x4 each), split-K`.
+impl std::fmt::Display for ShaderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShaderId::Plain(name) => write!(f, "{name}"),
+            ShaderId::Gemm {
+                prelude,
+                core,
+                split,
+            } => write!(
+                f,
+                "{prelude} on {core}{}",
+                if *split { ", split-K" } else { "" }
+            ),
+        }
+    }
+}
+
 impl ShaderId {
     fn source(self) -> String {
         match self {
@@ -229,7 +248,7 @@ impl KernelCache {
             .iter()
             .map(|(name, bits)| (*name, f64::from_bits(*bits)))
             .collect();
-        let name = format!("{:?}::{}", key.shader, key.entry);
+        let name = format!("{}::{}", key.shader, key.entry);
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&name),
             layout: None,

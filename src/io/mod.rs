@@ -1,6 +1,7 @@
-//! Files: checkpoints, sample grids and atomic writes.
+//! Files: checkpoints, sample grids, charts and atomic writes.
 
 mod atomic;
+pub mod chart;
 pub mod checkpoint;
 mod image_grid;
 

@@ -2,29 +2,37 @@
 //! schedule: finite losses, bit-exact checkpoints, bit-exact resumption, a clear
 //! error for another model's checkpoint, and no allocations in the steady state.
 
-use crate::cli::Args;
 use crate::common::{gpu, mnist_dir, scratch};
-use crate::gan::{Gan, Schedule};
-use clap::Parser;
 use duel::data::{GpuImages, Mnist};
-use duel::{Error, Tensor};
+use duel::gan::{Arch, Gan, ModelConfig, Schedule};
+use duel::{AdamConfig, Error, Gpu, Tensor};
 use std::sync::OnceLock;
 
-/// A small model and batch keep these steps quick on a CPU device; `extra` holds
-/// (flag, value) pairs that replace or add to those settings.
-fn args(extra: &[&str]) -> Args {
-    let mut settings = vec![
-        ("--batch-size", "16"),
-        ("--ngf", "16"),
-        ("--ndf", "16"),
-        ("--seed", "3"),
-    ];
-    for pair in extra.chunks(2) {
-        settings.retain(|(flag, _)| *flag != pair[0]);
-        settings.push((pair[0], pair[1]));
-    }
-    let argv = settings.iter().flat_map(|(flag, value)| [*flag, *value]);
-    Args::parse_from(std::iter::once("mnist_dcgan").chain(argv))
+/// A small model and batch keep these steps quick on a CPU device; `change` adjusts
+/// the model's settings.
+fn model(change: impl FnOnce(&mut ModelConfig)) -> ModelConfig {
+    let mut model = ModelConfig {
+        ngf: 16,
+        ndf: 16,
+        seed: 3,
+        ..ModelConfig::default()
+    };
+    change(&mut model);
+    model
+}
+
+const BATCH: usize = 16;
+
+fn new_gan(gpu: &Gpu, model: &ModelConfig) -> Gan {
+    let adam = AdamConfig {
+        lr: 4e-4,
+        ..AdamConfig::default()
+    };
+    Gan::new(gpu, model, adam, BATCH).unwrap()
+}
+
+fn new_schedule(gpu: &Gpu, model: &ModelConfig, images: &GpuImages) -> Schedule {
+    Schedule::new(gpu, model.seed, BATCH, model.nz, images).unwrap()
 }
 
 fn images() -> &'static GpuImages {
@@ -67,9 +75,9 @@ fn contents(gan: &Gan) -> Vec<Vec<f32>> {
 
 #[test]
 fn training_steps_give_finite_losses_and_checkpoints_round_trip_bit_exactly() {
-    let args = args(&[]);
-    let mut gan = Gan::new(gpu(), &args).unwrap();
-    let mut schedule = Schedule::new(gpu(), &args, images()).unwrap();
+    let small = model(|_| {});
+    let mut gan = new_gan(gpu(), &small);
+    let mut schedule = new_schedule(gpu(), &small, images());
     let losses = train(&mut gan, &mut schedule, 0, 3);
     assert!(
         losses
@@ -80,7 +88,7 @@ fn training_steps_give_finite_losses_and_checkpoints_round_trip_bit_exactly() {
 
     let path = scratch("checkpoint_round_trip").join("checkpoint.safetensors");
     gan.save(&path, Default::default()).unwrap();
-    let mut other = Gan::new(gpu(), &crate::dcgan::args(&["--seed", "99"])).unwrap();
+    let mut other = new_gan(gpu(), &model(|m| m.seed = 99));
     assert_ne!(
         contents(&gan),
         contents(&other),
@@ -98,20 +106,20 @@ fn training_steps_give_finite_losses_and_checkpoints_round_trip_bit_exactly() {
 
 #[test]
 fn resuming_from_a_checkpoint_repeats_the_uninterrupted_run_bit_for_bit() {
-    let args = args(&["--arch", "keras"]);
-    let mut straight = Gan::new(gpu(), &args).unwrap();
-    let mut schedule = Schedule::new(gpu(), &args, images()).unwrap();
+    let keras = model(|m| m.arch = Arch::Keras);
+    let mut straight = new_gan(gpu(), &keras);
+    let mut schedule = new_schedule(gpu(), &keras, images());
     let uninterrupted = train(&mut straight, &mut schedule, 0, 4);
 
-    let mut first = Gan::new(gpu(), &args).unwrap();
-    let mut schedule = Schedule::new(gpu(), &args, images()).unwrap();
+    let mut first = new_gan(gpu(), &keras);
+    let mut schedule = new_schedule(gpu(), &keras, images());
     let before = train(&mut first, &mut schedule, 0, 2);
     let path = scratch("resume").join("checkpoint.safetensors");
     first.save(&path, Default::default()).unwrap();
     drop(first);
-    let mut resumed = Gan::new(gpu(), &args).unwrap();
+    let mut resumed = new_gan(gpu(), &keras);
     resumed.load(&path).unwrap();
-    let mut schedule = Schedule::new(gpu(), &args, images()).unwrap();
+    let mut schedule = new_schedule(gpu(), &keras, images());
     let after = train(&mut resumed, &mut schedule, 2, 4);
     assert_eq!([before, after].concat(), uninterrupted);
 }
@@ -119,11 +127,10 @@ fn resuming_from_a_checkpoint_repeats_the_uninterrupted_run_bit_for_bit() {
 #[test]
 fn a_checkpoint_from_another_model_is_an_error_naming_the_tensor() {
     let path = scratch("other_model").join("checkpoint.safetensors");
-    Gan::new(gpu(), &args(&[]))
-        .unwrap()
+    new_gan(gpu(), &model(|_| {}))
         .save(&path, Default::default())
         .unwrap();
-    let mut wider = Gan::new(gpu(), &args(&["--ngf", "8"])).unwrap();
+    let mut wider = new_gan(gpu(), &model(|m| m.ngf = 8));
     let before = contents(&wider);
     match wider.load(&path) {
         Err(Error::Data(m)) => assert!(
@@ -137,7 +144,7 @@ fn a_checkpoint_from_another_model_is_an_error_naming_the_tensor() {
         before,
         "a refused checkpoint changed the model"
     );
-    let mut keras = Gan::new(gpu(), &args(&["--arch", "keras"])).unwrap();
+    let mut keras = new_gan(gpu(), &model(|m| m.arch = Arch::Keras));
     assert!(matches!(keras.load(&path), Err(Error::Data(_))));
 }
 
@@ -148,9 +155,9 @@ fn training_steps_allocate_nothing_after_the_first_two() {
     let data = Mnist::load(&mnist_dir()).unwrap();
     let images =
         GpuImages::upload(&own, &data.train.images, data.train.count, &[1, 28, 28]).unwrap();
-    let args = args(&[]);
-    let mut gan = Gan::new(&own, &args).unwrap();
-    let mut schedule = Schedule::new(&own, &args, &images).unwrap();
+    let small = model(|_| {});
+    let mut gan = new_gan(&own, &small);
+    let mut schedule = new_schedule(&own, &small, &images);
     let mut step = |k: usize| {
         let (real, z, seed) = schedule.inputs(&images, k).unwrap();
         let stats = gan.step(&own, &real, z, seed).unwrap();

@@ -9,18 +9,3 @@ mod data;
 mod dcgan;
 mod metrics;
 mod training;
-
-// The example's own modules, so the tests train exactly what it trains.
-#[path = "../../examples/mnist_dcgan/chart.rs"]
-mod chart;
-#[path = "../../examples/mnist_dcgan/cli.rs"]
-mod cli;
-#[allow(dead_code)]
-#[path = "../../examples/mnist_dcgan/gan.rs"]
-mod gan;
-#[path = "../../examples/mnist_dcgan/models.rs"]
-mod models;
-#[path = "../../examples/mnist_dcgan/report.rs"]
-mod report;
-#[path = "../../examples/mnist_dcgan/train.rs"]
-mod train;

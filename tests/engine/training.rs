@@ -2,51 +2,46 @@
 //! the classifier metric in metrics.csv, and a NaN loss that stops the run with a
 //! clear error while the last good checkpoint stays as it was.
 
-use crate::cli::Args;
-use crate::common::{mnist_dir, scratch};
-use crate::{report, train};
-use clap::Parser;
-use duel::Error;
+use crate::common::{gpu, mnist_dir, scratch};
+use duel::gan::{Dataset, ModelConfig, TrainConfig, report};
+use duel::{AdamConfig, Error};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-fn run(out: &Path, extra: &[&str]) -> duel::Result<()> {
-    let data = mnist_dir();
-    let mut argv = vec![
-        "mnist_dcgan",
-        "--batch-size",
-        "16",
-        "--ngf",
-        "16",
-        "--ndf",
-        "16",
-        "--sample-every",
-        "5",
-        "--log-every",
-        "5",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    argv.extend(extra);
-    train::run(&Args::parse_from(argv), &AtomicBool::new(false))
+/// The library's whole run loop on a small model, as mnist_dcgan runs it; `change`
+/// adjusts the settings. The metric is built only when the run scores samples.
+fn run(out: &Path, change: impl FnOnce(&mut TrainConfig)) -> duel::Result<()> {
+    let mut config = TrainConfig {
+        batch_size: 16,
+        adam: AdamConfig {
+            lr: 4e-4,
+            ..AdamConfig::default()
+        },
+        sample_every: 5,
+        log_every: 5,
+        out: out.to_path_buf(),
+        ..TrainConfig::default()
+    };
+    change(&mut config);
+    let model = ModelConfig {
+        ngf: 16,
+        ndf: 16,
+        ..ModelConfig::default()
+    };
+    let classifier = duel::metrics::default_classifier_path();
+    let metric = (config.eval_every > 0).then_some(classifier.as_path());
+    let data = Dataset::mnist(gpu(), Some(&mnist_dir()), metric)?;
+    duel::gan::run(gpu(), &config, &model, &data, &AtomicBool::new(false))
 }
 
 #[test]
 fn a_run_writes_its_outputs_and_a_nan_loss_keeps_the_last_good_checkpoint() {
     let out = scratch("training_run");
-    run(
-        &out,
-        &[
-            "--max-steps",
-            "10",
-            "--eval-every",
-            "5",
-            "--eval-samples",
-            "600",
-        ],
-    )
+    run(&out, |c| {
+        c.max_steps = 10;
+        c.eval_every = 5;
+        c.eval_samples = 600;
+    })
     .unwrap();
     for file in [
         "samples/step_000005.png",
@@ -83,20 +78,12 @@ fn a_run_writes_its_outputs_and_a_nan_loss_keeps_the_last_good_checkpoint() {
     // A learning rate of 1e30 sends the weights to infinity within a step or two.
     let checkpoint = out.join("checkpoint.safetensors");
     let good = std::fs::read(&checkpoint).unwrap();
-    let resume = checkpoint.to_str().unwrap().to_string();
-    let err = run(
-        &out,
-        &[
-            "--resume",
-            &resume,
-            "--max-steps",
-            "40",
-            "--lr",
-            "1e30",
-            "--eval-every",
-            "0",
-        ],
-    )
+    let err = run(&out, |c| {
+        c.resume = Some(checkpoint.clone());
+        c.max_steps = 40;
+        c.adam.lr = 1e30;
+        c.eval_every = 0;
+    })
     .expect_err("the loss must blow up");
     let Error::Numeric(message) = err else {
         panic!("expected a numeric error, got {err}");

@@ -1,9 +1,9 @@
 //! What a run leaves under --out besides checkpoints: metrics.csv, the loss curve,
 //! and the animated GIF of the sample grids.
 
-use crate::chart::{Series, YScale, line_chart};
-use duel::metrics::{CLASSES, Score};
-use duel::{Result, io};
+use crate::io::chart::{Series, YScale, line_chart};
+use crate::metrics::{CLASSES, Score};
+use crate::{Result, io};
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy)]

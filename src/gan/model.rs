@@ -1,13 +1,12 @@
 //! The two networks, their optimisers, one training step, and checkpoints.
 
-use crate::cli::Args;
-use crate::models;
-use duel::autograd::Graph;
-use duel::data::GpuImages;
-use duel::metrics::{Score, Scorer};
-use duel::nn::Sequential;
-use duel::optim::Adam;
-use duel::{AdamConfig, Gpu, Result, Tensor, io::checkpoint, ops};
+use super::schedule::EVAL_NOISE_STREAM;
+use super::zoo::{self, ModelConfig};
+use crate::autograd::Graph;
+use crate::metrics::{Score, Scorer};
+use crate::nn::Sequential;
+use crate::optim::Adam;
+use crate::{AdamConfig, Gpu, Result, Tensor, io::checkpoint, ops};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -30,83 +29,16 @@ pub struct StepStats {
     pub d_g_z: Tensor,
 }
 
-/// Keys for the counter-based generator, one stream per use.
-pub const NOISE_STREAM: u64 = 0x6e6f_6973_6500_0000;
-pub const FIXED_NOISE_STREAM: u64 = 0x6669_7865_6400_0000;
-pub const EVAL_NOISE_STREAM: u64 = 0x6576_616c_0000_0000;
-
-/// The epoch's order over the training images, from (seed, epoch) alone.
-pub fn epoch_order(seed: u64, epoch: usize, count: usize) -> Vec<u32> {
-    use rand::{SeedableRng, seq::SliceRandom};
-    let mut order: Vec<u32> = (0..count as u32).collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
-        seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    ));
-    order
-}
-
-/// What step `step` trains on: everything derives from (seed, step), so a run resumed
-/// from a checkpoint at step k continues exactly as the uninterrupted run would.
-pub struct Schedule {
-    seed: u64,
-    batch_size: usize,
-    steps_per_epoch: usize,
-    order: Option<(usize, Tensor)>,
-    z: Tensor,
-}
-
-impl Schedule {
-    pub fn new(gpu: &Gpu, args: &Args, images: &GpuImages) -> Result<Schedule> {
-        Ok(Schedule {
-            seed: args.seed,
-            batch_size: args.batch_size,
-            steps_per_epoch: images.len() / args.batch_size,
-            order: None,
-            z: Tensor::uninit(gpu, &[args.batch_size, args.nz])?,
-        })
-    }
-
-    pub fn steps_per_epoch(&self) -> usize {
-        self.steps_per_epoch
-    }
-
-    /// The real batch, the noise and the dropout seed of `step`.
-    pub fn inputs(&mut self, images: &GpuImages, step: usize) -> Result<(Tensor, &Tensor, u64)> {
-        let epoch = step / self.steps_per_epoch;
-        if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            self.order = Some((
-                epoch,
-                images.order(&epoch_order(self.seed, epoch, images.len()))?,
-            ));
-        }
-        let (_, order) = self.order.as_ref().expect("set above");
-        let real = images.batch(
-            order,
-            (step % self.steps_per_epoch) * self.batch_size,
-            self.batch_size,
-        )?;
-        ops::fill_normal(&self.z, 0.0, 1.0, self.seed ^ NOISE_STREAM, step as u64)?;
-        Ok((
-            real,
-            &self.z,
-            self.seed.wrapping_mul(31).wrapping_add(step as u64),
-        ))
-    }
-}
-
 impl Gan {
-    pub fn new(gpu: &Gpu, args: &Args) -> Result<Gan> {
-        let g = models::generator(gpu, args)?;
-        let d = models::discriminator(gpu, args)?;
-        let adam = AdamConfig {
-            lr: args.lr,
-            beta1: args.beta1,
-            ..AdamConfig::default()
-        };
+    /// The models `model` describes, each with an Adam of `adam`, for batches of
+    /// `batch_size`.
+    pub fn new(gpu: &Gpu, model: &ModelConfig, adam: AdamConfig, batch_size: usize) -> Result<Gan> {
+        let g = zoo::generator(gpu, model)?;
+        let d = zoo::discriminator(gpu, model)?;
         let g_opt = Adam::new(g.params(), adam)?;
         let d_opt = Adam::new(d.params(), adam)?;
-        let ones = ops::full(gpu, &[args.batch_size, 1], 1.0)?;
-        let zeros = ops::zeros(gpu, &[args.batch_size, 1])?;
+        let ones = ops::full(gpu, &[batch_size, 1], 1.0)?;
+        let zeros = ops::zeros(gpu, &[batch_size, 1])?;
         Ok(Gan {
             g,
             d,
@@ -163,7 +95,7 @@ impl Gan {
         })
     }
 
-    /// Generates images (n, 1, 28, 28) from noise (n, nz). Batch norm normalises with
+    /// Generates images (n, C, H, W) from noise (n, nz). Batch norm normalises with
     /// the statistics of these n samples, as PyTorch's DCGAN example does when it draws
     /// its grids: early in training the running averages trail the generator, and
     /// eval-mode samples look worse than the model is. (The running statistics take

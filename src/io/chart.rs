@@ -1,7 +1,7 @@
 //! Line charts as PNG: labelled axes with round tick values, a title, and a key.
 //! Text is drawn with font8x8's public-domain 8×8 glyphs, so no system fonts are needed.
 
-use duel::{Result, io};
+use crate::{Result, io};
 use font8x8::legacy::BASIC_LEGACY;
 use image::{Rgb, RgbImage};
 use std::path::Path;

@@ -1,0 +1,15 @@
+//! A GAN trainer: two `Sequential` models, their optimisers and one training step
+//! (`Gan`), what each step trains on (`Schedule`), the run loop with its grids,
+//! metrics, plots and checkpoints (`run`), and the models it trains (`zoo`).
+//! The examples pick a data set, the models and the defaults, and call `run`.
+
+mod model;
+pub mod report;
+mod schedule;
+mod train;
+pub mod zoo;
+
+pub use model::{Gan, StepStats};
+pub use schedule::{EVAL_NOISE_STREAM, FIXED_NOISE_STREAM, NOISE_STREAM, Schedule, epoch_order};
+pub use train::{Dataset, TrainConfig, run};
+pub use zoo::{Arch, ModelConfig};

@@ -1,0 +1,76 @@
+//! What each step trains on, from (seed, step) alone: the batch order of each epoch,
+//! the noise, and the dropout seed.
+
+use crate::data::GpuImages;
+use crate::{Gpu, Result, Tensor, ops};
+
+/// Keys for the counter-based generator, one stream per use.
+pub const NOISE_STREAM: u64 = 0x6e6f_6973_6500_0000;
+pub const FIXED_NOISE_STREAM: u64 = 0x6669_7865_6400_0000;
+pub const EVAL_NOISE_STREAM: u64 = 0x6576_616c_0000_0000;
+
+/// The epoch's order over the training images, from (seed, epoch) alone.
+pub fn epoch_order(seed: u64, epoch: usize, count: usize) -> Vec<u32> {
+    use rand::{SeedableRng, seq::SliceRandom};
+    let mut order: Vec<u32> = (0..count as u32).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+        seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    ));
+    order
+}
+
+/// What step `step` trains on: everything derives from (seed, step), so a run resumed
+/// from a checkpoint at step k continues exactly as the uninterrupted run would.
+pub struct Schedule {
+    seed: u64,
+    batch_size: usize,
+    steps_per_epoch: usize,
+    order: Option<(usize, Tensor)>,
+    z: Tensor,
+}
+
+impl Schedule {
+    /// Batches of `batch_size` images and noise of `nz`, keyed by `seed`.
+    pub fn new(
+        gpu: &Gpu,
+        seed: u64,
+        batch_size: usize,
+        nz: usize,
+        images: &GpuImages,
+    ) -> Result<Schedule> {
+        Ok(Schedule {
+            seed,
+            batch_size,
+            steps_per_epoch: images.len() / batch_size,
+            order: None,
+            z: Tensor::uninit(gpu, &[batch_size, nz])?,
+        })
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        self.steps_per_epoch
+    }
+
+    /// The real batch, the noise and the dropout seed of `step`.
+    pub fn inputs(&mut self, images: &GpuImages, step: usize) -> Result<(Tensor, &Tensor, u64)> {
+        let epoch = step / self.steps_per_epoch;
+        if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            self.order = Some((
+                epoch,
+                images.order(&epoch_order(self.seed, epoch, images.len()))?,
+            ));
+        }
+        let (_, order) = self.order.as_ref().expect("set above");
+        let real = images.batch(
+            order,
+            (step % self.steps_per_epoch) * self.batch_size,
+            self.batch_size,
+        )?;
+        ops::fill_normal(&self.z, 0.0, 1.0, self.seed ^ NOISE_STREAM, step as u64)?;
+        Ok((
+            real,
+            &self.z,
+            self.seed.wrapping_mul(31).wrapping_add(step as u64),
+        ))
+    }
+}

@@ -1,0 +1,323 @@
+//! The training loop: a GAN on a data set, the metric, and everything written under
+//! the output directory.
+
+use super::Gan;
+use super::report;
+use super::schedule::{FIXED_NOISE_STREAM, NOISE_STREAM, Schedule};
+use super::zoo::ModelConfig;
+use crate::data::{GpuImages, Mnist, encode_idx, mnist};
+use crate::metrics::{Classifier, Scorer};
+use crate::{AdamConfig, Error, Gpu, Result, Tensor, io, ops};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// How a run trains and what it writes; the models are a `ModelConfig`'s.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Passes over the training images.
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Adam's settings, for both networks.
+    pub adam: AdamConfig,
+    /// Where grids, metrics, plots and checkpoints go.
+    pub out: PathBuf,
+    /// Continue from this checkpoint.
+    pub resume: Option<PathBuf>,
+    /// Stop after this many steps in all (a step trains D once and G once); 0 runs
+    /// every epoch.
+    pub max_steps: usize,
+    /// Also write a sample grid and a checkpoint every this many steps.
+    pub sample_every: usize,
+    /// Read the losses back every this many steps for the progress bar and metrics.
+    pub log_every: usize,
+    /// At the end, write this many generated images to `samples-idx3-ubyte`.
+    pub export_samples: usize,
+    /// Score `eval_samples` generated images every this many steps (and at the end),
+    /// when the data set has a metric; 0 turns it off.
+    pub eval_every: usize,
+    pub eval_samples: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> TrainConfig {
+        TrainConfig {
+            epochs: 2,
+            batch_size: 32,
+            adam: AdamConfig::default(),
+            out: PathBuf::from("out"),
+            resume: None,
+            max_steps: 0,
+            sample_every: 500,
+            log_every: 10,
+            export_samples: 0,
+            eval_every: 1000,
+            eval_samples: 10_000,
+        }
+    }
+}
+
+/// What a GAN trains on, and how its samples are scored.
+pub struct Dataset {
+    /// The training images, on the GPU.
+    pub images: GpuImages,
+    /// (C, H, W) of one image.
+    pub image_shape: [usize; 3],
+    /// The metric, and its floor: the FD of real training images.
+    pub metric: Option<(Scorer, f64)>,
+}
+
+impl Dataset {
+    /// MNIST's training digits, looked for in `data_dir`, then `$DUEL_DATA`, then the
+    /// cache, else downloaded; with the classifier metric when `classifier` is given.
+    /// A classifier that does not load turns the metric off with a note on how to
+    /// train one.
+    pub fn mnist(gpu: &Gpu, data_dir: Option<&Path>, classifier: Option<&Path>) -> Result<Dataset> {
+        let dir = mnist::find_or_download(data_dir)?;
+        let data = Mnist::load(&dir)?;
+        eprintln!(
+            "MNIST from {}: {} training digits",
+            dir.display(),
+            data.train.count
+        );
+        let shape = [1, 28, 28];
+        let images = GpuImages::upload(gpu, &data.train.images, data.train.count, &shape)?;
+        let metric = match classifier.map(|path| Classifier::load(gpu, path)) {
+            Some(Ok((classifier, _))) => {
+                let (scorer, floor) = Scorer::with_floor(gpu, classifier, &data)?;
+                eprintln!("metric floor, 10,000 real training digits: {floor}");
+                Some((scorer, floor.fd))
+            }
+            Some(Err(e)) => {
+                eprintln!("note: no FD metric this run: {e}");
+                None
+            }
+            None => None,
+        };
+        Ok(Dataset {
+            images,
+            image_shape: shape,
+            metric,
+        })
+    }
+}
+
+fn read_scalar(t: &Tensor) -> Result<f32> {
+    Ok(t.to_vec()?[0])
+}
+
+fn run_metadata(
+    config: &TrainConfig,
+    model: &ModelConfig,
+    step: usize,
+) -> BTreeMap<String, String> {
+    let mut metadata = model.metadata();
+    metadata.insert("step".to_string(), step.to_string());
+    metadata.insert("batch_size".to_string(), config.batch_size.to_string());
+    metadata
+}
+
+/// Trains the models of `model` on `data` as `config` says until the last step, a
+/// NaN loss (an error; the checkpoint of the last good step stays) or `interrupted`
+/// (a checkpoint is saved, then Ok).
+pub fn run(
+    gpu: &Gpu,
+    config: &TrainConfig,
+    model: &ModelConfig,
+    data: &Dataset,
+    interrupted: &AtomicBool,
+) -> Result<()> {
+    if config.batch_size == 0 || config.log_every == 0 || config.sample_every == 0 {
+        return Err(Error::Shape(
+            "--batch-size, --log-every and --sample-every must be at least 1".into(),
+        ));
+    }
+    let images = &data.images;
+    std::fs::create_dir_all(config.out.join("samples"))
+        .map_err(|e| Error::Data(format!("cannot create {}: {e}", config.out.display())))?;
+    let checkpoint_path = config.out.join("checkpoint.safetensors");
+    let csv_path = config.out.join("metrics.csv");
+
+    let scorer = data.metric.as_ref().filter(|_| config.eval_every > 0);
+    let fd_floor = scorer.map_or(0.0, |(_, floor)| *floor);
+
+    let mut gan = Gan::new(gpu, model, config.adam, config.batch_size)?;
+    eprintln!(
+        "generator {} parameters, discriminator {} parameters",
+        gan.g.parameter_count(),
+        gan.d.parameter_count()
+    );
+    let mut step = 0;
+    let mut rows = Vec::new();
+    if let Some(resume) = &config.resume {
+        let metadata = gan.load(resume)?;
+        for key in ["arch", "nz", "ngf", "ndf", "batch_size"] {
+            let want = run_metadata(config, model, 0)[key].clone();
+            if metadata.get(key) != Some(&want) {
+                return Err(Error::Data(format!(
+                    "checkpoint {} was saved with {key} = {:?}, this run has {want}",
+                    resume.display(),
+                    metadata.get(key)
+                )));
+            }
+        }
+        step = metadata
+            .get("step")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        rows = report::read_csv(&csv_path)
+            .into_iter()
+            .filter(|r| r.step <= step)
+            .collect();
+        eprintln!("resumed from {} at step {step}", resume.display());
+    }
+
+    let mut schedule = Schedule::new(gpu, model.seed, config.batch_size, model.nz, images)?;
+    let steps_per_epoch = schedule.steps_per_epoch();
+    let all_epochs = steps_per_epoch * config.epochs;
+    let total_steps = match config.max_steps {
+        0 => all_epochs,
+        cap => all_epochs.min(cap),
+    };
+    let fixed_noise = Tensor::uninit(gpu, &[64, model.nz])?;
+    ops::fill_normal(&fixed_noise, 0.0, 1.0, model.seed ^ FIXED_NOISE_STREAM, 0)?;
+
+    let bar = ProgressBar::new(total_steps as u64).with_position(step as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} steps, ETA {eta} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let seconds_before = rows.last().map_or(0.0, |r: &report::Row| r.seconds);
+    let mut frames = Vec::new();
+    let mut last_good_step = step;
+
+    while step < total_steps {
+        let epoch = step / steps_per_epoch;
+        let (real, z, dropout_seed) = schedule.inputs(images, step)?;
+        let stats = gan.step(gpu, &real, z, dropout_seed)?;
+        step += 1;
+
+        let end_of_epoch = step % steps_per_epoch == 0;
+        let sample_now = step % config.sample_every == 0 || end_of_epoch || step == total_steps;
+        let stop = interrupted.load(Ordering::SeqCst);
+        let eval_now = config.eval_every > 0
+            && scorer.is_some()
+            && (step % config.eval_every == 0 || step == total_steps);
+        if step % config.log_every == 0 || sample_now || eval_now || stop {
+            let row = report::Row {
+                step,
+                epoch: epoch + 1,
+                loss_d: read_scalar(&stats.loss_d)?,
+                loss_g: read_scalar(&stats.loss_g)?,
+                d_x: read_scalar(&stats.d_x)?,
+                d_g_z: read_scalar(&stats.d_g_z)?,
+                seconds: seconds_before + started.elapsed().as_secs_f64(),
+                eval: None,
+            };
+            if !row.loss_d.is_finite() || !row.loss_g.is_finite() {
+                bar.abandon();
+                return Err(Error::Numeric(format!(
+                    "loss became {} (D) / {} (G) by step {step}; the last good checkpoint, from step \
+                     {last_good_step}, is kept at {}. Try a lower --lr.",
+                    row.loss_d,
+                    row.loss_g,
+                    checkpoint_path.display()
+                )));
+            }
+            bar.set_message(format!(
+                "epoch {} Loss_D {:.3} Loss_G {:.3} D(x) {:.3} D(G(z)) {:.3}",
+                row.epoch, row.loss_d, row.loss_g, row.d_x, row.d_g_z
+            ));
+            rows.push(row);
+        }
+        if let (true, Some((scorer, _))) = (eval_now, scorer) {
+            let score = gan.score(gpu, scorer, model.nz, model.seed, config.eval_samples)?;
+            bar.suspend(|| eprintln!("step {step}: {score}"));
+            if let Some(row) = rows.last_mut() {
+                row.eval = Some(report::Eval::from(&score));
+            }
+            report::write_csv(&csv_path, &rows)?;
+            report::plot_fd(&config.out.join("fd_curve.png"), &rows, fd_floor)?;
+        }
+        bar.set_position(step as u64);
+        if sample_now || stop {
+            let grid = io::grid_image(&gan.generate(gpu, &fixed_noise)?, 8)?;
+            io::save_png(
+                &config
+                    .out
+                    .join("samples")
+                    .join(format!("step_{step:06}.png")),
+                &grid,
+            )?;
+            io::save_png(&config.out.join("latest.png"), &grid)?;
+            frames.push(grid);
+            report::write_csv(&csv_path, &rows)?;
+            report::plot_losses(&config.out.join("loss_curve.png"), &rows)?;
+            gan.save(&checkpoint_path, run_metadata(config, model, step))?;
+            last_good_step = step;
+        }
+        if stop {
+            bar.abandon_with_message(format!("interrupted; checkpoint saved at step {step}"));
+            return Ok(());
+        }
+    }
+    bar.finish();
+    if !frames.is_empty() {
+        report::write_gif(&config.out.join("progress.gif"), &frames)?;
+    }
+    if config.export_samples > 0 {
+        let path = config.out.join("samples-idx3-ubyte");
+        export_samples(
+            gpu,
+            &gan,
+            model,
+            data.image_shape,
+            config.export_samples,
+            &path,
+        )?;
+    }
+    eprintln!(
+        "done: {step} steps in {:.0} s; outputs in {}",
+        started.elapsed().as_secs_f64(),
+        config.out.display()
+    );
+    Ok(())
+}
+
+/// Writes `count` generated images as an IDX file of bytes: (N, H, W) for one channel,
+/// else (N, C, H, W).
+fn export_samples(
+    gpu: &Gpu,
+    gan: &Gan,
+    model: &ModelConfig,
+    [c, h, w]: [usize; 3],
+    count: usize,
+    path: &Path,
+) -> Result<()> {
+    let mut bytes = Vec::with_capacity(count * c * h * w);
+    let mut drawn = 0;
+    while drawn < count {
+        let n = (count - drawn).min(256);
+        let z = Tensor::uninit(gpu, &[n, model.nz])?;
+        ops::fill_normal(&z, 0.0, 1.0, model.seed ^ NOISE_STREAM ^ 0xE7, drawn as u64)?;
+        let images = gan.generate(gpu, &z)?.to_vec()?;
+        bytes.extend(
+            images
+                .iter()
+                .map(|v| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8),
+        );
+        drawn += n;
+    }
+    let dims: Vec<usize> = if c == 1 {
+        vec![count, h, w]
+    } else {
+        vec![count, c, h, w]
+    };
+    io::write_bytes(path, &encode_idx(&dims, &bytes))
+}
