@@ -369,7 +369,12 @@ fn dcgan_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>, batch: usize) ->
     Ok(())
 }
 
-fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
+fn bandwidth_rows(
+    gpu: &Gpu,
+    rng: &mut StdRng,
+    rows: &mut Vec<Row>,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<()> {
     let n = 1 << 22;
     let x = random(gpu, &[n], rng)?;
     let y = random(gpu, &[n], rng)?;
@@ -521,7 +526,7 @@ fn bandwidth_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()
             Box::new(|| ops::softmax_cross_entropy_soft(&class_logits, &class_targets).map(drop)),
         ),
     ];
-    for (kernel, shape, bytes, op) in cases {
+    for (kernel, shape, bytes, op) in cases.into_iter().filter(|c| wanted(c.0)) {
         let ms = time_op(gpu, 10, op)?;
         rows.push(Row {
             kernel: kernel.to_string(),
@@ -648,8 +653,8 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             dcgan_rows(&gpu, &mut rng, &mut rows, batch)?;
         }
     }
-    if filter.is_none() {
-        bandwidth_rows(&gpu, &mut rng, &mut rows)?;
+    if filter.is_none() || !["matmul", "conv", "dcgan"].iter().any(|k| wanted(k)) {
+        bandwidth_rows(&gpu, &mut rng, &mut rows, &wanted)?;
     }
     print_table(&rows);
     if let Some(path) = json {

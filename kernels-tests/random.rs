@@ -17,12 +17,12 @@ fn draw_normal(shape: &[usize], mean: f32, std: f32, seed: u64, offset: u64) -> 
 }
 
 /// The largest |GPU - CPU| that WGSL's accuracy rules allow fill_normal for
-/// `mean + std·z`, z = -sqrt(-2·log(u1))·cos(2π·u2 - π), u1 in [2^-24, 1]:
+/// `mean + std·z`, z = sqrt(-2·log(u1))·cos(2π·t), u1 in [2^-24, 1], t in [-1/2, 1/2):
 /// - log: absolute error 2^-21 on [0.5, 2], else 3 ulp. Under the square root the
 ///   absolute error is the worse: √(2·2^-21) as r = √(-2·log u1) goes to 0 (for
 ///   u1 < 0.5, r > 1.17 and 3 ulp of the log moves r by under 5e-6).
 /// - sqrt: 2 ulp (inherited from inverseSqrt), of r ≤ r_max = √(48·ln 2) ≈ 5.77.
-/// - cos: absolute error 2^-11 on [-π, π], plus two roundings of its argument (< 4π ulp).
+/// - cos: absolute error 2^-11 on [-π, π], plus the rounding of its argument (< 4π ulp).
 /// - the final multiply-add: a few ulp of |mean| + std·r_max.
 ///
 /// The bound is far looser than Mesa's or NVIDIA's real error (NVIDIA's was 3.7e-5), but

@@ -83,9 +83,11 @@ fn fill_normal(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
         // u1 in (0, 1], so the log is finite.
         let u1 = unit(r.x) + 1.0 / 16777216.0;
         let u2 = unit(r.y);
-        // cos(2π·u2) written as -cos(2π·u2 - π): WGSL bounds cos's error (2^-11
-        // absolute) only on [-π, π], and this keeps the argument there.
-        let z = -sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2 - 3.141592653589793);
+        // cos(2π·u2) as cos(2π·t) with t = u2 or u2 - 1 (exact) in [-1/2, 1/2): WGSL
+        // bounds cos's error (2^-11 absolute) only on [-π, π]. (A shift by π and a
+        // negation instead cost lavapipe 7% on this kernel.)
+        let t = select(u2, u2 - 1.0, u2 >= 0.5);
+        let z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * t);
         fill_out[i] = p.a + p.b * z;
     }
 }
