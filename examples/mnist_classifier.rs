@@ -12,7 +12,6 @@ use duel::data::{GpuImages, Mnist, mnist};
 use duel::metrics::{CLASSES, Classifier, default_classifier_path};
 use duel::optim::Adam;
 use duel::{AdamConfig, Error, Gpu, Result, ops};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::{RngExt, SeedableRng, rngs::StdRng, seq::SliceRandom};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -77,14 +76,7 @@ fn run(args: &Args) -> Result<()> {
         },
     )?;
     let steps_per_epoch = train_images.len() / args.batch_size;
-    let bar = ProgressBar::new((steps_per_epoch * args.epochs) as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} steps, ETA {eta} {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
+    let bar = duel::io::progress_bar((steps_per_epoch * args.epochs) as u64);
     let started = Instant::now();
     let mut accuracy = 0.0;
     for epoch in 0..args.epochs {

@@ -8,7 +8,6 @@ use super::zoo::ModelConfig;
 use crate::data::{GpuImages, Mnist, encode_idx, mnist};
 use crate::metrics::{Classifier, Scorer};
 use crate::{AdamConfig, Error, Gpu, Result, Tensor, io, ops};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,14 +183,7 @@ pub fn run(
     let fixed_noise = Tensor::uninit(gpu, &[64, model.nz])?;
     ops::fill_normal(&fixed_noise, 0.0, 1.0, model.seed ^ FIXED_NOISE_STREAM, 0)?;
 
-    let bar = ProgressBar::new(total_steps as u64).with_position(step as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} steps, ETA {eta} {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
+    let bar = io::progress_bar(total_steps as u64).with_position(step as u64);
     let started = Instant::now();
     let seconds_before = rows.last().map_or(0.0, |r: &report::Row| r.seconds);
     let mut frames = Vec::new();

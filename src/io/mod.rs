@@ -4,6 +4,8 @@ mod atomic;
 pub mod chart;
 pub mod checkpoint;
 mod image_grid;
+mod progress;
 
 pub use atomic::{write_atomically, write_bytes};
 pub use image_grid::{grid_image, save_png};
+pub use progress::progress_bar;

@@ -169,6 +169,18 @@ pub fn conv_gemm_plans(gpu: &Gpu, pass: ConvPass, g: &ConvGeometry) -> Result<Ve
         .collect())
 }
 
+/// What a pass adds to its output: the bias, then the activation. The weight gradient
+/// takes none.
+struct Epilogue<'a> {
+    bias: Option<&'a Tensor>,
+    act: Activation,
+}
+
+const NO_EPILOGUE: Epilogue<'static> = Epilogue {
+    bias: None,
+    act: Activation::Identity,
+};
+
 /// Records one implicit-GEMM pass. `a` and `b` bind as 1 and 2, then the bias when
 /// the prelude takes one, then the output.
 fn launch(
@@ -176,10 +188,10 @@ fn launch(
     g: &ConvGeometry,
     a: &Tensor,
     b: &Tensor,
-    bias: Option<&Tensor>,
-    act: Activation,
+    epilogue: Epilogue,
     out: &Tensor,
 ) -> Result<()> {
+    let Epilogue { bias, act } = epilogue;
     let gpu = a.gpu();
     let base = base_params(g)?;
     let prelude = match pass {
@@ -245,7 +257,7 @@ pub fn conv2d(
     let g = spec.geometry(x.shape(), w.shape())?;
     check_bias(bias, g.cout, "conv2d")?;
     let y = Tensor::uninit(x.gpu(), &g.output_shape())?;
-    launch(ConvPass::Forward, &g, x, w, bias, act, &y)?;
+    launch(ConvPass::Forward, &g, x, w, Epilogue { bias, act }, &y)?;
     Ok(y)
 }
 
@@ -264,15 +276,7 @@ pub fn conv2d_backward_input(
         "conv2d_backward_input",
     )?;
     let dx = Tensor::uninit(dy.gpu(), &g.input_shape())?;
-    launch(
-        ConvPass::InputGrad,
-        &g,
-        dy,
-        w,
-        None,
-        Activation::Identity,
-        &dx,
-    )?;
+    launch(ConvPass::InputGrad, &g, dy, w, NO_EPILOGUE, &dx)?;
     Ok(dx)
 }
 
@@ -291,15 +295,7 @@ pub fn conv2d_backward_weight(
         "conv2d_backward_weight",
     )?;
     let dw = Tensor::uninit(dy.gpu(), &g.weight_shape())?;
-    launch(
-        ConvPass::WeightGrad,
-        &g,
-        dy,
-        x,
-        None,
-        Activation::Identity,
-        &dw,
-    )?;
+    launch(ConvPass::WeightGrad, &g, dy, x, NO_EPILOGUE, &dw)?;
     Ok(dw)
 }
 
@@ -326,7 +322,7 @@ pub fn conv_transpose2d(
     let g = spec.geometry(x.shape(), w.shape())?;
     check_bias(bias, g.cin, "conv_transpose2d")?;
     let y = Tensor::uninit(x.gpu(), &g.input_shape())?;
-    launch(ConvPass::InputGrad, &g, x, w, bias, act, &y)?;
+    launch(ConvPass::InputGrad, &g, x, w, Epilogue { bias, act }, &y)?;
     Ok(y)
 }
 
@@ -345,15 +341,7 @@ pub fn conv_transpose2d_backward_input(
         "conv_transpose2d_backward_input",
     )?;
     let dx = Tensor::uninit(dy.gpu(), &g.output_shape())?;
-    launch(
-        ConvPass::Forward,
-        &g,
-        dy,
-        w,
-        None,
-        Activation::Identity,
-        &dx,
-    )?;
+    launch(ConvPass::Forward, &g, dy, w, NO_EPILOGUE, &dx)?;
     Ok(dx)
 }
 
@@ -373,14 +361,6 @@ pub fn conv_transpose2d_backward_weight(
         "conv_transpose2d_backward_weight",
     )?;
     let dw = Tensor::uninit(dy.gpu(), &g.weight_shape())?;
-    launch(
-        ConvPass::WeightGrad,
-        &g,
-        x,
-        dy,
-        None,
-        Activation::Identity,
-        &dw,
-    )?;
+    launch(ConvPass::WeightGrad, &g, x, dy, NO_EPILOGUE, &dw)?;
     Ok(dw)
 }
