@@ -31,7 +31,8 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .and_then(|i| argv.get(i + 1))
         .map_or(Ok(64), |b| b.parse())?;
     let model = ModelConfig::default();
-    let mut gan = Gan::new(&gpu, &model, AdamConfig::default(), batch)?;
+    let adam = AdamConfig::default();
+    let mut gan = Gan::new(&gpu, &model, adam, adam, batch)?;
     let mut schedule = Schedule::new(&gpu, model.seed, batch, model.nz, &images)?;
     let mut step = 0;
     let mut run_step = |gan: &mut Gan| -> Result<()> {

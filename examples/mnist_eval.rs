@@ -94,7 +94,8 @@ fn load_generator(gpu: &Gpu, path: &Path) -> Result<(Gan, ModelConfig)> {
             ))
         })?;
     // The optimiser's settings don't change what the generator draws.
-    let mut gan = Gan::new(gpu, &model, AdamConfig::default(), batch_size)?;
+    let adam = AdamConfig::default();
+    let mut gan = Gan::new(gpu, &model, adam, adam, batch_size)?;
     gan.load(path)?;
     Ok((gan, model))
 }

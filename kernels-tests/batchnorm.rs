@@ -193,3 +193,54 @@ fn batch_norm_with_an_activation_matches_reference() {
         assert_close(&format!("eval {act:?}"), &y, &want, tol, 1e-5);
     }
 }
+
+/// The running statistics after one training step, worked out by hand for the values
+/// 0, 1, …, 99 in one channel: mean 49.5, biased variance (100² - 1)/12 = 833.25,
+/// unbiased 833.25·100/99 = 841.67. Keras (momentum 0.8, biased) holds 0.2·49.5 = 9.9
+/// and 0.8 + 0.2·833.25 = 167.45; PyTorch (momentum 0.1, unbiased) holds
+/// 0.1·49.5 = 4.95 and 0.9 + 0.1·841.67 = 85.07. The sums are exact in f32, so only
+/// the momentum (an f32: 0.8 is 0.800000012) and the final multiply-adds round: 8ε
+/// relative, for the GPU and the twin alike.
+#[test]
+fn running_statistics_follow_each_framework() {
+    let x = r::Array::new(&[100, 1], (0..100).map(f64::from).collect());
+    let cases = [
+        (BatchNormConfig::keras(0.8, 1e-3), 9.9, 0.8 + 0.2 * 833.25),
+        (
+            BatchNormConfig::torch(0.1, 1e-5),
+            4.95,
+            0.9 + 0.1 * 833.25 * 100.0 / 99.0,
+        ),
+    ];
+    for (config, want_mean, want_var) in cases {
+        let (gamma, beta) = (r::full(&[1], 1.0), r::zeros(&[1]));
+        let (mut rm, mut rv) = (r::zeros(&[1]), r::full(&[1], 1.0));
+        let (grm, grv) = (upload(&rm), upload(&rv));
+        let (gx, gg, gb) = (upload(&x), upload(&gamma), upload(&beta));
+        let act = Activation::Identity;
+        ops::batch_norm_train(&gx, &gg, &gb, &grm, &grv, &config, act).unwrap();
+        r::batch_norm_train(&x, &gamma, &beta, &mut rm, &mut rv, &config, act);
+        let by_hand = |v: f64| r::Array::new(&[1], vec![v]);
+        let what = format!("{config:?}");
+        assert_close(
+            &format!("{what} mean"),
+            &grm,
+            &by_hand(want_mean),
+            0.0,
+            8.0 * EPS,
+        );
+        assert_close(
+            &format!("{what} var"),
+            &grv,
+            &by_hand(want_var),
+            0.0,
+            8.0 * EPS,
+        );
+        for (name, twin, want) in [("mean", &rm, want_mean), ("var", &rv, want_var)] {
+            assert!(
+                (twin.data[0] - want).abs() < 8.0 * EPS * want,
+                "twin {what} {name}"
+            );
+        }
+    }
+}

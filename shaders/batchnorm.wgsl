@@ -14,7 +14,8 @@
 //   bn_merge_stats     per c: merges the N partials (Chan et al.), so a large mean offset
 //                      costs no precision; writes mean and invstd and updates
 //                      running = momentum·running + (1 - momentum)·batch (Keras's
-//                      convention; the running variance takes the unbiased variance).
+//                      convention; the batch variance is unbiased or biased as
+//                      `unbiased` says: PyTorch's or Keras's rule).
 //                      1 partial mean, 2 partial m2, 3 mean, 4 invstd, 5 running_mean,
 //                      6 running_var.
 //   bn_apply           y = act((x - mean)·invstd·γ + β), act the override ACT of
@@ -35,8 +36,10 @@ struct Params {
     eval: u32,
     eps: f32,
     momentum: f32,
-    _pad0: u32,
-    _pad1: u32,
+    // 1: the running variance takes the unbiased batch variance (PyTorch); 0: the
+    // biased one (Keras).
+    unbiased: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -100,8 +103,9 @@ fn bn_merge_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     st_mean[channel] = mu;
     st_invstd[channel] = 1.0 / sqrt(var_biased + p.eps);
     let unbiased = select(var_biased, m2 / (count - 1.0), count > 1.0);
+    let batch_var = select(var_biased, unbiased, p.unbiased != 0u);
     running_mean[channel] = p.momentum * running_mean[channel] + (1.0 - p.momentum) * mu;
-    running_var[channel] = p.momentum * running_var[channel] + (1.0 - p.momentum) * unbiased;
+    running_var[channel] = p.momentum * running_var[channel] + (1.0 - p.momentum) * batch_var;
 }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -53,6 +53,19 @@ pub struct AdamConfig {
     pub decoupled: bool,
 }
 
+impl AdamConfig {
+    /// Keras's `Adam()` defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7.
+    pub fn keras() -> AdamConfig {
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+            ..AdamConfig::default()
+        }
+    }
+}
+
 impl Default for AdamConfig {
     fn default() -> Self {
         AdamConfig {
@@ -71,18 +84,31 @@ impl Default for AdamConfig {
 /// Momentum follows Keras: running = momentum·running + (1 - momentum)·batch, so
 /// Keras's `momentum=0.8` is `BatchNormConfig::keras(0.8)`, and PyTorch's
 /// `momentum=0.1` (the weight of the batch) is `BatchNormConfig::torch(0.1)`, which
-/// stores 0.9. The running variance takes the unbiased batch variance, as PyTorch does.
+/// stores 0.9.
+///
+/// The two frameworks also differ in the batch variance that enters the running one:
+/// PyTorch takes the unbiased variance (divided by count - 1), and Keras (TF 2.21) the
+/// biased one it normalises with (divided by count). After one step at Keras's momentum
+/// 0.8 over 100 values per channel, Keras holds 0.8 + 0.2·var_biased where PyTorch's
+/// rule would hold 0.8 + 0.2·var_biased·100/99. Each constructor follows its framework.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchNormConfig {
     pub eps: f32,
     /// The weight of the old running value (Keras's convention).
     pub momentum: f32,
+    /// Whether the running variance takes the unbiased batch variance (PyTorch) or
+    /// the biased one (Keras).
+    pub unbiased_running_var: bool,
 }
 
 impl BatchNormConfig {
     /// Keras's `BatchNormalization(momentum=m, epsilon=eps)`.
     pub fn keras(momentum: f32, eps: f32) -> BatchNormConfig {
-        BatchNormConfig { eps, momentum }
+        BatchNormConfig {
+            eps,
+            momentum,
+            unbiased_running_var: false,
+        }
     }
 
     /// PyTorch's `BatchNorm2d(momentum=m, eps=eps)`, where m weights the new batch.
@@ -90,6 +116,7 @@ impl BatchNormConfig {
         BatchNormConfig {
             eps,
             momentum: 1.0 - momentum,
+            unbiased_running_var: true,
         }
     }
 }

@@ -30,13 +30,19 @@ pub struct StepStats {
 }
 
 impl Gan {
-    /// The models `model` describes, each with an Adam of `adam`, for batches of
-    /// `batch_size`.
-    pub fn new(gpu: &Gpu, model: &ModelConfig, adam: AdamConfig, batch_size: usize) -> Result<Gan> {
+    /// The models `model` describes, G trained by an Adam of `adam_g` and D by one of
+    /// `adam_d`, for batches of `batch_size`.
+    pub fn new(
+        gpu: &Gpu,
+        model: &ModelConfig,
+        adam_g: AdamConfig,
+        adam_d: AdamConfig,
+        batch_size: usize,
+    ) -> Result<Gan> {
         let g = zoo::generator(gpu, model)?;
         let d = zoo::discriminator(gpu, model)?;
-        let g_opt = Adam::new(g.params(), adam)?;
-        let d_opt = Adam::new(d.params(), adam)?;
+        let g_opt = Adam::new(g.params(), adam_g)?;
+        let d_opt = Adam::new(d.params(), adam_d)?;
         let ones = ops::full(gpu, &[batch_size, 1], 1.0)?;
         let zeros = ops::zeros(gpu, &[batch_size, 1])?;
         Ok(Gan {

@@ -19,8 +19,9 @@ pub struct TrainConfig {
     /// Passes over the training images.
     pub epochs: usize,
     pub batch_size: usize,
-    /// Adam's settings, for both networks.
-    pub adam: AdamConfig,
+    /// Adam's settings for the generator and for the discriminator.
+    pub adam_g: AdamConfig,
+    pub adam_d: AdamConfig,
     /// Where grids, metrics, plots and checkpoints go.
     pub out: PathBuf,
     /// Continue from this checkpoint.
@@ -45,7 +46,8 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 2,
             batch_size: 32,
-            adam: AdamConfig::default(),
+            adam_g: AdamConfig::default(),
+            adam_d: AdamConfig::default(),
             out: PathBuf::from("out"),
             resume: None,
             max_steps: 0,
@@ -142,7 +144,7 @@ pub fn run(
     let scorer = data.metric.as_ref().filter(|_| config.eval_every > 0);
     let fd_floor = scorer.map_or(0.0, |(_, floor)| *floor);
 
-    let mut gan = Gan::new(gpu, model, config.adam, config.batch_size)?;
+    let mut gan = Gan::new(gpu, model, config.adam_g, config.adam_d, config.batch_size)?;
     eprintln!(
         "generator {} parameters, discriminator {} parameters",
         gan.g.parameter_count(),

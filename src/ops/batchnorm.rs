@@ -16,7 +16,8 @@ struct Params {
     eval: u32,
     eps: f32,
     momentum: f32,
-    _pad: [u32; 2],
+    unbiased: u32,
+    _pad: u32,
 }
 
 /// (N, C, S) of a 2-D (N, C, H, W) or 1-D (N, F) input.
@@ -59,7 +60,8 @@ fn params(n: usize, c: usize, s: usize, eval: bool, config: &BatchNormConfig) ->
         eval: eval.into(),
         eps: config.eps,
         momentum: config.momentum,
-        _pad: [0; 2],
+        unbiased: config.unbiased_running_var.into(),
+        _pad: 0,
     })
 }
 
@@ -218,16 +220,7 @@ pub fn batch_norm_backward(
         ],
         op,
     )?;
-    let params = params(
-        n,
-        c,
-        s,
-        false,
-        &BatchNormConfig {
-            eps: 0.0,
-            momentum: 0.0,
-        },
-    )?;
+    let params = params(n, c, s, false, &BatchNormConfig::keras(0.0, 0.0))?;
     let gpu = x.gpu();
     let dgamma = Tensor::uninit(gpu, &[c])?;
     let dbeta = Tensor::uninit(gpu, &[c])?;

@@ -68,13 +68,13 @@ pub fn batch_norm_train(
     let m = f64::from(config.momentum);
     let count = (n * s) as f64;
     for ch in 0..c {
-        let unbiased = if count > 1.0 {
+        let batch_var = if count > 1.0 && config.unbiased_running_var {
             var[ch] * count / (count - 1.0)
         } else {
             var[ch]
         };
         running_mean.data[ch] = m * running_mean.data[ch] + (1.0 - m) * mean[ch];
-        running_var.data[ch] = m * running_var.data[ch] + (1.0 - m) * unbiased;
+        running_var.data[ch] = m * running_var.data[ch] + (1.0 - m) * batch_var;
     }
     let y = super::activate(normalise(x, &mean, &invstd, gamma, beta), act);
     (

@@ -28,7 +28,7 @@ fn new_gan(gpu: &Gpu, model: &ModelConfig) -> Gan {
         lr: 4e-4,
         ..AdamConfig::default()
     };
-    Gan::new(gpu, model, adam, BATCH).unwrap()
+    Gan::new(gpu, model, adam, adam, BATCH).unwrap()
 }
 
 fn new_schedule(gpu: &Gpu, model: &ModelConfig, images: &GpuImages) -> Schedule {

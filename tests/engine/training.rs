@@ -11,12 +11,14 @@ use std::sync::atomic::AtomicBool;
 /// The library's whole run loop on a small model, as mnist_dcgan runs it; `change`
 /// adjusts the settings. The metric is built only when the run scores samples.
 fn run(out: &Path, change: impl FnOnce(&mut TrainConfig)) -> duel::Result<()> {
+    let adam = AdamConfig {
+        lr: 4e-4,
+        ..AdamConfig::default()
+    };
     let mut config = TrainConfig {
         batch_size: 16,
-        adam: AdamConfig {
-            lr: 4e-4,
-            ..AdamConfig::default()
-        },
+        adam_g: adam,
+        adam_d: adam,
         sample_every: 5,
         log_every: 5,
         out: out.to_path_buf(),
@@ -81,7 +83,8 @@ fn a_run_writes_its_outputs_and_a_nan_loss_keeps_the_last_good_checkpoint() {
     let err = run(&out, |c| {
         c.resume = Some(checkpoint.clone());
         c.max_steps = 40;
-        c.adam.lr = 1e30;
+        c.adam_g.lr = 1e30;
+        c.adam_d.lr = 1e30;
         c.eval_every = 0;
     })
     .expect_err("the loss must blow up");
