@@ -4,8 +4,8 @@
 //! the time of each kernel.
 
 use duel::data::{GpuImages, Mnist, mnist};
-use duel::gan::{Gan, ModelConfig, Schedule};
-use duel::{AdamConfig, Gpu, Result};
+use duel::gan::{Gan, ModelConfig, Recipe, Schedule};
+use duel::{Gpu, Result};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -31,8 +31,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .and_then(|i| argv.get(i + 1))
         .map_or(Ok(64), |b| b.parse())?;
     let model = ModelConfig::default();
-    let adam = AdamConfig::default();
-    let mut gan = Gan::new(&gpu, &model, adam, adam, batch)?;
+    let mut gan = Gan::new(&gpu, &model, &Recipe::default(), batch)?;
     let mut schedule = Schedule::new(&gpu, model.seed, batch, model.nz, &images)?;
     let mut step = 0;
     let mut run_step = |gan: &mut Gan| -> Result<()> {

@@ -8,9 +8,9 @@
 
 use clap::Parser;
 use duel::data::{GpuImages, Mnist, mnist, read_idx};
-use duel::gan::{Gan, ModelConfig};
+use duel::gan::{Gan, ModelConfig, Recipe};
 use duel::metrics::{Classifier, Scorer, default_classifier_path};
-use duel::{AdamConfig, Error, Gpu, Result};
+use duel::{Error, Gpu, Result};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]
@@ -94,8 +94,7 @@ fn load_generator(gpu: &Gpu, path: &Path) -> Result<(Gan, ModelConfig)> {
             ))
         })?;
     // The optimiser's settings don't change what the generator draws.
-    let adam = AdamConfig::default();
-    let mut gan = Gan::new(gpu, &model, adam, adam, batch_size)?;
+    let mut gan = Gan::new(gpu, &model, &Recipe::default(), batch_size)?;
     gan.load(path)?;
     Ok((gan, model))
 }

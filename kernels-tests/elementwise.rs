@@ -66,8 +66,9 @@ fn unary_forward_ops_match_reference() {
 
 #[test]
 fn binary_and_backward_ops_match_reference() {
-    let cases: [(&str, GpuBinary, CpuBinary, f64); 7] = [
+    let cases: [(&str, GpuBinary, CpuBinary, f64); 8] = [
         ("add", ops::add, r::add, 0.0),
+        ("sub", ops::sub, r::sub, 0.0),
         ("mul", ops::mul, r::mul, 0.0),
         ("relu_backward", ops::relu_backward, r::relu_backward, 0.0),
         (

@@ -3,7 +3,7 @@
 //
 // Entry points and bindings (binding 0 is always Params):
 //   unary  (1: x, 2: out):             scale, relu, leaky_relu, tanh_forward, sigmoid_forward
-//   binary (1: a, 2: b, 3: out):       add, mul,
+//   binary (1: a, 2: b, 3: out):       add, sub, mul,
 //                                      relu_backward(dy, x), leaky_relu_backward(dy, x),
 //                                      tanh_backward(dy, y), sigmoid_backward(dy, y)
 //   accumulate (1: src, 2: dst):       add_assign (dst += src)
@@ -76,6 +76,13 @@ fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
        @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = flat_index(wid, nwg, lid);
     if i < p.n { bout[i] = ba[i] + bb[i]; }
+}
+
+@compute @workgroup_size(256)
+fn sub(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+       @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { bout[i] = ba[i] - bb[i]; }
 }
 
 @compute @workgroup_size(256)

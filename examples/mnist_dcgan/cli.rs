@@ -3,7 +3,7 @@
 
 use clap::{Parser, ValueEnum};
 use duel::AdamConfig;
-use duel::gan::{Arch, ModelConfig, TrainConfig};
+use duel::gan::{Arch, Loss, ModelConfig, Recipe, TrainConfig};
 use std::path::PathBuf;
 
 /// Whose Adam defaults.
@@ -25,6 +25,9 @@ pub struct Args {
     /// give recognisable digits sooner.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
+    /// bce (non-saturating, on D's logits) or lsgan (least squares on D's output).
+    #[arg(long, default_value = "bce")]
+    pub loss: Loss,
     /// Adam's defaults.
     #[arg(long, value_enum, default_value_t = Optimizer::Dcgan)]
     pub optimizer: Optimizer,
@@ -123,8 +126,11 @@ impl Args {
         TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch_size,
-            adam_g: self.adam(self.lr_g),
-            adam_d: self.adam(self.lr_d),
+            recipe: Recipe {
+                loss: self.loss,
+                adam_g: self.adam(self.lr_g),
+                adam_d: self.adam(self.lr_d),
+            },
             out: self.out.clone(),
             resume: self.resume.clone(),
             max_steps: self.max_steps,

@@ -154,6 +154,17 @@ impl Graph {
                     grads.add_with(*a, || ops::scale(&dy, 1.0))?;
                     grads.add(*b, dy)?;
                 }
+                Op::Sub { a, b } => {
+                    grads.add_with(*b, || ops::scale(&dy, -1.0))?;
+                    grads.add(*a, dy)?;
+                }
+                Op::Mul { a, b } => {
+                    grads.add_with(*a, || ops::mul(&dy, value(*b)))?;
+                    grads.add_with(*b, || ops::mul(&dy, value(*a)))?;
+                }
+                Op::Mean { x } => {
+                    grads.add_with(*x, || ops::mean_backward(&dy, value(*x).shape()))?
+                }
                 Op::BceWithLogits { z, target } => {
                     grads.add_with(*z, || ops::bce_with_logits_backward(&dy, value(*z), target))?
                 }

@@ -90,6 +90,19 @@ pub(crate) enum Op {
         a: Var,
         b: Var,
     },
+    Sub {
+        a: Var,
+        b: Var,
+    },
+    /// Elementwise; `square(x)` is `Mul { a: x, b: x }`, whose two gradients add up.
+    Mul {
+        a: Var,
+        b: Var,
+    },
+    /// The mean of every element, a scalar.
+    Mean {
+        x: Var,
+    },
     BceWithLogits {
         z: Var,
         target: Tensor,
@@ -398,6 +411,34 @@ impl Graph {
     pub fn add(&mut self, a: Var, b: Var) -> Result<Var> {
         let y = ops::add(self.value(a), self.value(b))?;
         Ok(self.push(y, Op::Add { a, b }, &[a, b]))
+    }
+
+    pub fn sub(&mut self, a: Var, b: Var) -> Result<Var> {
+        let y = ops::sub(self.value(a), self.value(b))?;
+        Ok(self.push(y, Op::Sub { a, b }, &[a, b]))
+    }
+
+    pub fn mul(&mut self, a: Var, b: Var) -> Result<Var> {
+        let y = ops::mul(self.value(a), self.value(b))?;
+        Ok(self.push(y, Op::Mul { a, b }, &[a, b]))
+    }
+
+    /// x², elementwise: `mul(x, x)`.
+    pub fn square(&mut self, x: Var) -> Result<Var> {
+        self.mul(x, x)
+    }
+
+    /// The mean of every element, a scalar (shape []).
+    pub fn mean(&mut self, x: Var) -> Result<Var> {
+        let y = ops::mean(self.value(x))?;
+        Ok(self.push(y, Op::Mean { x }, &[x]))
+    }
+
+    /// Mean squared error between `a` and `b`, composed of the ops above.
+    pub fn mse(&mut self, a: Var, b: Var) -> Result<Var> {
+        let d = self.sub(a, b)?;
+        let d2 = self.square(d)?;
+        self.mean(d2)
     }
 
     /// Mean binary cross-entropy of sigmoid(z) against `target`, from logits.

@@ -4,12 +4,14 @@
 //! The examples pick a data set, the models and the defaults, and call `run`.
 
 mod model;
+mod recipe;
 pub mod report;
 mod schedule;
 mod train;
 pub mod zoo;
 
 pub use model::{Gan, StepStats};
+pub use recipe::{Loss, Recipe};
 pub use schedule::{EVAL_NOISE_STREAM, FIXED_NOISE_STREAM, NOISE_STREAM, Schedule, epoch_order};
 pub use train::{Dataset, TrainConfig, run};
 pub use zoo::{Arch, ModelConfig};

@@ -1,12 +1,13 @@
 //! The two networks, their optimisers, one training step, and checkpoints.
 
+use super::recipe::{Loss, Recipe};
 use super::schedule::EVAL_NOISE_STREAM;
 use super::zoo::{self, ModelConfig};
-use crate::autograd::Graph;
+use crate::autograd::{Graph, Var};
 use crate::metrics::{Score, Scorer};
 use crate::nn::Sequential;
 use crate::optim::Adam;
-use crate::{AdamConfig, Gpu, Result, Tensor, io::checkpoint, ops};
+use crate::{Gpu, Result, Tensor, io::checkpoint, ops};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -15,6 +16,7 @@ pub struct Gan {
     pub d: Sequential,
     g_opt: Adam,
     d_opt: Adam,
+    loss: Loss,
     /// Targets for the discriminator: ones for real, zeros for fake, shape (batch, 1).
     ones: Tensor,
     zeros: Tensor,
@@ -24,25 +26,20 @@ pub struct Gan {
 pub struct StepStats {
     pub loss_d: Tensor,
     pub loss_g: Tensor,
-    /// Mean D(x) on the real batch and D(G(z)) on the fake one, as probabilities.
+    /// Mean D(x) on the real batch and D(G(z)) on the fake one: as probabilities
+    /// (sigmoid of the logits) with BCE, as D's raw output with LSGAN.
     pub d_x: Tensor,
     pub d_g_z: Tensor,
 }
 
 impl Gan {
-    /// The models `model` describes, G trained by an Adam of `adam_g` and D by one of
-    /// `adam_d`, for batches of `batch_size`.
-    pub fn new(
-        gpu: &Gpu,
-        model: &ModelConfig,
-        adam_g: AdamConfig,
-        adam_d: AdamConfig,
-        batch_size: usize,
-    ) -> Result<Gan> {
+    /// The models `model` describes, trained as `recipe` says, for batches of
+    /// `batch_size`.
+    pub fn new(gpu: &Gpu, model: &ModelConfig, recipe: &Recipe, batch_size: usize) -> Result<Gan> {
         let g = zoo::generator(gpu, model)?;
         let d = zoo::discriminator(gpu, model)?;
-        let g_opt = Adam::new(g.params(), adam_g)?;
-        let d_opt = Adam::new(d.params(), adam_d)?;
+        let g_opt = Adam::new(g.params(), recipe.adam_g)?;
+        let d_opt = Adam::new(d.params(), recipe.adam_d)?;
         let ones = ops::full(gpu, &[batch_size, 1], 1.0)?;
         let zeros = ops::zeros(gpu, &[batch_size, 1])?;
         Ok(Gan {
@@ -50,13 +47,25 @@ impl Gan {
             d,
             g_opt,
             d_opt,
+            loss: recipe.loss,
             ones,
             zeros,
         })
     }
 
-    /// One D step then one G step, with the non-saturating loss:
-    /// D minimises BCE(D(x), 1) + BCE(D(G(z)), 0); G minimises BCE(D(G(z)), 1).
+    /// The loss of D's output `d` against the label real (1) or fake (0).
+    fn adversarial(&self, graph: &mut Graph, d: Var, real: bool) -> Result<Var> {
+        let target = if real { &self.ones } else { &self.zeros };
+        match self.loss {
+            Loss::Bce => graph.bce_with_logits(d, target),
+            Loss::Lsgan => {
+                let target = graph.input(target.clone());
+                graph.mse(d, target)
+            }
+        }
+    }
+
+    /// One D step then one G step, with the recipe's loss (see `Loss`).
     pub fn step(
         &mut self,
         gpu: &Gpu,
@@ -74,8 +83,8 @@ impl Gan {
         let fake_detached = graph.detach(fake);
         let real_logits = self.d.forward(&mut graph, real)?;
         let fake_logits = self.d.forward(&mut graph, fake_detached)?;
-        let loss_real = graph.bce_with_logits(real_logits, &self.ones)?;
-        let loss_fake = graph.bce_with_logits(fake_logits, &self.zeros)?;
+        let loss_real = self.adversarial(&mut graph, real_logits, true)?;
+        let loss_fake = self.adversarial(&mut graph, fake_logits, false)?;
         let loss_d = graph.add(loss_real, loss_fake)?;
         graph.backward(loss_d)?;
         self.d_opt.step()?;
@@ -85,7 +94,7 @@ impl Gan {
         self.d.set_trainable(false);
         let logits = self.d.forward(&mut graph, fake);
         let result = logits.and_then(|logits| {
-            let loss_g = graph.bce_with_logits(logits, &self.ones)?;
+            let loss_g = self.adversarial(&mut graph, logits, true)?;
             graph.backward(loss_g)?;
             Ok(loss_g)
         });
@@ -93,11 +102,15 @@ impl Gan {
         let loss_g = result?;
         self.g_opt.step()?;
 
+        let shown = |logits: Var| match self.loss {
+            Loss::Bce => ops::mean(&ops::sigmoid(graph.value(logits))?),
+            Loss::Lsgan => ops::mean(graph.value(logits)),
+        };
         Ok(StepStats {
             loss_d: graph.value(loss_d).clone(),
             loss_g: graph.value(loss_g).clone(),
-            d_x: ops::mean(&ops::sigmoid(graph.value(real_logits))?)?,
-            d_g_z: ops::mean(&ops::sigmoid(graph.value(fake_logits))?)?,
+            d_x: shown(real_logits)?,
+            d_g_z: shown(fake_logits)?,
         })
     }
 

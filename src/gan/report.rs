@@ -1,6 +1,7 @@
 //! What a run leaves under --out besides checkpoints: metrics.csv, the loss curve,
 //! and the animated GIF of the sample grids.
 
+use super::Loss;
 use crate::io::chart::{Series, YScale, line_chart};
 use crate::metrics::{CLASSES, Score};
 use crate::{Result, io};
@@ -112,7 +113,7 @@ const G_COLOUR: [u8; 3] = [31, 119, 180];
 const FLOOR_COLOUR: [u8; 3] = [150, 150, 150];
 
 /// Loss_D and Loss_G against the step.
-pub fn plot_losses(path: &Path, rows: &[Row]) -> Result<()> {
+pub fn plot_losses(path: &Path, rows: &[Row], loss: Loss) -> Result<()> {
     let series = |label, colour, pick: fn(&Row) -> f32| Series {
         label,
         colour,
@@ -123,7 +124,7 @@ pub fn plot_losses(path: &Path, rows: &[Row]) -> Result<()> {
     };
     line_chart(
         path,
-        "Losses (BCE)",
+        &format!("Losses ({loss})"),
         "step",
         YScale::Linear,
         &[

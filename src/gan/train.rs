@@ -1,13 +1,13 @@
 //! The training loop: a GAN on a data set, the metric, and everything written under
 //! the output directory.
 
-use super::Gan;
 use super::report;
 use super::schedule::{FIXED_NOISE_STREAM, NOISE_STREAM, Schedule};
 use super::zoo::ModelConfig;
+use super::{Gan, Recipe};
 use crate::data::{GpuImages, Mnist, encode_idx, mnist};
 use crate::metrics::{Classifier, Scorer};
-use crate::{AdamConfig, Error, Gpu, Result, Tensor, io, ops};
+use crate::{Error, Gpu, Result, Tensor, io, ops};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +19,8 @@ pub struct TrainConfig {
     /// Passes over the training images.
     pub epochs: usize,
     pub batch_size: usize,
-    /// Adam's settings for the generator and for the discriminator.
-    pub adam_g: AdamConfig,
-    pub adam_d: AdamConfig,
+    /// The loss, and each network's Adam.
+    pub recipe: Recipe,
     /// Where grids, metrics, plots and checkpoints go.
     pub out: PathBuf,
     /// Continue from this checkpoint.
@@ -46,8 +45,7 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 2,
             batch_size: 32,
-            adam_g: AdamConfig::default(),
-            adam_d: AdamConfig::default(),
+            recipe: Recipe::default(),
             out: PathBuf::from("out"),
             resume: None,
             max_steps: 0,
@@ -144,7 +142,7 @@ pub fn run(
     let scorer = data.metric.as_ref().filter(|_| config.eval_every > 0);
     let fd_floor = scorer.map_or(0.0, |(_, floor)| *floor);
 
-    let mut gan = Gan::new(gpu, model, config.adam_g, config.adam_d, config.batch_size)?;
+    let mut gan = Gan::new(gpu, model, &config.recipe, config.batch_size)?;
     eprintln!(
         "generator {} parameters, discriminator {} parameters",
         gan.g.parameter_count(),
@@ -252,7 +250,8 @@ pub fn run(
             io::save_png(&config.out.join("latest.png"), &grid)?;
             frames.push(grid);
             report::write_csv(&csv_path, &rows)?;
-            report::plot_losses(&config.out.join("loss_curve.png"), &rows)?;
+            let losses = config.out.join("loss_curve.png");
+            report::plot_losses(&losses, &rows, config.recipe.loss)?;
             gan.save(&checkpoint_path, run_metadata(config, model, step))?;
             last_good_step = step;
         }

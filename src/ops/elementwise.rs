@@ -73,6 +73,11 @@ pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     binary("add", a, b, 0.0)
 }
 
+/// out = a - b, same shapes.
+pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary("sub", a, b, 0.0)
+}
+
 /// out = a * b, same shapes.
 pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     binary("mul", a, b, 0.0)

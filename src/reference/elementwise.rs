@@ -7,6 +7,10 @@ pub fn add(a: &Array, b: &Array) -> Array {
     a.zip(b, |x, y| x + y)
 }
 
+pub fn sub(a: &Array, b: &Array) -> Array {
+    a.zip(b, |x, y| x - y)
+}
+
 pub fn mul(a: &Array, b: &Array) -> Array {
     a.zip(b, |x, y| x * y)
 }

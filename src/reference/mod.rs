@@ -25,7 +25,7 @@ pub use conv::{
 };
 pub use elementwise::{
     activate, add, add_assign, leaky_relu, leaky_relu_backward, mul, relu, relu_backward, scale,
-    sigmoid, sigmoid_backward, tanh, tanh_backward,
+    sigmoid, sigmoid_backward, sub, tanh, tanh_backward,
 };
 pub use fill::{copy, fill, full, zeros};
 pub use loss::{

@@ -374,3 +374,49 @@ fn adam_updates_every_parameter_in_one_dispatch() {
         other => panic!("expected a usage error naming p2, got {other:?}"),
     }
 }
+
+/// The least-squares pieces: sub, mul (with distinct operands and as square), mean and
+/// the mse composed of them, through two Linear layers, against finite differences.
+#[test]
+fn mse_and_elementwise_ops_match_finite_differences() {
+    let x = random(&[5, 4], 60, -1.0, 1.0);
+    let t = random(&[5, 3], 61, -1.0, 1.0);
+    let init = [
+        random(&[4, 3], 62, -0.8, 0.8),
+        random(&[3], 63, -0.2, 0.2),
+        random(&[4, 3], 64, -0.8, 0.8),
+    ];
+    // mean((x·W0 + b - t)²) + mean((x·W0 + b) ⊙ (x·W2))
+    let loss = |p: &[Array]| {
+        let y = r::matmul_bias(&x, &p[0], &p[1]);
+        let y2 = r::matmul(&x, &p[2]);
+        let d = r::sub(&y, &t);
+        scalar(&r::mean(&r::mul(&d, &d))) + scalar(&r::mean(&r::mul(&y, &y2)))
+    };
+    let params: Vec<Rc<Param>> = init
+        .iter()
+        .enumerate()
+        .map(|(i, a)| param(&format!("p{i}"), a))
+        .collect();
+    let mut g = Graph::new(gpu(), true, 0);
+    let (xv, tv) = (g.input(upload(&x)), g.input(upload(&t)));
+    let identity = Activation::Identity;
+    let y = g
+        .linear(xv, &params[0], Some(&params[1]), identity)
+        .unwrap();
+    let y2 = g.linear(xv, &params[2], None, identity).unwrap();
+    let squared = g.mse(y, tv).unwrap();
+    let product = g.mul(y, y2).unwrap();
+    let cross = g.mean(product).unwrap();
+    let l = g.add(squared, cross).unwrap();
+    let gpu_loss = f64::from(g.value(l).to_vec().unwrap()[0]);
+    assert!(
+        (gpu_loss - loss(&init)).abs() < 1e-5,
+        "loss {gpu_loss} vs {}",
+        loss(&init)
+    );
+    g.backward(l).unwrap();
+    for (i, p) in params.iter().enumerate() {
+        assert_grad(&format!("mse param {i}"), p, &numeric_grad(&loss, &init, i));
+    }
+}

@@ -4,7 +4,7 @@
 
 use crate::common::{gpu, mnist_dir, scratch};
 use duel::data::{GpuImages, Mnist};
-use duel::gan::{Arch, Gan, ModelConfig, Schedule};
+use duel::gan::{Arch, Gan, Loss, ModelConfig, Recipe, Schedule};
 use duel::{AdamConfig, Error, Gpu, Tensor};
 use std::sync::OnceLock;
 
@@ -24,11 +24,20 @@ fn model(change: impl FnOnce(&mut ModelConfig)) -> ModelConfig {
 const BATCH: usize = 16;
 
 fn new_gan(gpu: &Gpu, model: &ModelConfig) -> Gan {
+    new_gan_with(gpu, model, Loss::Bce)
+}
+
+fn new_gan_with(gpu: &Gpu, model: &ModelConfig, loss: Loss) -> Gan {
     let adam = AdamConfig {
         lr: 4e-4,
         ..AdamConfig::default()
     };
-    Gan::new(gpu, model, adam, adam, BATCH).unwrap()
+    let recipe = Recipe {
+        loss,
+        adam_g: adam,
+        adam_d: adam,
+    };
+    Gan::new(gpu, model, &recipe, BATCH).unwrap()
 }
 
 fn new_schedule(gpu: &Gpu, model: &ModelConfig, images: &GpuImages) -> Schedule {
@@ -102,6 +111,31 @@ fn training_steps_give_finite_losses_and_checkpoints_round_trip_bit_exactly() {
     );
     let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "temporary files were left behind");
+}
+
+#[test]
+fn least_squares_training_steps_give_finite_losses() {
+    let small = model(|_| {});
+    let mut gan = new_gan_with(gpu(), &small, Loss::Lsgan);
+    let mut schedule = new_schedule(gpu(), &small, images());
+    let losses = train(&mut gan, &mut schedule, 0, 10);
+    // Mean squared errors: positive, and small while D's outputs stay near its targets.
+    assert!(
+        losses.iter().all(|(d, g)| d.is_finite()
+            && g.is_finite()
+            && *d > 0.0
+            && *g > 0.0
+            && *d < 10.0),
+        "{losses:?}"
+    );
+    // Not the BCE step: BCE at chance is ln 2 per term, an MSE is not.
+    let bce = train(
+        &mut new_gan(gpu(), &small),
+        &mut new_schedule(gpu(), &small, images()),
+        0,
+        1,
+    );
+    assert_ne!(bce[0], losses[0]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! clear error while the last good checkpoint stays as it was.
 
 use crate::common::{gpu, mnist_dir, scratch};
-use duel::gan::{Dataset, ModelConfig, TrainConfig, report};
+use duel::gan::{Dataset, ModelConfig, Recipe, TrainConfig, report};
 use duel::{AdamConfig, Error};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -17,8 +17,11 @@ fn run(out: &Path, change: impl FnOnce(&mut TrainConfig)) -> duel::Result<()> {
     };
     let mut config = TrainConfig {
         batch_size: 16,
-        adam_g: adam,
-        adam_d: adam,
+        recipe: Recipe {
+            adam_g: adam,
+            adam_d: adam,
+            ..Recipe::default()
+        },
         sample_every: 5,
         log_every: 5,
         out: out.to_path_buf(),
@@ -83,8 +86,8 @@ fn a_run_writes_its_outputs_and_a_nan_loss_keeps_the_last_good_checkpoint() {
     let err = run(&out, |c| {
         c.resume = Some(checkpoint.clone());
         c.max_steps = 40;
-        c.adam_g.lr = 1e30;
-        c.adam_d.lr = 1e30;
+        c.recipe.adam_g.lr = 1e30;
+        c.recipe.adam_d.lr = 1e30;
         c.eval_every = 0;
     })
     .expect_err("the loss must blow up");
