@@ -98,11 +98,7 @@ pub const GEMM_CORES: [GemmCore; 10] = [
         wg_y: 1,
         rows: 32,
     },
-    GemmCore::Portable {
-        wg_x: 16,
-        wg_y: 16,
-        rows: 8,
-    },
+    PORTABLE_GPU,
     GemmCore::Portable {
         wg_x: 8,
         wg_y: 1,
@@ -114,11 +110,7 @@ pub const GEMM_CORES: [GemmCore; 10] = [
         rows: 4,
     },
     GemmCore::SUBGROUP8,
-    GemmCore::Subgroup {
-        lanes: 8,
-        rows: 32,
-        cols: 4,
-    },
+    SUBGROUP8_NARROW,
     TILED_64,
     TILED_128,
     GemmCore::Tiled {
@@ -136,6 +128,20 @@ pub const GEMM_CORES: [GemmCore; 10] = [
         tn: 4,
     },
 ];
+
+/// The portable core shaped for a GPU.
+pub const PORTABLE_GPU: GemmCore = GemmCore::Portable {
+    wg_x: 16,
+    wg_y: 16,
+    rows: 8,
+};
+
+/// The 8-lane subgroup core at the 32-lane GPU core's shape: 32 rows, 4 columns a lane.
+pub const SUBGROUP8_NARROW: GemmCore = GemmCore::Subgroup {
+    lanes: 8,
+    rows: 32,
+    cols: 4,
+};
 
 /// The 32-lane subgroup core that a GPU gets: validated by naga here, though lavapipe's
 /// 8-lane subgroups can't run it (its 8-lane twin above runs the same generator).
@@ -175,8 +181,8 @@ pub fn conv_gpus() -> Vec<&'static Gpu> {
     let plans = [
         GemmPlan::new(TILED_64, 1),
         GemmPlan::new(TILED_128, 2),
-        GemmPlan::new(GEMM_CORES[5], 3),
-        GemmPlan::new(GEMM_CORES[1], 2),
+        GemmPlan::new(SUBGROUP8_NARROW, 3),
+        GemmPlan::new(PORTABLE_GPU, 2),
     ];
     std::iter::once(gpu())
         .chain(
