@@ -73,7 +73,8 @@ fn bench_cores(gpu: &Gpu) -> Vec<GemmCore> {
         TILED_64,
         TILED_128,
     ];
-    if let Some(lanes @ (16 | 32 | 64)) = gpu.subgroup_size() {
+    // Rows must be a multiple of the lanes; 64 lanes would need 64 rows × 4 columns each.
+    if let Some(lanes @ (16 | 32)) = gpu.subgroup_size() {
         cores.push(GemmCore::Subgroup {
             lanes,
             rows: 32,
@@ -391,15 +392,11 @@ fn bandwidth_rows(
         channels(1.0)?,
     );
     let bn = duel::BatchNormConfig::default();
-    let (_, saved) = ops::batch_norm_train(
-        &maps,
-        &gamma,
-        &beta,
-        &running_mean,
-        &running_var,
-        &bn,
-        Activation::Identity,
-    )?;
+    let bn_train = || {
+        let (g, b, m, v) = (&gamma, &beta, &running_mean, &running_var);
+        ops::batch_norm_train(&maps, g, b, m, v, &bn, Activation::Identity)
+    };
+    let (_, saved) = bn_train()?;
     let (m, v) = (ops::zeros(gpu, &[n])?, ops::zeros(gpu, &[n])?);
     let adam = duel::AdamConfig::default();
     let logits = random(gpu, &[64, 1], rng)?;
@@ -482,18 +479,7 @@ fn bandwidth_rows(
             "batch_norm_train",
             "64x64x14x14".to_string(),
             4 * map_bytes,
-            Box::new(|| {
-                ops::batch_norm_train(
-                    &maps,
-                    &gamma,
-                    &beta,
-                    &running_mean,
-                    &running_var,
-                    &bn,
-                    Activation::Identity,
-                )
-                .map(drop)
-            }),
+            Box::new(|| bn_train().map(drop)),
         ),
         (
             "batch_norm_backward",
