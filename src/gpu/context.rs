@@ -69,7 +69,7 @@ impl GpuOptions {
     /// The subgroup size that the forced GEMM core needs, if it needs one.
     pub(crate) fn gemm_lanes(&self) -> Option<u32> {
         match self.gemm {
-            GemmPolicy::Auto => None,
+            GemmPolicy::Auto | GemmPolicy::AutoAs(_) => None,
             GemmPolicy::Core(core) => core.lanes(),
             GemmPolicy::Plan(plan) => plan.core.lanes(),
         }

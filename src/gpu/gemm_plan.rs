@@ -33,6 +33,9 @@ pub enum GemmPolicy {
     /// Per adapter and per problem shape.
     #[default]
     Auto,
+    /// As `Auto` would plan on a device of this type: a CPU device then runs, and the
+    /// tests check, the plans that a GPU gets.
+    AutoAs(wgpu::DeviceType),
     /// This core for every GEMM, with the splits `Auto` would give it.
     Core(GemmCore),
     /// This core and split for every GEMM (tests and benches).

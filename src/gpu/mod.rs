@@ -118,12 +118,24 @@ impl Gpu {
 
     /// How a GEMM of C (m, n) over k runs on this adapter (see `GemmPolicy`).
     pub fn gemm_plan(&self, m: usize, n: usize, k: usize) -> GemmPlan {
-        let core = match self.0.gemm_policy {
-            GemmPolicy::Plan(plan) => return plan,
-            GemmPolicy::Core(core) => core,
-            GemmPolicy::Auto => gemm_plan::auto_core(&self.0.report, self.0.fill, m, n),
+        let as_if = |device_type| AdapterReport {
+            device_type,
+            ..self.0.report.clone()
         };
-        self.gemm_plan_on(core, m, n, k)
+        match self.0.gemm_policy {
+            GemmPolicy::Plan(plan) => plan,
+            GemmPolicy::Core(core) => self.gemm_plan_on(core, m, n, k),
+            GemmPolicy::Auto => {
+                let core = gemm_plan::auto_core(&self.0.report, self.0.fill, m, n);
+                self.gemm_plan_on(core, m, n, k)
+            }
+            GemmPolicy::AutoAs(device_type) => {
+                let report = as_if(device_type);
+                let fill = gemm_plan::fill_workgroups(&report);
+                let core = gemm_plan::auto_core(&report, fill, m, n);
+                GemmPlan::new(core, gemm_plan::auto_splits(core, fill, m, n, k))
+            }
+        }
     }
 
     /// `core` with the split of K that fills this adapter for C (m, n) over k.

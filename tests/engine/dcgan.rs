@@ -5,6 +5,7 @@
 use crate::common::{gpu, mnist_dir, scratch};
 use duel::data::{GpuImages, Mnist};
 use duel::gan::{Arch, Gan, Loss, ModelConfig, Recipe, Schedule};
+use duel::gpu::{GemmCore, GemmPolicy, GpuOptions};
 use duel::{AdamConfig, Error, Gpu, Tensor};
 use std::sync::OnceLock;
 
@@ -54,10 +55,20 @@ fn images() -> &'static GpuImages {
 
 /// Trains steps `from..to` and returns each step's (Loss_D, Loss_G) as read back.
 fn train(gan: &mut Gan, schedule: &mut Schedule, from: usize, to: usize) -> Vec<(f32, f32)> {
-    (from..to)
+    train_on(gpu(), images(), gan, schedule, from..to)
+}
+
+fn train_on(
+    gpu: &Gpu,
+    images: &GpuImages,
+    gan: &mut Gan,
+    schedule: &mut Schedule,
+    steps: std::ops::Range<usize>,
+) -> Vec<(f32, f32)> {
+    steps
         .map(|step| {
-            let (real, z, seed) = schedule.inputs(images(), step).unwrap();
-            let stats = gan.step(gpu(), &real, z, seed).unwrap();
+            let (real, z, seed) = schedule.inputs(images, step).unwrap();
+            let stats = gan.step(gpu, &real, z, seed).unwrap();
             (
                 stats.loss_d.to_vec().unwrap()[0],
                 stats.loss_g.to_vec().unwrap()[0],
@@ -111,6 +122,49 @@ fn training_steps_give_finite_losses_and_checkpoints_round_trip_bit_exactly() {
     );
     let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "temporary files were left behind");
+}
+
+/// The plans a discrete GPU gets (tiled cores, and K split where the tiles of C are
+/// few), run on this adapter, train the same DCGAN steps as its own plans do, to within
+/// the rounding of another summation order: CI has no GPU, and this is how the GPU
+/// path runs in it.
+#[test]
+fn a_discrete_gpus_gemm_plans_train_the_same_steps() {
+    let options = GpuOptions {
+        gemm: GemmPolicy::AutoAs(wgpu::DeviceType::DiscreteGpu),
+        ..GpuOptions::from_env()
+    };
+    let as_gpu = Gpu::with_options(&options).unwrap();
+    // D's second conv's weight gradient at batch 16: C (128, 1024) over K = 16·7·7.
+    let plan = as_gpu.gemm_plan(128, 1024, 16 * 49);
+    assert!(
+        matches!(plan.core, GemmCore::Tiled { .. }) && plan.splits > 1,
+        "{plan}"
+    );
+    let data = Mnist::load(&mnist_dir()).unwrap();
+    let shape = [1, 28, 28];
+    let own_images =
+        GpuImages::upload(&as_gpu, &data.train.images, data.train.count, &shape).unwrap();
+    let small = model(|_| {});
+    let mut gan = new_gan(&as_gpu, &small);
+    let mut schedule = new_schedule(&as_gpu, &small, &own_images);
+    let gpu_plans = train_on(&as_gpu, &own_images, &mut gan, &mut schedule, 0..3);
+    let own_plans = train(
+        &mut new_gan(gpu(), &small),
+        &mut new_schedule(gpu(), &small, images()),
+        0,
+        3,
+    );
+    for (step, (a, b)) in gpu_plans.iter().zip(&own_plans).enumerate() {
+        // Another order of f32 sums moved the losses by under 1e-6 relative over these
+        // three steps on lavapipe; 1e-4 leaves room for that to grow through Adam, while
+        // a wrong GEMM moves them by far more.
+        let close = |x: f32, y: f32| (x - y).abs() <= 1e-4 * y.abs().max(1.0);
+        assert!(
+            close(a.0, b.0) && close(a.1, b.1),
+            "step {step}: {a:?} vs {b:?}"
+        );
+    }
 }
 
 #[test]
