@@ -286,87 +286,36 @@ fn conv_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
 fn dcgan_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>, batch: usize) -> Result<()> {
     let b = batch;
     let label = |what: &str| format!("dcgan b{b} {what}");
-    // G's Linear 100 -> 6272: forward, and its weight gradient Xᵀ·dY (z needs no gradient).
-    matmul_case(
-        gpu,
-        rng,
-        rows,
-        (b, 100, 6272),
-        (false, false),
-        &label("G dense forward"),
-        false,
-    )?;
-    matmul_case(
-        gpu,
-        rng,
-        rows,
-        (100, b, 6272),
-        (true, false),
-        &label("G dense weight grad"),
-        false,
-    )?;
+    // (label, (M, K, N), transposes). G's Linear 100 -> 6272: forward, and its weight
+    // gradient Xᵀ·dY (z needs no gradient). D's Linear 6272 -> 1: forward, input
+    // gradient dY·Wᵀ, weight gradient Xᵀ·dY.
+    type Linear = (&'static str, (usize, usize, usize), (bool, bool));
+    let g_linear: [Linear; 2] = [
+        ("G dense forward", (b, 100, 6272), (false, false)),
+        ("G dense weight grad", (100, b, 6272), (true, false)),
+    ];
+    let d_linear: [Linear; 3] = [
+        ("D dense forward", (b, 6272, 1), (false, false)),
+        ("D dense input grad", (b, 1, 6272), (false, true)),
+        ("D dense weight grad", (6272, b, 1), (true, false)),
+    ];
     let up = Layer::Transpose(ConvTranspose2d::torch(2, 1, 0));
     let down = Layer::Conv(Conv2d::new(2, Padding::symmetric(1)));
-    conv_layer_rows(
-        gpu,
-        rng,
-        rows,
-        &label("G convT 128->64"),
-        (&[b, 128, 7, 7], &[128, 64, 4, 4]),
-        up,
-    )?;
-    conv_layer_rows(
-        gpu,
-        rng,
-        rows,
-        &label("G convT 64->1"),
-        (&[b, 64, 14, 14], &[64, 1, 4, 4]),
-        up,
-    )?;
-    conv_layer_rows(
-        gpu,
-        rng,
-        rows,
-        &label("D conv 1->64"),
-        (&[b, 1, 28, 28], &[64, 1, 4, 4]),
-        down,
-    )?;
-    conv_layer_rows(
-        gpu,
-        rng,
-        rows,
-        &label("D conv 64->128"),
-        (&[b, 64, 14, 14], &[128, 64, 4, 4]),
-        down,
-    )?;
-    // D's Linear 6272 -> 1: forward, input gradient dY·Wᵀ, weight gradient Xᵀ·dY.
-    matmul_case(
-        gpu,
-        rng,
-        rows,
-        (b, 6272, 1),
-        (false, false),
-        &label("D dense forward"),
-        false,
-    )?;
-    matmul_case(
-        gpu,
-        rng,
-        rows,
-        (b, 1, 6272),
-        (false, true),
-        &label("D dense input grad"),
-        false,
-    )?;
-    matmul_case(
-        gpu,
-        rng,
-        rows,
-        (6272, b, 1),
-        (true, false),
-        &label("D dense weight grad"),
-        false,
-    )?;
+    let convs: [(&str, [usize; 4], [usize; 4], Layer); 4] = [
+        ("G convT 128->64", [b, 128, 7, 7], [128, 64, 4, 4], up),
+        ("G convT 64->1", [b, 64, 14, 14], [64, 1, 4, 4], up),
+        ("D conv 1->64", [b, 1, 28, 28], [64, 1, 4, 4], down),
+        ("D conv 64->128", [b, 64, 14, 14], [128, 64, 4, 4], down),
+    ];
+    for (what, mkn, transposes) in g_linear {
+        matmul_case(gpu, rng, rows, mkn, transposes, &label(what), false)?;
+    }
+    for (what, x, w, layer) in convs {
+        conv_layer_rows(gpu, rng, rows, &label(what), (&x, &w), layer)?;
+    }
+    for (what, mkn, transposes) in d_linear {
+        matmul_case(gpu, rng, rows, mkn, transposes, &label(what), false)?;
+    }
     Ok(())
 }
 

@@ -31,13 +31,14 @@ impl Storage {
         })
     }
 
-    /// The buffer this storage lies in, and its byte offset there.
-    fn origin(&self) -> (wgpu::Buffer, u64) {
+    /// The buffer this storage lies in, and its byte offset there: `None` for a
+    /// buffer of its own, `Some` for a range of an arena's.
+    fn origin(&self) -> (wgpu::Buffer, Option<u64>) {
         match &*self.place.read().unwrap_or_else(|e| e.into_inner()) {
-            Place::Own(buffer) => (buffer.clone(), 0),
+            Place::Own(buffer) => (buffer.clone(), None),
             Place::In { arena, offset } => {
                 let (buffer, base) = arena.origin();
-                (buffer, base + offset)
+                (buffer, Some(base.unwrap_or(0) + offset))
             }
         }
     }
@@ -179,17 +180,12 @@ impl Tensor {
 
     /// Where the data lies, for binding, copying and writing.
     pub(crate) fn buffer(&self) -> BufferRange {
-        let (buffer, offset) = self.storage.origin();
         // A tensor with a buffer of its own binds all of it, as pooled buffers may be
         // larger than the tensor; one in an arena binds exactly its range.
-        let own = matches!(
-            &*self.storage.place.read().unwrap_or_else(|e| e.into_inner()),
-            Place::Own(_)
-        );
-        let size = if own {
-            None
-        } else {
-            wgpu::BufferSize::new((self.numel() * 4) as u64)
+        let (buffer, offset) = self.storage.origin();
+        let (offset, size) = match offset {
+            None => (0, None),
+            Some(offset) => (offset, wgpu::BufferSize::new((self.numel() * 4) as u64)),
         };
         BufferRange {
             buffer,

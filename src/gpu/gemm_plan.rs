@@ -123,6 +123,13 @@ pub fn auto_core(report: &AdapterReport, units: usize, m: usize, n: usize) -> Ge
     }
 }
 
+/// The plan `Auto` makes for C (m, n) over k on an adapter like `report`, which fills
+/// with `units` workgroups.
+pub fn auto_plan(report: &AdapterReport, units: usize, m: usize, n: usize, k: usize) -> GemmPlan {
+    let core = auto_core(report, units, m, n);
+    GemmPlan::new(core, auto_splits(core, units, m, n, k))
+}
+
 /// Workgroups that one slice of a `core` GEMM of m × n launches.
 pub fn workgroups(core: GemmCore, m: usize, n: usize) -> usize {
     let (tm, tn) = core.tile();

@@ -15,11 +15,12 @@ include!(concat!(env!("OUT_DIR"), "/shader_files.rs"));
 /// no includes of its own. Each file goes in once, where it is first named.
 const INCLUDE: &str = "// @include ";
 
-fn file(name: &str) -> &'static str {
+/// shaders/NAME.wgsl's entry in `SHADER_FILES`: its name, and its text.
+fn file(name: &str) -> (&'static str, &'static str) {
     SHADER_FILES
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|(_, text)| *text)
+        .copied()
         .unwrap_or_else(|| panic!("there is no shaders/{name}.wgsl"))
 }
 
@@ -33,7 +34,7 @@ pub fn includes(text: &str) -> impl Iterator<Item = &str> {
 /// The text of shaders/NAME.wgsl with its includes expanded.
 pub fn shader_source(name: &str) -> String {
     fn expand(name: &'static str, seen: &mut Vec<&'static str>, out: &mut String) {
-        for line in file(name).lines() {
+        for line in file(name).1.lines() {
             match line.strip_prefix(INCLUDE).map(str::trim) {
                 Some(part) if !seen.contains(&part) => {
                     seen.push(part);
@@ -47,11 +48,7 @@ pub fn shader_source(name: &str) -> String {
             }
         }
     }
-    let name = SHADER_FILES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(n, _)| *n)
-        .unwrap_or_else(|| panic!("there is no shaders/{name}.wgsl"));
+    let name = file(name).0;
     let mut out = String::new();
     expand(name, &mut vec![name], &mut out);
     out

@@ -118,22 +118,17 @@ impl Gpu {
 
     /// How a GEMM of C (m, n) over k runs on this adapter (see `GemmPolicy`).
     pub fn gemm_plan(&self, m: usize, n: usize, k: usize) -> GemmPlan {
-        let as_if = |device_type| AdapterReport {
-            device_type,
-            ..self.0.report.clone()
-        };
         match self.0.gemm_policy {
             GemmPolicy::Plan(plan) => plan,
             GemmPolicy::Core(core) => self.gemm_plan_on(core, m, n, k),
-            GemmPolicy::Auto => {
-                let core = gemm_plan::auto_core(&self.0.report, self.0.fill, m, n);
-                self.gemm_plan_on(core, m, n, k)
-            }
+            GemmPolicy::Auto => gemm_plan::auto_plan(&self.0.report, self.0.fill, m, n, k),
             GemmPolicy::AutoAs(device_type) => {
-                let report = as_if(device_type);
+                let report = AdapterReport {
+                    device_type,
+                    ..self.0.report.clone()
+                };
                 let fill = gemm_plan::fill_workgroups(&report);
-                let core = gemm_plan::auto_core(&report, fill, m, n);
-                GemmPlan::new(core, gemm_plan::auto_splits(core, fill, m, n, k))
+                gemm_plan::auto_plan(&report, fill, m, n, k)
             }
         }
     }

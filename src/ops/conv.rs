@@ -209,19 +209,14 @@ fn launch(
     buffers.push(out.buffer());
     for params in gemms(pass, g, base)? {
         // K may be 0 (a phase no tap reaches): the core then stores the bias or zero.
-        let (m, n, k) = (params.m, params.n, params.k);
         Gemm {
             prelude,
             constants: &constants,
             params: &params,
-            mnk: (m, n, k),
+            mnk: (params.m, params.n, params.k),
             what: "a convolution GEMM",
         }
-        .launch(
-            gpu,
-            gpu.gemm_plan(m as usize, n as usize, k as usize),
-            &buffers,
-        )?;
+        .launch(gpu, None, &buffers)?;
     }
     Ok(())
 }

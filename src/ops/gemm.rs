@@ -28,14 +28,21 @@ fn key(gemm: &Gemm<'_, impl bytemuck::Pod>, plan: GemmPlan, entry: &'static str)
 }
 
 impl<P: bytemuck::Pod> Gemm<'_, P> {
-    /// Records the GEMM on `plan`; `buffers` bind in order from binding 1, as the
-    /// prelude declares them. A split plan adds a pooled scratch buffer of partial sums
-    /// and a second dispatch that reduces them in a fixed order.
-    pub fn launch(&self, gpu: &crate::Gpu, plan: GemmPlan, buffers: &[BufferRange]) -> Result<()> {
-        let (m, n, _) = self.mnk;
+    /// Records the GEMM on `plan`, or on the one the adapter picks for (m, n, k) when
+    /// it is `None`; `buffers` bind in order from binding 1, as the prelude declares
+    /// them. A split plan adds a pooled scratch buffer of partial sums and a second
+    /// dispatch that reduces them in a fixed order.
+    pub fn launch(
+        &self,
+        gpu: &crate::Gpu,
+        plan: Option<GemmPlan>,
+        buffers: &[BufferRange],
+    ) -> Result<()> {
+        let (m, n, k) = self.mnk;
         if m == 0 || n == 0 {
             return Ok(());
         }
+        let plan = plan.unwrap_or_else(|| gpu.gemm_plan(m as usize, n as usize, k as usize));
         let (tile_m, tile_n) = plan.core.tile();
         let groups = [n.div_ceil(tile_n), m.div_ceil(tile_m), plan.splits];
         let max = gpu.limits().max_compute_workgroups_per_dimension;

@@ -70,7 +70,6 @@ pub fn matmul_with(
         k: too_big(k)?,
         _pad: 0,
     };
-    let plan = plan.unwrap_or_else(|| gpu.gemm_plan(m, n, k));
     Gemm {
         prelude: "gemm_matmul",
         constants: &[
