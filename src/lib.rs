@@ -5,6 +5,7 @@
 //! (CPU twins of every op, used by the tests as the oracle).
 
 pub mod autograd;
+pub mod cli;
 pub mod conv_spec;
 pub mod data;
 mod error;

@@ -57,7 +57,7 @@ pub fn verify(name: &str, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn fetch(url: &str) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn fetch(url: &str) -> std::result::Result<Vec<u8>, String> {
     let response = ureq::get(url).call().map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     response

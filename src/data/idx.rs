@@ -2,8 +2,8 @@
 //! a type byte, the number of dimensions), the dimensions as big-endian u32, then the
 //! data. Only unsigned bytes (type 0x08) are accepted, which is what MNIST uses.
 
+use super::locate::read_maybe_gzipped;
 use crate::{Error, Result};
-use std::io::Read;
 use std::path::Path;
 
 /// A decoded IDX file: its dimensions and its bytes.
@@ -13,28 +13,10 @@ pub struct Idx {
     pub data: Vec<u8>,
 }
 
-fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
-    Error::Data(format!("{}: {what}", path.display()))
-}
-
 /// Reads and validates an IDX file; a `.gz` (or any gzip-compressed) file is inflated.
 pub fn read_idx(path: &Path) -> Result<Idx> {
-    let raw = std::fs::read(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| {
-                bad(
-                    path,
-                    format!("corrupt or truncated gzip data ({e}); download the file again"),
-                )
-            })?;
-        out
-    } else {
-        raw
-    };
-    parse_idx(&bytes).map_err(|what| bad(path, what))
+    let bytes = read_maybe_gzipped(path)?;
+    parse_idx(&bytes).map_err(|what| Error::Data(format!("{}: {what}", path.display())))
 }
 
 /// Parses IDX bytes, saying what is wrong when they are not a whole, valid file.

@@ -1,9 +1,10 @@
 //! MNIST: finding the four files, checking them, and loading them.
 //!
-//! The files are looked for in `--data-dir`, then `$DUEL_DATA`, then the user cache
-//! (`$XDG_CACHE_HOME/duel/mnist` or `~/.cache/duel/mnist`). Each may be gzipped or raw.
+//! The files are looked for as `locate` says, in the cache under `duel/mnist`.
 
+use super::Split;
 use super::idx::{Idx, read_idx};
+use super::locate::{self, file_in};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -15,13 +16,6 @@ pub const FILES: [&str; 4] = [
     "t10k-labels-idx1-ubyte",
 ];
 
-/// One split: images (count, 28, 28) as bytes, and labels (count).
-pub struct Split {
-    pub images: Vec<u8>,
-    pub labels: Vec<u8>,
-    pub count: usize,
-}
-
 pub struct Mnist {
     pub train: Split,
     pub test: Split,
@@ -29,28 +23,9 @@ pub struct Mnist {
 
 pub const SIDE: usize = 28;
 
-/// The user cache directory for MNIST, if a home directory is known.
-pub fn cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("duel").join("mnist"))
-}
-
 /// The directories searched, in order.
 pub fn search_dirs(data_dir: Option<&Path>) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    dirs.extend(data_dir.map(Path::to_path_buf));
-    dirs.extend(std::env::var_os("DUEL_DATA").map(PathBuf::from));
-    dirs.extend(cache_dir());
-    dirs
-}
-
-/// Where `name` lives in `dir`, gzipped or raw.
-fn file_in(dir: &Path, name: &str) -> Option<PathBuf> {
-    [dir.join(format!("{name}.gz")), dir.join(name)]
-        .into_iter()
-        .find(|p| p.is_file())
+    locate::search_dirs(data_dir, "mnist")
 }
 
 /// The first searched directory that holds all four files.
@@ -84,7 +59,7 @@ pub fn find_or_download(data_dir: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = dirs.iter().find(|d| has_all(d)) {
         return Ok(dir.clone());
     }
-    let Some(cache) = cache_dir() else {
+    let Some(cache) = locate::cache_dir("mnist") else {
         return Err(not_found(&dirs, None));
     };
     match super::download::download_into(&cache) {

@@ -134,7 +134,7 @@ pub fn plot_losses(path: &Path, rows: &[Row], loss: Loss) -> Result<()> {
     )
 }
 
-/// FD against the step, with the floor (real training digits) as a flat line.
+/// FD against the step, with the floor (real training images) as a flat line.
 pub fn plot_fd(path: &Path, rows: &[Row], floor: f64) -> Result<()> {
     let points: Vec<(f64, f64)> = rows
         .iter()
@@ -143,7 +143,7 @@ pub fn plot_fd(path: &Path, rows: &[Row], floor: f64) -> Result<()> {
     let last = points.last().map_or(1.0, |p| p.0);
     line_chart(
         path,
-        "Frechet distance to the test digits, in classifier features (log scale)",
+        "Frechet distance to the test images, in classifier features (log scale)",
         "step",
         YScale::Log,
         &[
@@ -153,7 +153,7 @@ pub fn plot_fd(path: &Path, rows: &[Row], floor: f64) -> Result<()> {
                 points,
             },
             Series {
-                label: "real digits (floor)",
+                label: "real images (floor)",
                 colour: FLOOR_COLOUR,
                 points: vec![(0.0, floor), (last, floor)],
             },
@@ -162,7 +162,7 @@ pub fn plot_fd(path: &Path, rows: &[Row], floor: f64) -> Result<()> {
 }
 
 /// The sample grids in order as an animated GIF, half a second a frame.
-pub fn write_gif(path: &Path, frames: &[image::GrayImage]) -> Result<()> {
+pub fn write_gif(path: &Path, frames: &[image::DynamicImage]) -> Result<()> {
     io::write_atomically(path, |tmp| {
         let file = std::fs::File::create(tmp)?;
         let mut encoder = image::codecs::gif::GifEncoder::new(file);
@@ -170,7 +170,7 @@ pub fn write_gif(path: &Path, frames: &[image::GrayImage]) -> Result<()> {
             .set_repeat(image::codecs::gif::Repeat::Infinite)
             .map_err(std::io::Error::other)?;
         for frame in frames {
-            let rgba = image::DynamicImage::ImageLuma8(frame.clone()).to_rgba8();
+            let rgba = frame.to_rgba8();
             let delay = image::Delay::from_numer_denom_ms(500, 1);
             encoder
                 .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))

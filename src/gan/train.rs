@@ -5,7 +5,7 @@ use super::report;
 use super::schedule::{FIXED_NOISE_STREAM, NOISE_STREAM, Schedule};
 use super::zoo::ModelConfig;
 use super::{Gan, Recipe};
-use crate::data::{GpuImages, Mnist, encode_idx, mnist};
+use crate::data::{GpuImages, ImageSet, encode_idx};
 use crate::metrics::{Classifier, Scorer};
 use crate::{Error, Gpu, Result, Tensor, io, ops};
 use std::collections::BTreeMap;
@@ -60,33 +60,33 @@ impl Default for TrainConfig {
 
 /// What a GAN trains on, and how its samples are scored.
 pub struct Dataset {
+    pub set: ImageSet,
     /// The training images, on the GPU.
     pub images: GpuImages,
-    /// (C, H, W) of one image.
-    pub image_shape: [usize; 3],
     /// The metric, and its floor: the FD of real training images.
     pub metric: Option<(Scorer, f64)>,
 }
 
 impl Dataset {
-    /// MNIST's training digits, looked for in `data_dir`, then `$DUEL_DATA`, then the
-    /// cache, else downloaded; with the classifier metric when `classifier` is given.
-    /// A classifier that does not load turns the metric off with a note on how to
-    /// train one.
-    pub fn mnist(gpu: &Gpu, data_dir: Option<&Path>, classifier: Option<&Path>) -> Result<Dataset> {
-        let dir = mnist::find_or_download(data_dir)?;
-        let data = Mnist::load(&dir)?;
-        eprintln!(
-            "MNIST from {}: {} training digits",
-            dir.display(),
-            data.train.count
-        );
-        let shape = [1, 28, 28];
-        let images = GpuImages::upload(gpu, &data.train.images, data.train.count, &shape)?;
-        let metric = match classifier.map(|path| Classifier::load(gpu, path)) {
+    /// The training images of `set`, looked for in `data_dir`, then `$DUEL_DATA`, then
+    /// the cache, else downloaded; with the classifier metric when `classifier` is
+    /// given. A classifier that does not load turns the metric off with a note on how
+    /// to train one.
+    pub fn load(
+        gpu: &Gpu,
+        set: ImageSet,
+        data_dir: Option<&Path>,
+        classifier: Option<&Path>,
+    ) -> Result<Dataset> {
+        let (train, test) = set.load(data_dir)?;
+        let images = GpuImages::upload(gpu, &train.images, train.count, &set.image_shape())?;
+        let metric = match classifier.map(|path| Classifier::load(gpu, set, path)) {
             Some(Ok((classifier, _))) => {
-                let (scorer, floor) = Scorer::with_floor(gpu, classifier, &data)?;
-                eprintln!("metric floor, 10,000 real training digits: {floor}");
+                let (scorer, floor) = Scorer::with_floor(gpu, classifier, &train, &test)?;
+                eprintln!(
+                    "metric floor, {} real training images: {floor}",
+                    floor.count
+                );
                 Some((scorer, floor.fd))
             }
             Some(Err(e)) => {
@@ -96,8 +96,8 @@ impl Dataset {
             None => None,
         };
         Ok(Dataset {
+            set,
             images,
-            image_shape: shape,
             metric,
         })
     }
@@ -133,6 +133,14 @@ pub fn run(
             "--batch-size, --log-every and --sample-every must be at least 1".into(),
         ));
     }
+    if model.image != data.set.image_shape() {
+        return Err(Error::Usage(format!(
+            "the models make {:?} images but {} images are {:?}",
+            model.image,
+            data.set.name(),
+            data.set.image_shape()
+        )));
+    }
     let images = &data.images;
     std::fs::create_dir_all(config.out.join("samples"))
         .map_err(|e| Error::Data(format!("cannot create {}: {e}", config.out.display())))?;
@@ -152,7 +160,7 @@ pub fn run(
     let mut rows = Vec::new();
     if let Some(resume) = &config.resume {
         let metadata = gan.load(resume)?;
-        for key in ["arch", "nz", "ngf", "ndf", "batch_size"] {
+        for key in ["arch", "image", "nz", "ngf", "ndf", "batch_size"] {
             let want = run_metadata(config, model, 0)[key].clone();
             if metadata.get(key) != Some(&want) {
                 return Err(Error::Data(format!(
@@ -266,14 +274,7 @@ pub fn run(
     }
     if config.export_samples > 0 {
         let path = config.out.join("samples-idx3-ubyte");
-        export_samples(
-            gpu,
-            &gan,
-            model,
-            data.image_shape,
-            config.export_samples,
-            &path,
-        )?;
+        export_samples(gpu, &gan, model, config.export_samples, &path)?;
     }
     eprintln!(
         "done: {step} steps in {:.0} s; outputs in {}",
@@ -283,16 +284,17 @@ pub fn run(
     Ok(())
 }
 
-/// Writes `count` generated images as an IDX file of bytes: (N, H, W) for one channel,
-/// else (N, C, H, W).
+/// Writes `count` generated images as an IDX file of bytes: (N, H, W) for grey images,
+/// (N, H, W, C) with the channels interleaved (RGB) for colour, as image tools and
+/// NumPy's CIFAR-10 arrays lay them out.
 fn export_samples(
     gpu: &Gpu,
     gan: &Gan,
     model: &ModelConfig,
-    [c, h, w]: [usize; 3],
     count: usize,
     path: &Path,
 ) -> Result<()> {
+    let [c, h, w] = model.image;
     let mut bytes = Vec::with_capacity(count * c * h * w);
     let mut drawn = 0;
     while drawn < count {
@@ -300,17 +302,21 @@ fn export_samples(
         let z = Tensor::uninit(gpu, &[n, model.nz])?;
         ops::fill_normal(&z, 0.0, 1.0, model.seed ^ NOISE_STREAM ^ 0xE7, drawn as u64)?;
         let images = gan.generate(gpu, &z)?.to_vec()?;
-        bytes.extend(
-            images
-                .iter()
-                .map(|v| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8),
-        );
+        let byte = |v: f32| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
+        for image in images.chunks_exact(c * h * w) {
+            // (C, H, W) → (H, W, C)
+            bytes.extend(
+                (0..h * w)
+                    .flat_map(|p| (0..c).map(move |ch| image[ch * h * w + p]))
+                    .map(byte),
+            );
+        }
         drawn += n;
     }
     let dims: Vec<usize> = if c == 1 {
         vec![count, h, w]
     } else {
-        vec![count, c, h, w]
+        vec![count, h, w, c]
     };
     io::write_bytes(path, &encode_idx(&dims, &bytes))
 }

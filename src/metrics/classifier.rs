@@ -1,8 +1,12 @@
-//! The classifier the metric measures with: conv → ReLU → two strided convs with batch
-//! norm → Linear(128) features → ReLU → Dropout → Linear(10). About 234k parameters,
-//! so its trained weights (0.9 MB) can ship in the repository.
+//! The classifiers the metric measures with, one per image set: strided convs with
+//! batch norm → Linear(128) features → ReLU → Dropout → Linear(10).
+//! - MNIST: conv 32 → two strided convs of 32 (to 7×7); about 234k parameters, so its
+//!   trained weights (0.9 MB) ship in the repository.
+//! - CIFAR-10: conv 32 → strided convs of 64, 128 and 128 (to 4×4); about 690k
+//!   parameters (2.8 MB), also shipped.
 
 use crate::autograd::{Buffer, Graph, Param, Var};
+use crate::data::ImageSet;
 use crate::io::checkpoint;
 use crate::nn::{Init, Sequential};
 use crate::{Conv2d, Error, Gpu, Padding, Result, Tensor};
@@ -13,41 +17,63 @@ use std::rc::Rc;
 /// Width of the feature layer the Fréchet distance is computed in.
 pub const FEATURES: usize = 128;
 pub const CLASSES: usize = 10;
-/// Written into checkpoints, so a GAN checkpoint is not mistaken for a classifier.
-const MODEL_TAG: &str = "mnist_classifier_v1";
 
-/// Where the trained weights live unless told otherwise: the repository's assets.
-pub fn default_classifier_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist_classifier.safetensors")
+/// What a set's classifier is called: its example, weights file and checkpoint tag.
+fn stem(set: ImageSet) -> &'static str {
+    match set {
+        ImageSet::Mnist => "mnist_classifier",
+        ImageSet::Cifar10 => "cifar10_classifier",
+    }
+}
+
+/// Where a set's trained weights live unless told otherwise: the repository's assets.
+pub fn default_classifier_path(set: ImageSet) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/{}.safetensors", stem(set)))
 }
 
 pub struct Classifier {
-    /// (N, 1, 28, 28) in [-1, 1] → (N, 128): the layers up to the feature layer.
+    /// The image set it classifies.
+    pub set: ImageSet,
+    /// (N, C, H, W) in [-1, 1] → (N, 128): the layers up to the feature layer.
     pub features: Sequential,
     /// (N, 128) → (N, 10) logits.
     pub head: Sequential,
 }
 
 impl Classifier {
-    /// A freshly initialised (Glorot) classifier.
-    pub fn new(gpu: &Gpu, seed: u64) -> Result<Classifier> {
+    /// A freshly initialised (Glorot) classifier for `set`.
+    pub fn new(gpu: &Gpu, set: ImageSet, seed: u64) -> Result<Classifier> {
+        // Each strided conv halves the side, with batch norm and ReLU after it.
+        let widths: &[usize] = match set {
+            ImageSet::Mnist => &[32, 32],         // 28 → 14 → 7
+            ImageSet::Cifar10 => &[64, 128, 128], // 32 → 16 → 8 → 4
+        };
         let strided = Conv2d::new(2, Padding::symmetric(1));
-        let features = Sequential::new(gpu, "features", &[1, 28, 28], Init::GlorotUniform, seed)
-            .conv2d(32, 3, Conv2d::new(1, Padding::Same), true)? // (32, 28, 28)
-            .relu()?
-            .conv2d(32, 4, strided, false)? // (32, 14, 14)
-            .batch_norm()?
-            .relu()?
-            .conv2d(32, 4, strided, false)? // (32, 7, 7)
-            .batch_norm()?
-            .relu()?
-            .flatten()?
-            .dense(FEATURES, true)?;
+        let mut features = Sequential::new(
+            gpu,
+            "features",
+            &set.image_shape(),
+            Init::GlorotUniform,
+            seed,
+        )
+        .conv2d(32, 3, Conv2d::new(1, Padding::Same), true)?
+        .relu()?;
+        for &width in widths {
+            features = features
+                .conv2d(width, 4, strided, false)?
+                .batch_norm()?
+                .relu()?;
+        }
+        let features = features.flatten()?.dense(FEATURES, true)?;
         let head = Sequential::new(gpu, "head", &[FEATURES], Init::GlorotUniform, seed + 1)
             .relu()?
             .dropout(0.3)?
             .dense(CLASSES, true)?;
-        Ok(Classifier { features, head })
+        Ok(Classifier {
+            set,
+            features,
+            head,
+        })
     }
 
     /// Records the forward pass; returns (features, logits).
@@ -96,31 +122,40 @@ impl Classifier {
 
     /// Saves weights and batch norm statistics, with `metadata` (e.g. its accuracy).
     pub fn save(&self, path: &Path, mut metadata: BTreeMap<String, String>) -> Result<()> {
-        metadata.insert("model".into(), MODEL_TAG.into());
+        metadata.insert("model".into(), format!("{}_v1", stem(self.set)));
         let named = self.named_tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
         checkpoint::save(path, &refs, &metadata)
     }
 
-    /// Loads a classifier saved by `save`. A missing file says how to train one.
-    pub fn load(gpu: &Gpu, path: &Path) -> Result<(Classifier, BTreeMap<String, String>)> {
+    /// Loads a classifier for `set` saved by `save`. A missing file says how to train
+    /// one.
+    pub fn load(
+        gpu: &Gpu,
+        set: ImageSet,
+        path: &Path,
+    ) -> Result<(Classifier, BTreeMap<String, String>)> {
         if !path.exists() {
             return Err(Error::Data(format!(
-                "no trained MNIST classifier at {}. Train one (a few minutes, even on a CPU \
-                 device) with `cargo run --release --example mnist_classifier -- --out {}`, \
-                 or pass the path of one with --classifier",
+                "no trained {} classifier at {}. Train one (minutes, even on a CPU device) \
+                 with `cargo run --release --example {} -- --out {}`, or pass the path of \
+                 one with --classifier",
+                set.name(),
                 path.display(),
+                stem(set),
                 path.display()
             )));
         }
-        let classifier = Classifier::new(gpu, 0)?;
+        let classifier = Classifier::new(gpu, set, 0)?;
         let named = classifier.named_tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
         let metadata = checkpoint::load(path, &refs)?;
-        if metadata.get("model").map(String::as_str) != Some(MODEL_TAG) {
+        let tag = format!("{}_v1", stem(set));
+        if metadata.get("model") != Some(&tag) {
             return Err(Error::Data(format!(
-                "{} is not an MNIST classifier checkpoint (its model tag is {:?})",
+                "{} is not a {} classifier checkpoint (its model tag is {:?}, not {tag:?})",
                 path.display(),
+                set.name(),
                 metadata.get("model")
             )));
         }

@@ -1,19 +1,18 @@
 //! Scoring a set of images with the classifier: the Fréchet distance of its features
-//! to the real test digits', its mean confidence, and how evenly it spreads them over
+//! to the real test images', its mean confidence, and how evenly it spreads them over
 //! the ten classes.
 
 use super::classifier::{CLASSES, Classifier, FEATURES};
 use super::frechet::{Gaussian, frechet_distance};
-use crate::data::{GpuImages, Mnist};
+use crate::data::{GpuImages, Split};
 use crate::{Gpu, Result, Tensor, error::shape_err, ops};
 
 /// Images per classifier pass: large enough to keep the device busy, small enough that
 /// the activations of one pass stay well under a CPU device's memory.
 pub const SCORE_BATCH: usize = 500;
 
-/// MNIST images as the classifier takes them, without the batch dimension.
-const IMAGE_SHAPE: [usize; 3] = [1, 28, 28];
-/// Training digits behind the floor, as many as the test set has.
+/// Training images behind the floor, as many as MNIST's test set has (or all of a
+/// smaller training set).
 const FLOOR_COUNT: usize = 10_000;
 
 /// A classifier confident above this counts a sample as a clear digit.
@@ -35,11 +34,16 @@ impl Readouts {
         self.predicted.len()
     }
 
-    /// Runs the classifier on `images` (N, 1, 28, 28) in [-1, 1] and appends its readouts.
+    /// Runs the classifier on `images` (N, C, H, W) in [-1, 1] and appends its readouts.
     pub fn add(&mut self, classifier: &Classifier, images: &Tensor) -> Result<()> {
-        if images.shape().get(1..) != Some(&IMAGE_SHAPE[..]) {
+        let shape = classifier.set.image_shape();
+        if images.shape().get(1..) != Some(&shape[..]) {
             return Err(shape_err!(
-                "the MNIST classifier takes (N, 1, 28, 28) images, got {:?}",
+                "the {} classifier takes (N, {}, {}, {}) images, got {:?}",
+                classifier.set.name(),
+                shape[0],
+                shape[1],
+                shape[2],
                 images.shape()
             ));
         }
@@ -52,7 +56,7 @@ impl Readouts {
     }
 
     /// Readouts of `count` images drawn SCORE_BATCH at a time: `batch(start, n)`
-    /// returns images `start .. start + n` as (n, 1, 28, 28) in [-1, 1].
+    /// returns images `start .. start + n` as (n, C, H, W) in [-1, 1].
     pub fn collect(
         classifier: &Classifier,
         count: usize,
@@ -79,11 +83,11 @@ impl Readouts {
     }
 }
 
-/// A set's score. Lower FD is better; the floor is the FD of real training digits.
+/// A set's score. Lower FD is better; the floor is the FD of real training images.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Score {
     pub count: usize,
-    /// Fréchet distance to the real test digits in the classifier's feature space.
+    /// Fréchet distance to the real test images in the classifier's feature space.
     pub fd: f64,
     /// Mean max-softmax probability.
     pub confidence: f64,
@@ -92,7 +96,7 @@ pub struct Score {
     /// Samples predicted as each digit.
     pub histogram: [usize; CLASSES],
     /// Entropy of the predicted-class distribution, in nats: ln 10 ≈ 2.303 when all
-    /// ten digits are equally common, 0 when only one appears.
+    /// ten classes are equally common, 0 when only one appears.
     pub entropy: f64,
 }
 
@@ -149,10 +153,10 @@ impl std::fmt::Display for Score {
     }
 }
 
-/// Scores image sets against the real test digits, whose statistics it computes once.
+/// Scores image sets against the real test images, whose statistics it computes once.
 pub struct Scorer {
     pub classifier: Classifier,
-    /// The test digits' feature Gaussian.
+    /// The test images' feature Gaussian.
     pub reference: Gaussian,
 }
 
@@ -165,25 +169,26 @@ impl Scorer {
         })
     }
 
-    /// A scorer against MNIST's test digits, and the floor: the score of the first
-    /// 10,000 training digits, what a perfect generator would get.
-    pub fn with_floor(gpu: &Gpu, classifier: Classifier, data: &Mnist) -> Result<(Scorer, Score)> {
-        let test = GpuImages::upload(gpu, &data.test.images, data.test.count, &IMAGE_SHAPE)?;
+    /// A scorer against the test images, and the floor: the score of the first 10,000
+    /// training images (or all, if fewer), what a perfect generator would get.
+    pub fn with_floor(
+        gpu: &Gpu,
+        classifier: Classifier,
+        train: &Split,
+        test: &Split,
+    ) -> Result<(Scorer, Score)> {
+        let shape = classifier.set.image_shape();
+        let test = GpuImages::upload(gpu, &test.images, test.count, &shape)?;
         let scorer = Scorer::new(classifier, &test)?;
-        let pixels: usize = IMAGE_SHAPE.iter().product();
-        let count = FLOOR_COUNT.min(data.train.count);
-        let real = GpuImages::upload(
-            gpu,
-            &data.train.images[..count * pixels],
-            count,
-            &IMAGE_SHAPE,
-        )?;
+        let pixels: usize = shape.iter().product();
+        let count = FLOOR_COUNT.min(train.count);
+        let real = GpuImages::upload(gpu, &train.images[..count * pixels], count, &shape)?;
         let floor = scorer.score_set(&real)?;
         Ok((scorer, floor))
     }
 
     /// Scores images drawn batch by batch: `batch(start, n)` returns images
-    /// `start .. start + n` as (n, 1, 28, 28) in [-1, 1].
+    /// `start .. start + n` as (n, C, H, W) in [-1, 1].
     pub fn score(
         &self,
         count: usize,

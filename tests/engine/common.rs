@@ -1,6 +1,8 @@
-//! Shared pieces: one GPU, the shared MNIST directory, scratch directories.
+//! Shared pieces: one GPU, the shared data directories, scratch directories, a local
+//! HTTP server.
 
-use duel::Gpu;
+use duel::{Error, Gpu};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -14,10 +16,69 @@ pub fn mnist_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist")
 }
 
+/// The shared CIFAR-10 subset (its `cifar-10-batches-bin/` is inside).
+pub fn cifar10_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cifar10")
+}
+
 /// A fresh, empty directory under the target directory, unique to `name`.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The message of a data error; anything else fails the test.
+pub fn data_error(r: duel::Result<impl std::fmt::Debug>) -> String {
+    match r {
+        Err(Error::Data(m)) => m,
+        other => panic!("expected a data error, got {other:?}"),
+    }
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// Serves `files` (name → bytes) over HTTP/1.1 on a local port, one request per
+/// connection, until the test ends; returns the base URL.
+pub fn serve(files: Vec<(String, Vec<u8>)>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/files/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request_line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            // Read the headers up to the blank line before answering.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("");
+            let name = path.rsplit('/').next().unwrap_or("");
+            let response = match files.iter().find(|(n, _)| n == name) {
+                Some((_, body)) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    url
 }

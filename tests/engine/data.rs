@@ -1,22 +1,7 @@
 //! IDX parsing and its errors on files the tests make, and the real MNIST files.
 
-use crate::common::{gpu, mnist_dir, scratch};
-use duel::Error;
+use crate::common::{data_error, gpu, gzip, mnist_dir, scratch, serve};
 use duel::data::{CHECKSUMS, GpuImages, Mnist, download_from, encode_idx, mnist, read_idx};
-use std::io::Write;
-
-fn data_error(r: duel::Result<impl std::fmt::Debug>) -> String {
-    match r {
-        Err(Error::Data(m)) => m,
-        other => panic!("expected a data error, got {other:?}"),
-    }
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
 
 #[test]
 fn idx_files_round_trip_raw_and_gzipped() {
@@ -141,46 +126,6 @@ fn the_shared_mnist_files_match_the_published_checksums() {
         b"not the file",
     ));
     assert!(m.contains("does not match"), "{m}");
-}
-
-/// Serves `files` (name → bytes) over HTTP/1.1 on a local port, one request per
-/// connection, until the test ends; returns the base URL.
-fn serve(files: Vec<(String, Vec<u8>)>) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/mnist/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request_line = String::new();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            // Read the headers up to the blank line before answering.
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("");
-            let name = path.rsplit('/').next().unwrap_or("");
-            let response = match files.iter().find(|(n, _)| n == name) {
-                Some((_, body)) => {
-                    let mut r = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    r.extend_from_slice(body);
-                    r
-                }
-                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    .to_vec(),
-            };
-            let _ = stream.write_all(&response);
-        }
-    });
-    url
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod autograd;
 mod checkpoint;
+mod cifar10;
 mod common;
 mod data;
 mod dcgan;

@@ -1,11 +1,11 @@
 //! The Fréchet distance and its matrix square root on the CPU, and the classifier
-//! metric on real MNIST with the shipped classifier weights.
+//! metric on real MNIST and the CIFAR-10 subset with the shipped classifier weights.
 
-use crate::common::{gpu, mnist_dir};
-use duel::data::{GpuImages, Mnist};
+use crate::common::{cifar10_dir, gpu, mnist_dir};
+use duel::data::{Cifar10, GpuImages, ImageSet, Mnist, cifar10};
 use duel::metrics::{
     Classifier, Gaussian, Readouts, Score, Scorer, default_classifier_path, frechet_distance,
-    sqrtm_psd,
+    sqrtm_psd, test_accuracy,
 };
 use duel::{Error, Tensor, ops};
 use nalgebra::DMatrix;
@@ -125,9 +125,13 @@ fn fitting_rejects_ragged_or_non_finite_features() {
 
 #[test]
 fn a_missing_classifier_says_how_to_train_one() {
-    let err = Classifier::load(gpu(), std::path::Path::new("/nonexistent/c.safetensors"))
-        .err()
-        .expect("no file");
+    let err = Classifier::load(
+        gpu(),
+        ImageSet::Mnist,
+        std::path::Path::new("/nonexistent/c.safetensors"),
+    )
+    .err()
+    .expect("no file");
     let text = err.to_string();
     assert!(text.contains("--example mnist_classifier"), "{text}");
 }
@@ -137,14 +141,19 @@ fn a_missing_classifier_says_how_to_train_one() {
 // statistics once saves a pass over 10,000 digits.
 #[test]
 fn the_metric_scores_real_digits_near_the_floor_and_noise_far_from_it() {
-    let (classifier, info) = Classifier::load(gpu(), &default_classifier_path()).unwrap();
+    let (classifier, info) = Classifier::load(
+        gpu(),
+        ImageSet::Mnist,
+        &default_classifier_path(ImageSet::Mnist),
+    )
+    .unwrap();
     let accuracy: f64 = info["test_accuracy"].parse().unwrap();
     assert!(
         accuracy >= 0.99,
         "the shipped classifier reports {accuracy}"
     );
     let data = Mnist::load(&mnist_dir()).unwrap();
-    let (scorer, floor) = Scorer::with_floor(gpu(), classifier, &data).unwrap();
+    let (scorer, floor) = Scorer::with_floor(gpu(), classifier, &data.train, &data.test).unwrap();
     let test = GpuImages::upload(gpu(), &data.test.images, 10_000, &[1, 28, 28]).unwrap();
 
     let real = scorer.score_set(&test).unwrap();
@@ -194,4 +203,40 @@ fn the_metric_scores_real_digits_near_the_floor_and_noise_far_from_it() {
         assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
     }
     assert_eq!(Score::new(&whole, &scorer.reference).unwrap().count, 700);
+}
+
+/// The shipped CIFAR-10 classifier: it loads, it scores the subset's test photos as
+/// accurately as its metadata says, and its metric puts real photos near the floor and
+/// noise far from it.
+#[test]
+fn the_cifar10_metric_knows_photos_from_noise() {
+    let set = ImageSet::Cifar10;
+    let (classifier, info) = Classifier::load(gpu(), set, &default_classifier_path(set)).unwrap();
+    let claimed: f64 = info["test_accuracy"].parse().unwrap();
+    let data = Cifar10::load(&cifar10::find(Some(&cifar10_dir())).unwrap()).unwrap();
+    let shape = set.image_shape();
+    let test = GpuImages::upload(gpu(), &data.test.images, 1000, &shape).unwrap();
+    let labels = GpuImages::upload_labels(gpu(), &data.test.labels).unwrap();
+    let accuracy = test_accuracy(&classifier, &test, &labels).unwrap();
+    // Trained on the subset's 4,000 photos (and their mirrors): far above chance (10%).
+    // The metadata rounds to 4 places; GEMM orders differ between devices by f32
+    // rounding, which can flip a borderline photo or two.
+    assert!(accuracy >= 0.5, "accuracy {accuracy}");
+    assert!(
+        (accuracy - claimed).abs() <= 0.003,
+        "{accuracy} vs {claimed}"
+    );
+
+    let (scorer, floor) = Scorer::with_floor(gpu(), classifier, &data.train, &data.test).unwrap();
+    assert_eq!(floor.count, 4000);
+    let real = scorer.score_set(&test).unwrap();
+    assert!(real.fd < 1e-6, "the test set against itself: {real}");
+    let noise = scorer
+        .score(1000, |start, n| {
+            let t = Tensor::uninit(gpu(), &[n, 3, 32, 32])?;
+            ops::fill_uniform(&t, -1.0, 1.0, 7, start as u64 * 3072)?;
+            Ok(t)
+        })
+        .unwrap();
+    assert!(noise.fd > 10.0 * floor.fd, "noise {noise}, floor {floor}");
 }

@@ -1,8 +1,11 @@
-//! The example's whole training loop on real MNIST: the files it leaves under --out,
-//! the classifier metric in metrics.csv, and a NaN loss that stops the run with a
-//! clear error while the last good checkpoint stays as it was.
+//! The whole training loop on real data: the files it leaves under --out, the
+//! classifier metric in metrics.csv, a NaN loss that stops the run with a clear error
+//! while the last good checkpoint stays as it was, and 10 steps of every example, as
+//! its command line runs it.
 
-use crate::common::{gpu, mnist_dir, scratch};
+use crate::common::{cifar10_dir, gpu, mnist_dir, scratch};
+use duel::cli::{CIFAR10_DCGAN, GanArgs, GanExample, MLP_GAN, MNIST_DCGAN, Optimizer, run_gan};
+use duel::data::ImageSet;
 use duel::gan::{Dataset, ModelConfig, Recipe, TrainConfig, report};
 use duel::{AdamConfig, Error};
 use std::path::Path;
@@ -33,9 +36,9 @@ fn run(out: &Path, change: impl FnOnce(&mut TrainConfig)) -> duel::Result<()> {
         ndf: 16,
         ..ModelConfig::default()
     };
-    let classifier = duel::metrics::default_classifier_path();
+    let classifier = duel::metrics::default_classifier_path(ImageSet::Mnist);
     let metric = (config.eval_every > 0).then_some(classifier.as_path());
-    let data = Dataset::mnist(gpu(), Some(&mnist_dir()), metric)?;
+    let data = Dataset::load(gpu(), ImageSet::Mnist, Some(&mnist_dir()), metric)?;
     duel::gan::run(gpu(), &config, &model, &data, &AtomicBool::new(false))
 }
 
@@ -101,4 +104,98 @@ fn a_run_writes_its_outputs_and_a_nan_loss_keeps_the_last_good_checkpoint() {
         good,
         "the good checkpoint changed"
     );
+}
+
+/// Runs `example` from its command line, as its binary would, for 10 steps on the
+/// shared data, and returns the rows it logged.
+fn ten_steps(example: &GanExample, name: &str, flags: &[&str]) -> Vec<report::Row> {
+    let out = scratch(name);
+    let data_dir = match example.set {
+        ImageSet::Mnist => mnist_dir(),
+        ImageSet::Cifar10 => cifar10_dir(),
+    };
+    let mut line = vec![
+        "example".to_string(),
+        "--max-steps=10".into(),
+        "--log-every=1".into(),
+        "--sample-every=10".into(),
+        format!("--data-dir={}", data_dir.display()),
+        format!("--out={}", out.display()),
+    ];
+    line.extend(flags.iter().map(|f| f.to_string()));
+    let args = GanArgs::parse_for(example, line);
+    run_gan(example.set, &args, &AtomicBool::new(false)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for file in ["latest.png", "checkpoint.safetensors", "metrics.csv"] {
+        assert!(out.join(file).is_file(), "{name}: {file} missing");
+    }
+    let grid = image::open(out.join("latest.png")).unwrap();
+    let colour = example.set == ImageSet::Cifar10;
+    assert_eq!(grid.color().has_color(), colour, "{name}");
+    let side = example.set.image_shape()[1];
+    assert_eq!(grid.width() as usize, 8 * (side + 2) + 2, "{name}");
+    let rows = report::read_csv(&out.join("metrics.csv"));
+    assert_eq!(rows.len(), 10, "{name}");
+    for r in &rows {
+        assert!(
+            r.loss_d.is_finite() && r.loss_g.is_finite(),
+            "{name}: {r:?}"
+        );
+    }
+    rows
+}
+
+#[test]
+fn ten_real_steps_of_every_example_and_preset() {
+    // Full-width models; batch 16 keeps the heavier presets quick on a CPU device.
+    let no_metric = ["--eval-every=0", "--batch-size=16"];
+    let with = |extra: &'static str| [no_metric[0], no_metric[1], extra];
+    ten_steps(&MNIST_DCGAN, "steps_mnist_dcgan", &no_metric);
+    ten_steps(&MNIST_DCGAN, "steps_mnist_lsgan", &with("--loss=lsgan"));
+    for arch in ["keras", "article-a", "article-b", "article-c"] {
+        let flag = format!("--arch={arch}");
+        let flags = [
+            no_metric[0],
+            no_metric[1],
+            flag.as_str(),
+            "--optimizer=keras",
+        ];
+        ten_steps(&MNIST_DCGAN, &format!("steps_{arch}"), &flags);
+    }
+    ten_steps(&MLP_GAN, "steps_mlp_gan", &no_metric);
+    ten_steps(&CIFAR10_DCGAN, "steps_cifar10_keras", &with("--arch=keras"));
+    // The colour metric: FD against the subset's test photos in the CIFAR-10
+    // classifier's features, at step 5 and 10.
+    let rows = ten_steps(
+        &CIFAR10_DCGAN,
+        "steps_cifar10_dcgan",
+        &["--eval-every=5", "--eval-samples=200", "--batch-size=16"],
+    );
+    let fds: Vec<f64> = rows.iter().filter_map(|r| Some(r.eval?.fd)).collect();
+    assert_eq!(fds.len(), 2, "{rows:?}");
+    assert!(fds.iter().all(|fd| fd.is_finite() && *fd > 0.0), "{fds:?}");
+}
+
+#[test]
+fn an_article_brings_its_batch_size_and_optimizer_unless_told_otherwise() {
+    let parse = |flags: &[&str]| {
+        GanArgs::parse_for(
+            &MNIST_DCGAN,
+            std::iter::once("example").chain(flags.iter().copied()),
+        )
+    };
+    let a = parse(&["--arch=article-a"]);
+    assert_eq!((a.batch_size, a.optimizer), (100, Optimizer::Keras));
+    let c = parse(&["--arch", "article-c"]);
+    assert_eq!((c.batch_size, c.optimizer), (32, Optimizer::Keras));
+    let own = parse(&["--arch=article-a", "--batch-size=20", "--optimizer=dcgan"]);
+    assert_eq!((own.batch_size, own.optimizer), (20, Optimizer::Dcgan));
+    let dcgan = parse(&[]);
+    assert_eq!((dcgan.batch_size, dcgan.optimizer), (32, Optimizer::Dcgan));
+    // Keras's Adam defaults, and the two learning rates set apart.
+    let keras = parse(&["--optimizer=keras", "--lr-d=5e-4"])
+        .train_config()
+        .recipe;
+    assert_eq!(keras.adam_g, AdamConfig::keras());
+    assert_eq!(keras.adam_d.lr, 5e-4);
+    assert_eq!(keras.adam_d.beta1, 0.9);
 }

@@ -1,0 +1,60 @@
+//! Each example's data set, models and defaults.
+
+use super::{ClassifierExample, GanExample};
+use crate::data::ImageSet;
+use crate::gan::Arch;
+
+pub const MNIST_DCGAN: GanExample = GanExample {
+    about: "Train a DCGAN on MNIST with duel",
+    set: ImageSet::Mnist,
+    arch: Arch::Dcgan,
+    epochs: 2,
+    // 32 rather than DCGAN's 128: on a CPU device, more updates in the same time give
+    // recognisable digits sooner.
+    batch_size: 32,
+    // 1.33 epochs at batch 32 keeps a run on a 2-core CPU (lavapipe) within 15 minutes.
+    max_steps: 2500,
+    sample_every: 500,
+    eval_every: 1000,
+    eval_samples: 10_000,
+};
+
+pub const MLP_GAN: GanExample = GanExample {
+    about: "Train a fully connected GAN on MNIST with duel",
+    set: ImageSet::Mnist,
+    arch: Arch::Mlp,
+    epochs: 100,
+    batch_size: 64,
+    max_steps: 10_000,
+    sample_every: 1000,
+    eval_every: 2000,
+    eval_samples: 10_000,
+};
+
+pub const CIFAR10_DCGAN: GanExample = GanExample {
+    about: "Train a DCGAN on CIFAR-10 with duel",
+    set: ImageSet::Cifar10,
+    arch: Arch::Dcgan,
+    epochs: 1000,
+    batch_size: 32,
+    max_steps: 1500,
+    sample_every: 250,
+    eval_every: 250,
+    eval_samples: 5_000,
+};
+
+pub const MNIST_CLASSIFIER: ClassifierExample = ClassifierExample {
+    about: "Train the MNIST classifier behind duel's FD metric",
+    set: ImageSet::Mnist,
+    epochs: 3,
+    lr_halving: 1,
+    mirror: false,
+};
+
+pub const CIFAR10_CLASSIFIER: ClassifierExample = ClassifierExample {
+    about: "Train the CIFAR-10 classifier behind duel's FD metric",
+    set: ImageSet::Cifar10,
+    epochs: 12,
+    lr_halving: 4,
+    mirror: true,
+};

@@ -1,0 +1,224 @@
+//! The GAN examples' flags (mnist_dcgan, cifar10_dcgan, mlp_gan) and the settings they
+//! make.
+
+use crate::data::ImageSet;
+use crate::gan::{Arch, Dataset, Loss, ModelConfig, Recipe, TrainConfig};
+use crate::metrics::default_classifier_path;
+use crate::{AdamConfig, Gpu, Result};
+use clap::parser::ValueSource;
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+/// Whose Adam defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Optimizer {
+    /// DCGAN's β1 0.5 and ε 1e-8, with lr 4e-4 (see --lr).
+    Dcgan,
+    /// Keras's `Adam()`: lr 1e-3, β1 0.9, ε 1e-7.
+    Keras,
+}
+
+/// What an example fixes: its data set and the defaults of the flags that differ.
+#[derive(Debug, Clone)]
+pub struct GanExample {
+    /// One line for --help.
+    pub about: &'static str,
+    pub set: ImageSet,
+    pub arch: Arch,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub max_steps: usize,
+    pub sample_every: usize,
+    pub eval_every: usize,
+    pub eval_samples: usize,
+}
+
+/// The flags. Those without a default here take the example's (`GanExample`).
+#[derive(Debug, Clone, Parser)]
+#[command(version)]
+pub struct GanArgs {
+    /// Passes over the training images.
+    #[arg(long)]
+    pub epochs: usize,
+    /// Images per step [an --arch article's own, when it has one].
+    #[arg(long)]
+    pub batch_size: usize,
+    /// bce (non-saturating, on D's logits) or lsgan (least squares on D's output).
+    #[arg(long, default_value = "bce")]
+    pub loss: Loss,
+    /// Adam's defaults [an --arch article's own, when it has one].
+    #[arg(long, value_enum, default_value_t = Optimizer::Dcgan)]
+    pub optimizer: Optimizer,
+    /// Adam learning rate, for both networks [default: 4e-4 with --optimizer dcgan,
+    /// 1e-3 with keras]. With dcgan, twice DCGAN's 2e-4: on MNIST with batch 32 and a
+    /// run of 1.5 epochs it reached FD 160 by step 2,000 where 2e-4 reached 266.
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// The generator's learning rate, over --lr.
+    #[arg(long)]
+    pub lr_g: Option<f32>,
+    /// The discriminator's learning rate, over --lr.
+    #[arg(long)]
+    pub lr_d: Option<f32>,
+    /// Adam β1 [default: the optimizer's].
+    #[arg(long)]
+    pub beta1: Option<f32>,
+    /// Size of the noise vector z.
+    #[arg(long, default_value_t = 100)]
+    pub nz: usize,
+    /// Generator width: channels of its last hidden layer.
+    #[arg(long, default_value_t = 64)]
+    pub ngf: usize,
+    /// Discriminator width: channels of its first layer.
+    #[arg(long, default_value_t = 64)]
+    pub ndf: usize,
+    /// The models: dcgan, keras, mlp, or (on MNIST) the Keras articles' article-a,
+    /// article-b and article-c (see duel::gan::Arch).
+    #[arg(long)]
+    pub arch: Arch,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory holding the data set's files (else $DUEL_DATA, else the user cache,
+    /// else they are downloaded).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where grids, metrics, plots and checkpoints go.
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+    /// Continue from this checkpoint.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Stop after this many steps in all (a step trains D once and G once); 0 runs
+    /// every epoch. The default keeps a run on a 2-core CPU (lavapipe) within minutes;
+    /// on a GPU, raise it.
+    #[arg(long)]
+    pub max_steps: usize,
+    /// Also write a sample grid and a checkpoint every this many steps.
+    #[arg(long)]
+    pub sample_every: usize,
+    /// Read the losses back every this many steps for the progress bar and metrics.
+    #[arg(long, default_value_t = 10)]
+    pub log_every: usize,
+    /// At the end, write this many generated images to `samples-idx3-ubyte`: IDX bytes,
+    /// (N, H, W) for grey images, (N, H, W, 3) RGB for colour.
+    #[arg(long, default_value_t = 0)]
+    pub export_samples: usize,
+    /// Score --eval-samples generated images with the data set's classifier every this
+    /// many steps (and at the end): FD, confidence and class entropy go to metrics.csv
+    /// and fd_curve.png. 0 turns it off.
+    #[arg(long)]
+    pub eval_every: usize,
+    #[arg(long)]
+    pub eval_samples: usize,
+    /// Weights of the classifier behind the metric [default: the data set's, in
+    /// assets/].
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+}
+
+impl GanArgs {
+    /// Parses a command line (`args`, program name first) with `example`'s defaults;
+    /// an `--arch` article brings its batch size and optimizer unless those flags are
+    /// given.
+    pub fn parse_for<I, T>(example: &GanExample, args: I) -> GanArgs
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let (mut args, matches) = super::parse::<GanArgs, _, _>(args, |command| {
+            let defaults = [
+                ("epochs", example.epochs.to_string()),
+                ("batch_size", example.batch_size.to_string()),
+                ("arch", example.arch.to_string()),
+                ("max_steps", example.max_steps.to_string()),
+                ("sample_every", example.sample_every.to_string()),
+                ("eval_every", example.eval_every.to_string()),
+                ("eval_samples", example.eval_samples.to_string()),
+            ];
+            defaults
+                .into_iter()
+                .fold(command.about(example.about), |command, (id, value)| {
+                    super::with_default(command, id, value)
+                })
+        });
+        let defaulted = |id| matches.value_source(id) == Some(ValueSource::DefaultValue);
+        if let Some(preset) = args.arch.preset() {
+            if defaulted("batch_size") {
+                args.batch_size = preset.batch_size;
+            }
+            if defaulted("optimizer") && preset.keras_adam {
+                args.optimizer = Optimizer::Keras;
+            }
+        }
+        args
+    }
+
+    pub fn model_config(&self, set: ImageSet) -> ModelConfig {
+        ModelConfig {
+            arch: self.arch,
+            image: set.image_shape(),
+            nz: self.nz,
+            ngf: self.ngf,
+            ndf: self.ndf,
+            seed: self.seed,
+        }
+    }
+
+    /// The optimizer's defaults, with `lr` over --lr over the default learning rate.
+    fn adam(&self, lr: Option<f32>) -> AdamConfig {
+        let base = match self.optimizer {
+            Optimizer::Dcgan => AdamConfig {
+                lr: 4e-4,
+                ..AdamConfig::default()
+            },
+            Optimizer::Keras => AdamConfig::keras(),
+        };
+        AdamConfig {
+            lr: lr.or(self.lr).unwrap_or(base.lr),
+            beta1: self.beta1.unwrap_or(base.beta1),
+            ..base
+        }
+    }
+
+    pub fn train_config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            recipe: Recipe {
+                loss: self.loss,
+                adam_g: self.adam(self.lr_g),
+                adam_d: self.adam(self.lr_d),
+            },
+            out: self.out.clone(),
+            resume: self.resume.clone(),
+            max_steps: self.max_steps,
+            sample_every: self.sample_every,
+            log_every: self.log_every,
+            export_samples: self.export_samples,
+            eval_every: self.eval_every,
+            eval_samples: self.eval_samples,
+        }
+    }
+}
+
+/// A GAN example's whole program: parse the flags, load the data, train.
+pub fn gan_main(example: &GanExample) {
+    let args = GanArgs::parse_for(example, std::env::args_os());
+    let interrupted = super::interrupt_flag();
+    super::exit_on_error(run_gan(example.set, &args, &interrupted));
+}
+
+/// Trains as the flags say on `set`, until the last step or `interrupted`.
+pub fn run_gan(set: ImageSet, args: &GanArgs, interrupted: &AtomicBool) -> Result<()> {
+    let gpu = Gpu::new()?;
+    eprintln!("adapter: {}", gpu.adapter());
+    let classifier = args
+        .classifier
+        .clone()
+        .unwrap_or_else(|| default_classifier_path(set));
+    let classifier = (args.eval_every > 0).then_some(classifier.as_path());
+    let data = Dataset::load(&gpu, set, args.data_dir.as_deref(), classifier)?;
+    let (config, model) = (args.train_config(), args.model_config(set));
+    crate::gan::run(&gpu, &config, &model, &data, interrupted)
+}

@@ -1,0 +1,49 @@
+//! Where data sets are looked for: `--data-dir`, then `$DUEL_DATA`, then the user cache
+//! (`$XDG_CACHE_HOME/duel/<set>` or `~/.cache/duel/<set>`), each file gzipped or raw.
+
+use crate::{Error, Result};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The user cache directory of the data set `set` ("mnist", "cifar10"), if a home
+/// directory is known.
+pub fn cache_dir(set: &str) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("duel").join(set))
+}
+
+/// The directories searched for `set`, in order.
+pub fn search_dirs(data_dir: Option<&Path>, set: &str) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    dirs.extend(data_dir.map(Path::to_path_buf));
+    dirs.extend(std::env::var_os("DUEL_DATA").map(PathBuf::from));
+    dirs.extend(cache_dir(set));
+    dirs
+}
+
+/// Where `name` lives in `dir`, gzipped or raw.
+pub fn file_in(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join(format!("{name}.gz")), dir.join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// The bytes of `path`, inflated when they are gzip-compressed (whatever the name).
+pub fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
+    let bad = |what: String| Error::Data(format!("{}: {what}", path.display()));
+    let raw = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&raw[..])
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            bad(format!(
+                "corrupt or truncated gzip data ({e}); download the file again"
+            ))
+        })?;
+    Ok(out)
+}

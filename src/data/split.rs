@@ -1,0 +1,18 @@
+//! One split of a labelled image set, as bytes on the host.
+
+/// Images (count, C, H, W) as bytes, and one label (0–9) per image.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Split {
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+    pub count: usize,
+}
+
+impl Split {
+    /// Appends the images of `other`, which must be of the same shape.
+    pub fn append(&mut self, other: Split) {
+        self.images.extend(other.images);
+        self.labels.extend(other.labels);
+        self.count += other.count;
+    }
+}
