@@ -4,7 +4,7 @@ use super::recipe::{Loss, Recipe};
 use super::schedule::EVAL_NOISE_STREAM;
 use super::zoo::{self, ModelConfig};
 use crate::autograd::{Graph, Var};
-use crate::metrics::{Score, Scorer};
+use crate::metrics::{SCORE_BATCH, Score, Scorer};
 use crate::nn::Sequential;
 use crate::optim::Adam;
 use crate::{Gpu, Result, Tensor, io::checkpoint, ops};
@@ -138,7 +138,10 @@ impl Gan {
         seed: u64,
         count: usize,
     ) -> Result<Score> {
-        scorer.score(count, |start, n| {
+        // SCORE_BATCH samples at a time, or fewer where the generator's largest
+        // activation would not fit one binding (article A's 128 × 28 × 28 on lavapipe).
+        let fits = gpu.max_binding_bytes() as usize / (4 * self.g.largest_activation());
+        scorer.score_by(count, fits.clamp(1, SCORE_BATCH), |start, n| {
             let z = Tensor::uninit(gpu, &[n, nz])?;
             ops::fill_normal(&z, 0.0, 1.0, seed ^ EVAL_NOISE_STREAM, (start * nz) as u64)?;
             self.generate(gpu, &z)

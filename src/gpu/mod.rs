@@ -157,13 +157,17 @@ impl Gpu {
         lock(&self.0.kernels).pipelines_created
     }
 
-    /// Takes a storage buffer of at least `bytes` from the pool.
-    pub(crate) fn take_buffer(&self, kind: BufferKind, bytes: u64) -> Result<wgpu::Buffer> {
-        let max = self
-            .0
+    /// The largest buffer a kernel can bind, in bytes.
+    pub fn max_binding_bytes(&self) -> u64 {
+        self.0
             .limits
             .max_storage_buffer_binding_size
-            .min(self.0.limits.max_buffer_size);
+            .min(self.0.limits.max_buffer_size)
+    }
+
+    /// Takes a storage buffer of at least `bytes` from the pool.
+    pub(crate) fn take_buffer(&self, kind: BufferKind, bytes: u64) -> Result<wgpu::Buffer> {
+        let max = self.max_binding_bytes();
         if pool::rounded_size(bytes) > max {
             return Err(Error::TooLarge(format!(
                 "{bytes} bytes requested, but {} binds at most {max} bytes per buffer; \

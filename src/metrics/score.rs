@@ -55,16 +55,17 @@ impl Readouts {
         Ok(())
     }
 
-    /// Readouts of `count` images drawn SCORE_BATCH at a time: `batch(start, n)`
+    /// Readouts of `count` images drawn `per_batch` at a time: `batch(start, n)`
     /// returns images `start .. start + n` as (n, C, H, W) in [-1, 1].
     pub fn collect(
         classifier: &Classifier,
         count: usize,
+        per_batch: usize,
         mut batch: impl FnMut(usize, usize) -> Result<Tensor>,
     ) -> Result<Readouts> {
         let mut readouts = Readouts::default();
-        for start in (0..count).step_by(SCORE_BATCH) {
-            let n = SCORE_BATCH.min(count - start);
+        for start in (0..count).step_by(per_batch.max(1)) {
+            let n = per_batch.max(1).min(count - start);
             readouts.add(classifier, &batch(start, n)?)?;
         }
         Ok(readouts)
@@ -73,7 +74,7 @@ impl Readouts {
     /// Readouts of every item of a GPU image set, in its stored order.
     pub fn of_set(classifier: &Classifier, set: &GpuImages) -> Result<Readouts> {
         let order = set.order(&(0..set.len() as u32).collect::<Vec<_>>())?;
-        Readouts::collect(classifier, set.len(), |start, n| {
+        Readouts::collect(classifier, set.len(), SCORE_BATCH, |start, n| {
             set.batch(&order, start, n)
         })
     }
@@ -187,14 +188,24 @@ impl Scorer {
         Ok((scorer, floor))
     }
 
-    /// Scores images drawn batch by batch: `batch(start, n)` returns images
+    /// Scores images drawn SCORE_BATCH at a time: `batch(start, n)` returns images
     /// `start .. start + n` as (n, C, H, W) in [-1, 1].
     pub fn score(
         &self,
         count: usize,
         batch: impl FnMut(usize, usize) -> Result<Tensor>,
     ) -> Result<Score> {
-        let readouts = Readouts::collect(&self.classifier, count, batch)?;
+        self.score_by(count, SCORE_BATCH, batch)
+    }
+
+    /// `score` with images drawn `per_batch` at a time.
+    pub fn score_by(
+        &self,
+        count: usize,
+        per_batch: usize,
+        batch: impl FnMut(usize, usize) -> Result<Tensor>,
+    ) -> Result<Score> {
+        let readouts = Readouts::collect(&self.classifier, count, per_batch, batch)?;
         Score::new(&readouts, &self.reference)
     }
 

@@ -26,6 +26,8 @@ pub struct Sequential {
     layers: Vec<Box<dyn Layer>>,
     input_shape: Vec<usize>,
     shape: Vec<usize>,
+    /// Values per sample of the largest activation, input included.
+    largest_activation: usize,
 }
 
 impl Sequential {
@@ -40,12 +42,14 @@ impl Sequential {
             layers: Vec::new(),
             input_shape: input_shape.to_vec(),
             shape: input_shape.to_vec(),
+            largest_activation: input_shape.iter().product(),
         }
     }
 
     /// Appends any layer, checking that it accepts the current shape.
     pub fn push(mut self, layer: impl Layer + 'static) -> Result<Sequential> {
         self.shape = layer.output_shape(&self.shape)?;
+        self.largest_activation = self.largest_activation.max(self.shape.iter().product());
         self.layers.push(Box::new(layer));
         Ok(self)
     }
@@ -224,6 +228,12 @@ impl Sequential {
 
     pub fn input_shape(&self) -> &[usize] {
         &self.input_shape
+    }
+
+    /// Values per sample of the largest tensor a forward pass makes (or takes): what
+    /// bounds the batch that fits a device's largest binding.
+    pub fn largest_activation(&self) -> usize {
+        self.largest_activation
     }
 
     pub fn output_shape(&self) -> &[usize] {
