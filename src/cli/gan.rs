@@ -38,7 +38,7 @@ pub struct GanExample {
 #[derive(Debug, Clone, Parser)]
 #[command(version)]
 pub struct GanArgs {
-    /// Passes over the training images.
+    /// Passes over the training images, when --max-steps is 0.
     #[arg(long)]
     pub epochs: usize,
     /// Images per step [an --arch article's own, when it has one].
@@ -89,8 +89,8 @@ pub struct GanArgs {
     /// Continue from this checkpoint.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Stop after this many steps in all (a step trains D once and G once); 0 runs
-    /// every epoch. The default keeps a run on a 2-core CPU (lavapipe) within minutes;
+    /// Train this many steps in all (a step trains D once and G once), however many
+    /// epochs that takes; 0 trains --epochs epochs instead. The default keeps a run on a 2-core CPU (lavapipe) within minutes;
     /// on a GPU, raise it.
     #[arg(long)]
     pub max_steps: usize,

@@ -25,8 +25,8 @@ pub struct TrainConfig {
     pub out: PathBuf,
     /// Continue from this checkpoint.
     pub resume: Option<PathBuf>,
-    /// Stop after this many steps in all (a step trains D once and G once); 0 runs
-    /// every epoch.
+    /// Train this many steps in all (a step trains D once and G once), however many
+    /// epochs that takes; 0 trains `epochs` epochs instead.
     pub max_steps: usize,
     /// Also write a sample grid and a checkpoint every this many steps.
     pub sample_every: usize,
@@ -183,10 +183,9 @@ pub fn run(
 
     let mut schedule = Schedule::new(gpu, model.seed, config.batch_size, model.nz, images)?;
     let steps_per_epoch = schedule.steps_per_epoch();
-    let all_epochs = steps_per_epoch * config.epochs;
     let total_steps = match config.max_steps {
-        0 => all_epochs,
-        cap => all_epochs.min(cap),
+        0 => steps_per_epoch * config.epochs,
+        steps => steps,
     };
     let fixed_noise = Tensor::uninit(gpu, &[64, model.nz])?;
     ops::fill_normal(&fixed_noise, 0.0, 1.0, model.seed ^ FIXED_NOISE_STREAM, 0)?;
