@@ -90,8 +90,8 @@ pub struct GanArgs {
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// Train this many steps in all (a step trains D once and G once), however many
-    /// epochs that takes; 0 trains --epochs epochs instead. The default keeps a run on a 2-core CPU (lavapipe) within minutes;
-    /// on a GPU, raise it.
+    /// epochs that takes; 0 trains --epochs epochs instead. The default keeps a run on
+    /// a 2-core CPU (lavapipe) within minutes; on a GPU, raise it.
     #[arg(long)]
     pub max_steps: usize,
     /// Also write a sample grid and a checkpoint every this many steps.

@@ -1,7 +1,6 @@
 //! The examples' command lines: each example's data set and defaults (`examples.rs`,
 //! here so that tests run each example as it is), and what parses its flags, runs it
-//! and reports errors. Flags are named as PyTorch's
-//! dcgan example names them.
+//! and reports errors. Flags are named as PyTorch's dcgan example names them.
 
 mod classifier;
 mod examples;

@@ -10,10 +10,9 @@
 //! downloaded, checked and unpacked into the cache.
 
 use super::Split;
-use super::download::fetch;
+use super::download::{fetch, md5_hex};
 use super::locate::{self, file_in, read_maybe_gzipped};
 use crate::{Error, Result};
-use md5::{Digest, Md5};
 use std::path::{Path, PathBuf};
 
 pub const SIDE: usize = 32;
@@ -75,10 +74,7 @@ impl Archive {
                 self.bytes
             )));
         }
-        let got: String = Md5::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let got = md5_hex(bytes);
         if got != self.md5 {
             return Err(Error::Data(format!(
                 "{}: MD5 {got} does not match the published {}",
@@ -170,13 +166,11 @@ pub fn find(data_dir: Option<&Path>) -> Result<PathBuf> {
 /// Like `find`, but when no data directory is given and none is found, downloads the
 /// official archive into the cache first.
 pub fn find_or_download(data_dir: Option<&Path>) -> Result<PathBuf> {
-    if data_dir.is_some() {
-        return find(data_dir);
+    let found = find(data_dir);
+    if found.is_ok() || data_dir.is_some() {
+        return found;
     }
     let dirs = locate::search_dirs(None, "cifar10");
-    if let Some(found) = dirs.iter().find_map(|d| batches_in(d)) {
-        return Ok(found);
-    }
     let Some(cache) = locate::cache_dir("cifar10") else {
         return Err(not_found(&dirs, None));
     };

@@ -33,12 +33,19 @@ pub const CHECKSUMS: [(&str, &str); 4] = [
     ),
 ];
 
+/// A digest as lowercase hex, as checksums are published.
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// The lowercase hex MD5 of `bytes` (CIFAR-10's archive publishes only an MD5).
+pub fn md5_hex(bytes: &[u8]) -> String {
+    hex(&md5::Md5::digest(bytes))
 }
 
 /// Checks downloaded bytes against the expected checksum of `name`.

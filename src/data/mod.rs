@@ -10,7 +10,7 @@ pub mod mnist;
 mod split;
 
 pub use cifar10::Cifar10;
-pub use download::{CHECKSUMS, download_from, download_into, sha256_hex, verify};
+pub use download::{CHECKSUMS, download_from, download_into, md5_hex, sha256_hex, verify};
 pub use gpu_images::GpuImages;
 pub use idx::{Idx, encode_idx, parse_idx, read_idx};
 pub use image_set::ImageSet;

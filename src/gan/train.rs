@@ -301,13 +301,12 @@ fn export_samples(
         let z = Tensor::uninit(gpu, &[n, model.nz])?;
         ops::fill_normal(&z, 0.0, 1.0, model.seed ^ NOISE_STREAM ^ 0xE7, drawn as u64)?;
         let images = gan.generate(gpu, &z)?.to_vec()?;
-        let byte = |v: f32| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
         for image in images.chunks_exact(c * h * w) {
             // (C, H, W) → (H, W, C)
             bytes.extend(
                 (0..h * w)
                     .flat_map(|p| (0..c).map(move |ch| image[ch * h * w + p]))
-                    .map(byte),
+                    .map(io::pixel_byte),
             );
         }
         drawn += n;

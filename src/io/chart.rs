@@ -153,10 +153,7 @@ pub fn line_chart(
         }
         draw_text(&mut img, x0 + 26, y0, s.label, INK);
     }
-    io::write_atomically(path, |tmp| {
-        img.save_with_format(tmp, image::ImageFormat::Png)
-            .map_err(std::io::Error::other)
-    })
+    io::save_png(path, &img.into())
 }
 
 /// Ticks at 1, 2 and 5 times each power of ten from 10^lo to 10^hi, labelled.

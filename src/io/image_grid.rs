@@ -2,9 +2,14 @@
 //! out as a grid PNG.
 
 use super::atomic::write_atomically;
-use crate::{Error, Result, Tensor, error::shape_err};
+use crate::{Result, Tensor, error::shape_err};
 use image::DynamicImage;
 use std::path::Path;
+
+/// A pixel in [-1, 1] as a byte, 0 for -1 and 255 for 1 (clamped).
+pub fn pixel_byte(v: f32) -> u8 {
+    ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
+}
 
 /// A grid of `cols` columns from images (N, C, H, W) with C = 1 (grey) or 3 (RGB), 2
 /// pixels of border between them.
@@ -30,8 +35,7 @@ pub fn grid_image(images: &Tensor, cols: usize) -> Result<DynamicImage> {
             for y in 0..h {
                 for x in 0..w {
                     let v = pixels[((i * c + ch) * h + y) * w + x];
-                    grid[((y0 + y) * width + x0 + x) * c + ch] =
-                        ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
+                    grid[((y0 + y) * width + x0 + x) * c + ch] = pixel_byte(v);
                 }
             }
         }
@@ -51,5 +55,4 @@ pub fn save_png(path: &Path, img: &DynamicImage) -> Result<()> {
         img.save_with_format(tmp, image::ImageFormat::Png)
             .map_err(std::io::Error::other)
     })
-    .map_err(|e| Error::Data(format!("{e}")))
 }

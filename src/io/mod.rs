@@ -7,5 +7,5 @@ mod image_grid;
 mod progress;
 
 pub use atomic::{write_atomically, write_bytes};
-pub use image_grid::{grid_image, save_png};
+pub use image_grid::{grid_image, pixel_byte, save_png};
 pub use progress::progress_bar;
