@@ -13,6 +13,7 @@ mod errors;
 mod fill;
 mod gradcheck;
 mod harness;
+mod health;
 mod loss;
 mod matmul;
 mod random;

@@ -8,6 +8,7 @@ mod conv;
 mod elementwise;
 mod fill;
 mod gemm;
+mod health;
 mod loss;
 mod matmul;
 mod random;
@@ -27,6 +28,7 @@ pub use elementwise::{
     sigmoid_backward, sub, tanh, tanh_backward,
 };
 pub use fill::{copy, fill, full, zeros};
+pub use health::{Health, health};
 pub use loss::{
     BCE_EPS, bce, bce_backward, bce_with_logits, bce_with_logits_backward, softmax_cross_entropy,
     softmax_cross_entropy_backward, softmax_cross_entropy_soft,

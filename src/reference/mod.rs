@@ -9,6 +9,7 @@ mod classify;
 mod conv;
 mod elementwise;
 mod fill;
+mod health;
 mod loss;
 mod matmul;
 mod random;
@@ -28,6 +29,7 @@ pub use elementwise::{
     sigmoid, sigmoid_backward, sub, tanh, tanh_backward,
 };
 pub use fill::{copy, fill, full, zeros};
+pub use health::health;
 pub use loss::{
     bce, bce_backward, bce_with_logits, bce_with_logits_backward, softmax_cross_entropy,
     softmax_cross_entropy_backward, softmax_cross_entropy_soft,
