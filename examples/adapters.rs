@@ -2,18 +2,18 @@
 //! `cargo run --example adapters`.
 
 fn main() {
-    let adapters = duel::gpu::list_adapters();
+    duel::cli::init();
+    duel::cli::exit_on_error(run());
+}
+
+fn run() -> duel::Result<()> {
+    let adapters = duel::gpu::list_adapters()?;
     if adapters.is_empty() {
         println!("no adapters found");
     }
     for adapter in &adapters {
         println!("seen:   {adapter}");
     }
-    match duel::Gpu::new() {
-        Ok(gpu) => println!("chosen: {}", gpu.adapter()),
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
-    }
+    println!("chosen: {}", duel::Gpu::new()?.adapter());
+    Ok(())
 }

@@ -9,7 +9,7 @@
 
 use clap::Parser;
 use duel::data::{GpuImages, ImageSet, read_idx};
-use duel::gan::{Gan, ModelConfig, Recipe};
+use duel::gan::{Gan, MAX_SAMPLES, ModelConfig, Recipe};
 use duel::metrics::{Classifier, Scorer, default_classifier_path};
 use duel::{Error, Gpu, Result};
 use std::path::{Path, PathBuf};
@@ -38,10 +38,8 @@ struct Args {
 }
 
 fn main() {
-    if let Err(e) = run(&Args::parse()) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    duel::cli::init();
+    duel::cli::exit_on_error(run(&Args::parse()));
 }
 
 /// What is scored: a set of images, or a generator with the settings it was built with.
@@ -50,7 +48,16 @@ enum Samples {
     Generator(Box<Gan>, ModelConfig),
 }
 
+/// Everything is checked (the count, the samples or checkpoint, the classifier, the
+/// data) before the floor, the 45-second part, is computed.
 fn run(args: &Args) -> Result<()> {
+    if args.checkpoint.is_some() && !(2..=MAX_SAMPLES).contains(&args.count) {
+        return Err(Error::Usage(format!(
+            "--count {}: the FD fits a covariance, so score between 2 and {MAX_SAMPLES} \
+             samples (10,000 is usual)",
+            args.count
+        )));
+    }
     let gpu = Gpu::new()?;
     let (set, samples) = match (&args.samples, &args.checkpoint) {
         (Some(path), _) => load_samples(path)?,
@@ -133,6 +140,8 @@ fn load_generator(gpu: &Gpu, path: &Path) -> Result<(ImageSet, Samples)> {
         })?;
     // The optimiser's settings don't change what the generator draws.
     let mut gan = Gan::new(gpu, &model, &Recipe::default(), batch_size)?;
-    gan.load(path)?;
+    if let Some(warning) = gan.load(path)?.warning() {
+        eprintln!("warning: {warning}");
+    }
     Ok((set, Samples::Generator(Box::new(gan), model)))
 }

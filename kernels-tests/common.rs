@@ -166,7 +166,7 @@ pub fn gpu_with(plan: GemmPlan) -> &'static Gpu {
     }
     let options = GpuOptions {
         gemm: GemmPolicy::Plan(plan),
-        ..GpuOptions::from_env()
+        ..GpuOptions::from_env().unwrap()
     };
     let gpu: &'static Gpu = Box::leak(Box::new(
         Gpu::with_options(&options).unwrap_or_else(|e| panic!("{e}")),

@@ -19,8 +19,25 @@ pub enum Error {
     Data(String),
     /// Training went wrong numerically (a NaN or infinite loss).
     Numeric(String),
-    /// A call the engine cannot honour as made, such as two optimizers over one parameter.
+    /// A call the engine cannot honour as made, such as two optimizers over one
+    /// parameter, or a command-line setting that makes no sense.
     Usage(String),
+    /// An output (checkpoint, image, chart, samples) that could not be written.
+    Output(String),
+    /// SIGINT or SIGTERM stopped the work (see `interrupt`); the message says what
+    /// was kept.
+    Interrupted { signal: i32, message: String },
+}
+
+impl Error {
+    /// The exit status a program reports this error with: 128 + the signal's number
+    /// when interrupted, as shells report it, else 1.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Interrupted { signal, .. } => 128 + signal,
+            _ => 1,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -33,6 +50,14 @@ impl fmt::Display for Error {
             Error::Data(m) => write!(f, "data error: {m}"),
             Error::Numeric(m) => write!(f, "numeric error: {m}"),
             Error::Usage(m) => write!(f, "usage error: {m}"),
+            Error::Output(m) => write!(f, "output error: {m}"),
+            Error::Interrupted { signal, message } => {
+                write!(
+                    f,
+                    "interrupted by {}: {message}",
+                    crate::interrupt::name(*signal)
+                )
+            }
         }
     }
 }

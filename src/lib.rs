@@ -11,6 +11,7 @@ pub mod data;
 mod error;
 pub mod gan;
 pub mod gpu;
+pub mod interrupt;
 pub mod io;
 pub mod metrics;
 pub mod nn;

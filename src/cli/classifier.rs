@@ -46,6 +46,7 @@ struct Args {
 
 /// A classifier example's whole program: parse the flags, load the data, train, save.
 pub fn classifier_main(example: &ClassifierExample) {
+    super::init();
     let (args, _) = super::parse::<Args, _, _>(std::env::args_os(), |command| {
         let command = super::with_default(command.about(example.about), "epochs", example.epochs);
         super::with_default(command, "lr_halving", example.lr_halving)
@@ -85,7 +86,7 @@ fn run(example: &ClassifierExample, args: &Args) -> Result<()> {
         .unwrap_or_else(|| default_classifier_path(set));
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Data(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::Output(format!("cannot create {}: {e}", dir.display())))?;
     }
     classifier.save(&out, metadata)?;
     eprintln!(

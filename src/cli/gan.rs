@@ -8,7 +8,6 @@ use crate::{AdamConfig, Gpu, Result};
 use clap::parser::ValueSource;
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 /// Whose Adam defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -86,9 +85,15 @@ pub struct GanArgs {
     /// Where grids, metrics, plots and checkpoints go.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
-    /// Continue from this checkpoint.
+    /// Continue from this checkpoint. It must come from the same --arch, --nz, --ngf,
+    /// --ndf, --seed and --batch-size, and resuming is then bit-exact; a different
+    /// --loss or Adam setting is taken, with a note.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Start afresh in an --out that holds a run, deleting its checkpoint, grids and
+    /// metrics first. Without it (or --resume) such a run is refused.
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
     /// Train this many steps in all (a step trains D once and G once), however many
     /// epochs that takes; 0 trains --epochs epochs instead. The default keeps a run on
     /// a 2-core CPU (lavapipe) within minutes; on a GPU, raise it.
@@ -192,6 +197,7 @@ impl GanArgs {
             },
             out: self.out.clone(),
             resume: self.resume.clone(),
+            overwrite: self.overwrite,
             max_steps: self.max_steps,
             sample_every: self.sample_every,
             log_every: self.log_every,
@@ -204,13 +210,18 @@ impl GanArgs {
 
 /// A GAN example's whole program: parse the flags, load the data, train.
 pub fn gan_main(example: &GanExample) {
+    super::init();
     let args = GanArgs::parse_for(example, std::env::args_os());
-    let interrupted = super::interrupt_flag();
-    super::exit_on_error(run_gan(example.set, &args, &interrupted));
+    super::exit_on_error(run_gan(example.set, &args));
 }
 
-/// Trains as the flags say on `set`, until the last step or `interrupted`.
-pub fn run_gan(set: ImageSet, args: &GanArgs, interrupted: &AtomicBool) -> Result<()> {
+/// Trains as the flags say on `set`, until the last step or a signal (see
+/// `duel::interrupt`). Everything the flags alone can refuse is refused before the
+/// device opens, and the batch size once the data is read, before the metric's
+/// floor is computed.
+pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
+    let (config, model) = (args.train_config(), args.model_config(set));
+    crate::gan::check_run(&config, &model)?;
     let gpu = Gpu::new()?;
     eprintln!("adapter: {}", gpu.adapter());
     let classifier = args
@@ -218,7 +229,8 @@ pub fn run_gan(set: ImageSet, args: &GanArgs, interrupted: &AtomicBool) -> Resul
         .clone()
         .unwrap_or_else(|| default_classifier_path(set));
     let classifier = (args.eval_every > 0).then_some(classifier.as_path());
-    let data = Dataset::load(&gpu, set, args.data_dir.as_deref(), classifier)?;
-    let (config, model) = (args.train_config(), args.model_config(set));
-    crate::gan::run(&gpu, &config, &model, &data, interrupted)
+    let (train, test) = set.load(args.data_dir.as_deref())?;
+    crate::gan::check_batch(config.batch_size, train.count, set)?;
+    let data = Dataset::new(&gpu, set, &train, &test, classifier)?;
+    crate::gan::run(&gpu, &config, &model, &data)
 }

@@ -10,25 +10,29 @@ pub use classifier::{ClassifierExample, classifier_main};
 pub use examples::{CIFAR10_CLASSIFIER, CIFAR10_DCGAN, MLP_GAN, MNIST_CLASSIFIER, MNIST_DCGAN};
 pub use gan::{GanArgs, GanExample, Optimizer, gan_main, run_gan};
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// A flag that Ctrl-C raises: the training loop saves a checkpoint at the end of the
-/// step and stops.
-fn interrupt_flag() -> Arc<AtomicBool> {
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
-    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
-        eprintln!("warning: Ctrl-C will not save a checkpoint: {e}");
+/// What every example does first, while it is still its only thread: quiets the
+/// Vulkan loader, then routes SIGINT and SIGTERM to `duel::interrupt`, whose flag each
+/// long loop polls.
+pub fn init() {
+    // Mesa's device-select layer picks a default GPU for a display: it connects to
+    // Wayland and X11 on every instance, and prints "XDG_RUNTIME_DIR is invalid" twice
+    // where there is no display. duel picks its own adapter (WGPU_ADAPTER_NAME), so
+    // the layer has nothing to do here; a user's own setting stays.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: no other thread exists yet to read the environment meanwhile.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
-    interrupted
+    if let Err(e) = crate::interrupt::install() {
+        eprintln!("warning: {e}");
+    }
 }
 
-/// Ends the process with the error's message and status 1.
-fn exit_on_error(result: crate::Result<()>) {
+/// Ends the process on an error: its message on stderr, and status 128 + the signal
+/// for an interrupted run (130 for Ctrl-C, 143 for SIGTERM), 1 for anything else.
+pub fn exit_on_error(result: crate::Result<()>) {
     if let Err(e) = result {
         eprintln!("error: {e}");
-        std::process::exit(1);
+        std::process::exit(e.exit_code());
     }
 }
 

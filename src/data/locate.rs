@@ -30,6 +30,33 @@ pub fn file_in(dir: &Path, name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// What keeps `dir` from serving `names` (each gzipped or raw), in words that name
+/// the directory or each file at fault; None when every file is there and readable.
+pub fn problems(dir: &Path, names: &[&str]) -> Option<String> {
+    let listing = match std::fs::read_dir(dir) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Some(format!("{} does not exist", dir.display()));
+        }
+        Err(e) => return Some(format!("{} cannot be read: {e}", dir.display())),
+    };
+    drop(listing);
+    let mut found = Vec::new();
+    for name in names {
+        let problem = match file_in(dir, name) {
+            Some(path) => std::fs::File::open(&path)
+                .err()
+                .map(|e| format!("{} cannot be read: {e}", path.display())),
+            None if dir.join(name).is_dir() || dir.join(format!("{name}.gz")).is_dir() => {
+                Some(format!("{name} is a directory, not a file"))
+            }
+            None => Some(format!("{name} (or {name}.gz) is missing")),
+        };
+        found.extend(problem);
+    }
+    (!found.is_empty()).then(|| format!("in {}: {}", dir.display(), found.join("; ")))
+}
+
 /// The bytes of `path`, inflated when they are gzip-compressed (whatever the name).
 pub fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
     let bad = |what: String| Error::Data(format!("{}: {what}", path.display()));

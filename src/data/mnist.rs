@@ -28,44 +28,73 @@ pub fn search_dirs(data_dir: Option<&Path>) -> Vec<PathBuf> {
     locate::search_dirs(data_dir, "mnist")
 }
 
-/// The first searched directory that holds all four files.
-pub fn find(data_dir: Option<&Path>) -> Result<PathBuf> {
-    let dirs = search_dirs(data_dir);
-    dirs.iter()
-        .find(|d| has_all(d))
-        .cloned()
-        .ok_or_else(|| not_found(&dirs, None))
-}
-
-fn has_all(dir: &Path) -> bool {
-    FILES.iter().all(|f| file_in(dir, f).is_some())
-}
-
-fn not_found(dirs: &[PathBuf], download: Option<Error>) -> Error {
-    let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    let download = download.map(|e| format!(" Downloading failed too ({e})."));
-    Error::Data(format!(
-        "MNIST not found; looked in {looked:?}.{} Put the four files ({}, each optionally .gz) in one \
-         of those directories, or pass --data-dir DIR, or set DUEL_DATA=DIR.",
-        download.unwrap_or_default(),
+/// What to do when no directory serves: where the files go.
+fn advice() -> String {
+    format!(
+        "Put the four MNIST files ({}, each optionally .gz) in one directory and pass \
+         --data-dir DIR, or set DUEL_DATA=DIR",
         FILES.join(", ")
+    )
+}
+
+/// A given `--data-dir` that can't serve the files: it is never passed over.
+fn data_dir_error(problem: &str) -> Error {
+    Error::Data(format!(
+        "--data-dir does not hold MNIST: {problem}. {}",
+        advice()
     ))
 }
 
-/// Like `find`, but when no directory has the files, downloads them (checking each
-/// SHA-256) into the user cache first.
-pub fn find_or_download(data_dir: Option<&Path>) -> Result<PathBuf> {
-    let dirs = search_dirs(data_dir);
-    if let Some(dir) = dirs.iter().find(|d| has_all(d)) {
-        return Ok(dir.clone());
+/// The first directory that holds all four files: `data_dir` when one is given (it
+/// must hold them), else `$DUEL_DATA` or the cache. The error names, for each
+/// directory, the files missing or unreadable there.
+pub fn find(data_dir: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = data_dir {
+        return match locate::problems(dir, &FILES) {
+            None => Ok(dir.to_path_buf()),
+            Some(problem) => Err(data_dir_error(&problem)),
+        };
     }
+    let dirs = search_dirs(None);
+    let mut problems = Vec::new();
+    for dir in &dirs {
+        match locate::problems(dir, &FILES) {
+            None => return Ok(dir.clone()),
+            Some(problem) => problems.push(problem),
+        }
+    }
+    Err(not_found(&problems, None))
+}
+
+fn not_found(problems: &[String], download: Option<Error>) -> Error {
+    let download = download.map(|e| format!(" Downloading failed too: {e}."));
+    Error::Data(format!(
+        "MNIST not found: {}.{} {}",
+        problems.join("; "),
+        download.unwrap_or_default(),
+        advice()
+    ))
+}
+
+/// Like `find`, but when no directory is given and none holds the files, downloads
+/// the missing ones (checking each SHA-256) into the user cache first.
+pub fn find_or_download(data_dir: Option<&Path>) -> Result<PathBuf> {
+    let found = find(data_dir);
+    if found.is_ok() || data_dir.is_some() {
+        return found;
+    }
+    let problems: Vec<String> = search_dirs(None)
+        .iter()
+        .filter_map(|d| locate::problems(d, &FILES))
+        .collect();
     let Some(cache) = locate::cache_dir("mnist") else {
-        return Err(not_found(&dirs, None));
+        return Err(not_found(&problems, None));
     };
-    match super::download::download_into(&cache) {
-        Ok(()) if has_all(&cache) => Ok(cache),
-        Ok(()) => Err(not_found(&dirs, None)),
-        Err(e) => Err(not_found(&dirs, Some(e))),
+    eprintln!("MNIST not found; downloading it into {}", cache.display());
+    super::download::download_into(&cache).map_err(|e| not_found(&problems, Some(e)))?;
+    match locate::problems(&cache, &FILES) {
+        None => Ok(cache),
+        Some(problem) => Err(not_found(&[problem], None)),
     }
 }
 
@@ -81,10 +110,16 @@ fn expect_dims(idx: &Idx, path: &Path, want: &[usize]) -> Result<()> {
 }
 
 fn load_split(dir: &Path, images: &str, labels: &str, count: usize) -> Result<Split> {
-    let image_path = file_in(dir, images)
-        .ok_or_else(|| Error::Data(format!("{images} missing in {}", dir.display())))?;
-    let label_path = file_in(dir, labels)
-        .ok_or_else(|| Error::Data(format!("{labels} missing in {}", dir.display())))?;
+    let path = |name: &str| {
+        file_in(dir, name).ok_or_else(|| {
+            Error::Data(format!(
+                "{name} (or {name}.gz) is missing in {}",
+                dir.display()
+            ))
+        })
+    };
+    let image_path = path(images)?;
+    let label_path = path(labels)?;
     let image_idx = read_idx(&image_path)?;
     expect_dims(&image_idx, &image_path, &[count, SIDE, SIDE])?;
     let label_idx = read_idx(&label_path)?;

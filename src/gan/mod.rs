@@ -3,6 +3,7 @@
 //! metrics, plots and checkpoints (`run`), and the models it trains (`zoo`).
 //! The examples pick a data set, the models and the defaults, and call `run`.
 
+mod checks;
 mod model;
 mod recipe;
 pub mod report;
@@ -10,8 +11,9 @@ mod schedule;
 mod train;
 pub mod zoo;
 
-pub use model::{Gan, StepStats};
+pub use checks::{CHECKPOINT, MAX_SAMPLES, check_resume, check_run};
+pub use model::{Gan, Restored, StepStats, metadata_number};
 pub use recipe::{Loss, Recipe};
 pub use schedule::{EVAL_NOISE_STREAM, FIXED_NOISE_STREAM, NOISE_STREAM, Schedule, epoch_order};
-pub use train::{Dataset, TrainConfig, run};
+pub use train::{Dataset, TrainConfig, check_batch, run, run_metadata};
 pub use zoo::{Arch, ModelConfig};

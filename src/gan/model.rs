@@ -7,7 +7,7 @@ use crate::autograd::{Graph, Var};
 use crate::metrics::{SCORE_BATCH, Score, Scorer};
 use crate::nn::Sequential;
 use crate::optim::Adam;
-use crate::{Gpu, Result, Tensor, io::checkpoint, ops};
+use crate::{Error, Gpu, Result, Tensor, io::checkpoint, ops};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -167,18 +167,71 @@ impl Gan {
         checkpoint::save(path, &named, &metadata)
     }
 
-    pub fn load(&mut self, path: &Path) -> Result<BTreeMap<String, String>> {
+    /// Loads a checkpoint saved by `save` (see `checkpoint::load` for what is
+    /// checked). On an error the models must not be used.
+    pub fn load(&mut self, path: &Path) -> Result<Restored> {
         let params: Vec<_> = self.g.params().into_iter().chain(self.d.params()).collect();
         let mut named: Vec<(String, &Tensor)> =
             params.iter().map(|p| (p.name.clone(), &p.value)).collect();
         named.extend(self.state());
-        let metadata = checkpoint::load(path, &named)?;
-        let steps = metadata
-            .get("adam_steps")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let (metadata, health) = checkpoint::load(path, &named)?;
+        let steps = metadata_number(&metadata, "adam_steps", path)?;
+        let steps = u32::try_from(steps).map_err(|_| {
+            Error::Data(format!(
+                "{}: adam_steps {steps} is out of range",
+                path.display()
+            ))
+        })?;
+        let largest = params
+            .iter()
+            .zip(&health)
+            .map(|(p, h)| (p.name.clone(), h.max_abs))
+            .fold((String::new(), 0.0), |a, b| if b.1 > a.1 { b } else { a });
+        drop(named);
         self.g_opt.set_steps(steps);
         self.d_opt.set_steps(steps);
-        Ok(metadata)
+        Ok(Restored { metadata, largest })
     }
+}
+
+/// What `Gan::load` read besides the tensors.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub metadata: BTreeMap<String, String>,
+    /// The weight of largest magnitude, and its tensor: a GAN's weights stay far below
+    /// `Restored::SUSPICIOUS`, so one above it means a damaged or edited checkpoint.
+    pub largest: (String, f32),
+}
+
+impl Restored {
+    pub const SUSPICIOUS: f32 = 1e6;
+
+    /// A warning when a weight is beyond anything training makes.
+    pub fn warning(&self) -> Option<String> {
+        let (name, value) = &self.largest;
+        (*value > Restored::SUSPICIOUS).then(|| {
+            format!(
+                "tensor {name} holds a weight of magnitude {value:e}; trained weights stay \
+                 below {:e}, so the checkpoint is likely damaged or edited",
+                Restored::SUSPICIOUS
+            )
+        })
+    }
+}
+
+/// A whole-number metadata entry that must be present, as u64.
+pub fn metadata_number(metadata: &BTreeMap<String, String>, key: &str, path: &Path) -> Result<u64> {
+    let text = metadata.get(key).ok_or_else(|| {
+        Error::Data(format!(
+            "checkpoint {} has no {key} in its metadata: it is damaged or not a duel GAN \
+             checkpoint",
+            path.display()
+        ))
+    })?;
+    text.parse().map_err(|_| {
+        Error::Data(format!(
+            "checkpoint {} has {key} {text:?} in its metadata, not a whole number: it is damaged",
+            path.display()
+        ))
+    })
 }

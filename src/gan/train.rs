@@ -1,16 +1,17 @@
 //! The training loop: a GAN on a data set, the metric, and everything written under
 //! the output directory.
 
+use super::checks::{CHECKPOINT, MAY_CHANGE, check_resume, check_run};
+use super::model::Restored;
 use super::report;
 use super::schedule::{FIXED_NOISE_STREAM, NOISE_STREAM, Schedule};
 use super::zoo::ModelConfig;
 use super::{Gan, Recipe};
-use crate::data::{GpuImages, ImageSet, encode_idx};
+use crate::data::{GpuImages, ImageSet, Split, encode_idx};
 use crate::metrics::{Classifier, Scorer};
-use crate::{Error, Gpu, Result, Tensor, io, ops};
+use crate::{AdamConfig, Error, Gpu, Result, Tensor, interrupt, io, ops};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// How a run trains and what it writes; the models are a `ModelConfig`'s.
@@ -23,8 +24,11 @@ pub struct TrainConfig {
     pub recipe: Recipe,
     /// Where grids, metrics, plots and checkpoints go.
     pub out: PathBuf,
-    /// Continue from this checkpoint.
+    /// Continue from this checkpoint (see `checks::check_resume` for what must match).
     pub resume: Option<PathBuf>,
+    /// Start afresh even where `out` holds a run, deleting its outputs first; without
+    /// it such a run is refused.
+    pub overwrite: bool,
     /// Train this many steps in all (a step trains D once and G once), however many
     /// epochs that takes; 0 trains `epochs` epochs instead.
     pub max_steps: usize,
@@ -48,6 +52,7 @@ impl Default for TrainConfig {
             recipe: Recipe::default(),
             out: PathBuf::from("out"),
             resume: None,
+            overwrite: false,
             max_steps: 0,
             sample_every: 500,
             log_every: 10,
@@ -79,10 +84,21 @@ impl Dataset {
         classifier: Option<&Path>,
     ) -> Result<Dataset> {
         let (train, test) = set.load(data_dir)?;
+        Dataset::new(gpu, set, &train, &test, classifier)
+    }
+
+    /// `load` with the splits already read.
+    pub fn new(
+        gpu: &Gpu,
+        set: ImageSet,
+        train: &Split,
+        test: &Split,
+        classifier: Option<&Path>,
+    ) -> Result<Dataset> {
         let images = GpuImages::upload(gpu, &train.images, train.count, &set.image_shape())?;
         let metric = match classifier.map(|path| Classifier::load(gpu, set, path)) {
             Some(Ok((classifier, _))) => {
-                let (scorer, floor) = Scorer::with_floor(gpu, classifier, &train, &test)?;
+                let (scorer, floor) = Scorer::with_floor(gpu, classifier, train, test)?;
                 eprintln!(
                     "metric floor, {} real training images: {floor}",
                     floor.count
@@ -107,32 +123,135 @@ fn read_scalar(t: &Tensor) -> Result<f32> {
     Ok(t.to_vec()?[0])
 }
 
-fn run_metadata(
+fn adam_text(adam: &AdamConfig) -> String {
+    format!(
+        "lr {} beta1 {} beta2 {} eps {}",
+        adam.lr, adam.beta1, adam.beta2, adam.eps
+    )
+}
+
+/// What a checkpoint's metadata says of the run: the models, the batch, the recipe.
+pub fn run_metadata(
     config: &TrainConfig,
     model: &ModelConfig,
     step: usize,
 ) -> BTreeMap<String, String> {
     let mut metadata = model.metadata();
-    metadata.insert("step".to_string(), step.to_string());
-    metadata.insert("batch_size".to_string(), config.batch_size.to_string());
+    let recipe = &config.recipe;
+    metadata.extend([
+        ("step".to_string(), step.to_string()),
+        ("batch_size".to_string(), config.batch_size.to_string()),
+        ("loss".to_string(), recipe.loss.to_string()),
+        ("adam_g".to_string(), adam_text(&recipe.adam_g)),
+        ("adam_d".to_string(), adam_text(&recipe.adam_d)),
+    ]);
     metadata
 }
 
-/// Trains the models of `model` on `data` as `config` says until the last step, a
-/// NaN loss (an error; the checkpoint of the last good step stays) or `interrupted`
-/// (a checkpoint is saved, then Ok).
-pub fn run(
-    gpu: &Gpu,
-    config: &TrainConfig,
-    model: &ModelConfig,
-    data: &Dataset,
-    interrupted: &AtomicBool,
-) -> Result<()> {
-    if config.batch_size == 0 || config.log_every == 0 || config.sample_every == 0 {
-        return Err(Error::Shape(
-            "--batch-size, --log-every and --sample-every must be at least 1".into(),
-        ));
+/// What a run leaves in its output directory, deleted by `--overwrite`; the sample
+/// grids under `samples/` go too.
+const OUTPUTS: [&str; 7] = [
+    CHECKPOINT,
+    "metrics.csv",
+    "latest.png",
+    "loss_curve.png",
+    "fd_curve.png",
+    "progress.gif",
+    "samples-idx3-ubyte",
+];
+
+/// Makes the output directory ready: created, cleared of an earlier run's outputs when
+/// overwriting, and of temporary files that killed runs left.
+fn prepare_output(config: &TrainConfig) -> Result<()> {
+    let samples = config.out.join("samples");
+    std::fs::create_dir_all(&samples)
+        .map_err(|e| Error::Output(format!("cannot create {}: {e}", samples.display())))?;
+    let removed: Vec<PathBuf> = [&config.out, &samples]
+        .into_iter()
+        .flat_map(|dir| io::remove_stale_temporaries(dir))
+        .collect();
+    if !removed.is_empty() {
+        eprintln!(
+            "removed {} temporary files that an interrupted run left in {}",
+            removed.len(),
+            config.out.display()
+        );
     }
+    if config.overwrite && config.resume.is_none() {
+        let grids = std::fs::read_dir(&samples)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("step_"))
+            });
+        for path in OUTPUTS.iter().map(|f| config.out.join(f)).chain(grids) {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::Output(format!(
+                        "--overwrite: cannot delete {}: {e}",
+                        path.display()
+                    )));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where a resumed run came from.
+struct Resumed {
+    path: PathBuf,
+    step: usize,
+    restored: Restored,
+}
+
+/// The error for a run whose numbers went bad by `step`: what went bad, which
+/// checkpoint is kept, and the likely cause.
+fn diverged(
+    what: &str,
+    step: usize,
+    config: &TrainConfig,
+    checkpoint_path: &Path,
+    resumed: Option<&Resumed>,
+) -> Error {
+    let kept = match io::checkpoint::metadata(checkpoint_path) {
+        Ok(m) => format!(
+            "The last good checkpoint, from step {}, is kept at {}.",
+            m.get("step").map_or("?", String::as_str),
+            checkpoint_path.display()
+        ),
+        Err(_) => format!(
+            "No checkpoint of this run was written (the first comes at step {}).",
+            config.sample_every
+        ),
+    };
+    let cause = match resumed {
+        Some(r) if r.restored.warning().is_some() => format!(
+            "Likely cause: the checkpoint this run resumed from, {}: {}.",
+            r.path.display(),
+            r.restored.warning().unwrap_or_default()
+        ),
+        _ => format!(
+            "Likely cause: learning rates too high for this model (generator {}, \
+             discriminator {}): try a lower --lr.",
+            config.recipe.adam_g.lr, config.recipe.adam_d.lr
+        ),
+    };
+    let resumed = resumed.map_or(String::new(), |r| {
+        format!(" (resumed at step {} from {})", r.step, r.path.display())
+    });
+    Error::Numeric(format!("{what} by step {step}{resumed}. {kept} {cause}"))
+}
+
+/// Trains the models of `model` on `data` as `config` says, until the last step, a
+/// NaN (an error; the checkpoint of the last good step stays), or a stop that
+/// `interrupt` received (a checkpoint is saved, then `Error::Interrupted`).
+pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset) -> Result<()> {
+    check_run(config, model)?;
     if model.image != data.set.image_shape() {
         return Err(Error::Usage(format!(
             "the models make {:?} images but {} images are {:?}",
@@ -142,9 +261,9 @@ pub fn run(
         )));
     }
     let images = &data.images;
-    std::fs::create_dir_all(config.out.join("samples"))
-        .map_err(|e| Error::Data(format!("cannot create {}: {e}", config.out.display())))?;
-    let checkpoint_path = config.out.join("checkpoint.safetensors");
+    check_batch(config.batch_size, images.len(), data.set)?;
+    prepare_output(config)?;
+    let checkpoint_path = config.out.join(CHECKPOINT);
     let csv_path = config.out.join("metrics.csv");
 
     let scorer = data.metric.as_ref().filter(|_| config.eval_every > 0);
@@ -158,28 +277,35 @@ pub fn run(
     );
     let mut step = 0;
     let mut rows = Vec::new();
-    if let Some(resume) = &config.resume {
-        let metadata = gan.load(resume)?;
-        for key in ["arch", "image", "nz", "ngf", "ndf", "batch_size"] {
-            let want = run_metadata(config, model, 0)[key].clone();
-            if metadata.get(key) != Some(&want) {
-                return Err(Error::Data(format!(
-                    "checkpoint {} was saved with {key} = {:?}, this run has {want}",
-                    resume.display(),
-                    metadata.get(key)
-                )));
+    let mut resumed = None;
+    if let Some(path) = &config.resume {
+        let restored = gan.load(path)?;
+        let expected = run_metadata(config, model, 0);
+        step = check_resume(path, &restored.metadata, &expected)?;
+        for key in MAY_CHANGE {
+            if let Some(saved) = restored.metadata.get(key).filter(|&s| s != &expected[key]) {
+                eprintln!(
+                    "note: the checkpoint trained with {key} {saved}; this run goes on with {}",
+                    expected[key]
+                );
             }
         }
-        step = metadata
-            .get("step")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        if let Some(warning) = restored.warning() {
+            eprintln!("warning: {warning}");
+        }
         rows = report::read_csv(&csv_path)
             .into_iter()
             .filter(|r| r.step <= step)
             .collect();
-        eprintln!("resumed from {} at step {step}", resume.display());
+        eprintln!("resumed from {} at step {step}", path.display());
+        resumed = Some(Resumed {
+            path: path.clone(),
+            step,
+            restored,
+        });
     }
+    let diverged =
+        |what: &str, step| diverged(what, step, config, &checkpoint_path, resumed.as_ref());
 
     let mut schedule = Schedule::new(gpu, model.seed, config.batch_size, model.nz, images)?;
     let steps_per_epoch = schedule.steps_per_epoch();
@@ -194,7 +320,6 @@ pub fn run(
     let started = Instant::now();
     let seconds_before = rows.last().map_or(0.0, |r: &report::Row| r.seconds);
     let mut frames = Vec::new();
-    let mut last_good_step = step;
 
     while step < total_steps {
         let epoch = step / steps_per_epoch;
@@ -204,7 +329,7 @@ pub fn run(
 
         let end_of_epoch = step % steps_per_epoch == 0;
         let sample_now = step % config.sample_every == 0 || end_of_epoch || step == total_steps;
-        let stop = interrupted.load(Ordering::SeqCst);
+        let mut stop = interrupt::requested().is_some();
         let eval_now = config.eval_every > 0
             && scorer.is_some()
             && (step % config.eval_every == 0 || step == total_steps);
@@ -221,13 +346,8 @@ pub fn run(
             };
             if !row.loss_d.is_finite() || !row.loss_g.is_finite() {
                 bar.abandon();
-                return Err(Error::Numeric(format!(
-                    "loss became {} (D) / {} (G) by step {step}; the last good checkpoint, from step \
-                     {last_good_step}, is kept at {}. Try a lower --lr.",
-                    row.loss_d,
-                    row.loss_g,
-                    checkpoint_path.display()
-                )));
+                let what = format!("the loss became {} (D) / {} (G)", row.loss_d, row.loss_g);
+                return Err(diverged(&what, step));
             }
             bar.set_message(format!(
                 "epoch {} Loss_D {:.3} Loss_G {:.3} D(x) {:.3} D(G(z)) {:.3}",
@@ -235,17 +355,32 @@ pub fn run(
             ));
             rows.push(row);
         }
-        if let (true, Some((scorer, _))) = (eval_now, scorer) {
-            let score = gan.score(gpu, scorer, model.nz, model.seed, config.eval_samples)?;
-            bar.suspend(|| eprintln!("step {step}: {score}"));
-            if let Some(row) = rows.last_mut() {
-                row.eval = Some(report::Eval::from(&score));
+        if let (true, false, Some((scorer, _))) = (eval_now, stop, scorer) {
+            match gan.score(gpu, scorer, model.nz, model.seed, config.eval_samples) {
+                Ok(score) => {
+                    bar.suspend(|| eprintln!("step {step}: {score}"));
+                    if let Some(row) = rows.last_mut() {
+                        row.eval = Some(report::Eval::from(&score));
+                    }
+                    report::write_csv(&csv_path, &rows)?;
+                    report::plot_fd(&config.out.join("fd_curve.png"), &rows, fd_floor)?;
+                }
+                Err(Error::Interrupted { .. }) => stop = true,
+                Err(e) => return Err(e),
             }
-            report::write_csv(&csv_path, &rows)?;
-            report::plot_fd(&config.out.join("fd_curve.png"), &rows, fd_floor)?;
         }
         bar.set_position(step as u64);
         if sample_now || stop {
+            match gan.save(&checkpoint_path, run_metadata(config, model, step)) {
+                Err(Error::Numeric(what)) => {
+                    bar.abandon();
+                    return Err(diverged(
+                        &format!("the weights became NaN or infinite ({what})"),
+                        step,
+                    ));
+                }
+                saved => saved?,
+            }
             let grid = io::grid_image(&gan.generate(gpu, &fixed_noise)?, 8)?;
             io::save_png(
                 &config
@@ -259,12 +394,16 @@ pub fn run(
             report::write_csv(&csv_path, &rows)?;
             let losses = config.out.join("loss_curve.png");
             report::plot_losses(&losses, &rows, config.recipe.loss)?;
-            gan.save(&checkpoint_path, run_metadata(config, model, step))?;
-            last_good_step = step;
         }
-        if stop {
-            bar.abandon_with_message(format!("interrupted; checkpoint saved at step {step}"));
-            return Ok(());
+        if let (true, Some(signal)) = (stop, interrupt::requested()) {
+            bar.abandon();
+            return Err(Error::Interrupted {
+                signal,
+                message: format!(
+                    "checkpoint saved at step {step} in {}; continue with --resume {0}",
+                    checkpoint_path.display()
+                ),
+            });
         }
     }
     bar.finish();
@@ -273,13 +412,34 @@ pub fn run(
     }
     if config.export_samples > 0 {
         let path = config.out.join("samples-idx3-ubyte");
-        export_samples(gpu, &gan, model, config.export_samples, &path)?;
+        export_samples(gpu, &gan, model, config.export_samples, &path).map_err(|e| match e {
+            Error::Interrupted { signal, message } => Error::Interrupted {
+                signal,
+                message: format!(
+                    "{message}; training finished and its checkpoint is saved in {}",
+                    checkpoint_path.display()
+                ),
+            },
+            e => e,
+        })?;
     }
     eprintln!(
         "done: {step} steps in {:.0} s; outputs in {}",
         started.elapsed().as_secs_f64(),
         config.out.display()
     );
+    Ok(())
+}
+
+/// Refuses a batch that the data set can't fill even once.
+pub fn check_batch(batch_size: usize, images: usize, set: ImageSet) -> Result<()> {
+    if batch_size > images {
+        return Err(Error::Usage(format!(
+            "--batch-size {batch_size} is more than the {images} {} training images; use at \
+             most {images}",
+            set.name()
+        )));
+    }
     Ok(())
 }
 
@@ -297,6 +457,7 @@ fn export_samples(
     let mut bytes = Vec::with_capacity(count * c * h * w);
     let mut drawn = 0;
     while drawn < count {
+        interrupt::check("exporting samples")?;
         let n = (count - drawn).min(256);
         let z = Tensor::uninit(gpu, &[n, model.nz])?;
         ops::fill_normal(&z, 0.0, 1.0, model.seed ^ NOISE_STREAM ^ 0xE7, drawn as u64)?;

@@ -55,15 +55,49 @@ pub struct GpuOptions {
     pub gemm: GemmPolicy,
 }
 
+/// The backends duel is built with, by the names `WGPU_BACKEND` takes.
+const BACKENDS: [(&str, wgpu::Backends); 6] = [
+    ("vulkan", wgpu::Backends::VULKAN),
+    ("vk", wgpu::Backends::VULKAN),
+    ("metal", wgpu::Backends::METAL),
+    ("mtl", wgpu::Backends::METAL),
+    ("dx12", wgpu::Backends::DX12),
+    ("d3d12", wgpu::Backends::DX12),
+];
+
+/// `WGPU_BACKEND` as a set of backends: all when unset or empty. wgpu's own reading
+/// skips a name it does not know, which turns a typo into "no adapter"; here it is an
+/// error that lists the names.
+fn backends_from_env() -> Result<wgpu::Backends> {
+    let Some(value) = std::env::var("WGPU_BACKEND")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(wgpu::Backends::all());
+    };
+    let mut backends = wgpu::Backends::empty();
+    for name in value.split(',').map(|n| n.trim().to_lowercase()) {
+        let Some((_, backend)) = BACKENDS.iter().find(|(n, _)| *n == name) else {
+            return Err(Error::Usage(format!(
+                "WGPU_BACKEND={value}: {name:?} is not a backend duel runs on; use vulkan, \
+                 metal or dx12 (several separated by commas), or unset it to try them all"
+            )));
+        };
+        backends |= *backend;
+    }
+    Ok(backends)
+}
+
 impl GpuOptions {
-    pub fn from_env() -> GpuOptions {
-        GpuOptions {
-            backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all()),
+    /// The options the environment sets; an unknown `WGPU_BACKEND` is an error.
+    pub fn from_env() -> Result<GpuOptions> {
+        Ok(GpuOptions {
+            backends: backends_from_env()?,
             adapter_name: std::env::var("WGPU_ADAPTER_NAME")
                 .ok()
                 .filter(|n| !n.is_empty()),
             gemm: gemm_policy_from_env(),
-        }
+        })
     }
 
     /// The subgroup size that the forced GEMM core needs, if it needs one.
@@ -105,11 +139,11 @@ fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
 }
 
 /// Every adapter wgpu can see under the current environment, as reports.
-pub fn list_adapters() -> Vec<AdapterReport> {
-    enumerate(GpuOptions::from_env().backends)
+pub fn list_adapters() -> Result<Vec<AdapterReport>> {
+    Ok(enumerate(GpuOptions::from_env()?.backends)
         .iter()
         .map(report)
-        .collect()
+        .collect())
 }
 
 fn report(adapter: &wgpu::Adapter) -> AdapterReport {

@@ -62,7 +62,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Gpu {
     /// Opens the best adapter, honouring `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`.
     pub fn new() -> Result<Gpu> {
-        Gpu::with_options(&GpuOptions::from_env())
+        Gpu::with_options(&GpuOptions::from_env()?)
     }
 
     /// Opens the best adapter among those `options` allow.

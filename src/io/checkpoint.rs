@@ -1,20 +1,89 @@
 //! Checkpoints in the safetensors format: named f32 tensors plus string metadata
-//! (step counts, seeds, the model's architecture). Saving downloads each tensor and
-//! writes the file atomically; loading checks that the file holds exactly the
-//! expected tensors with the expected shapes, and names the first that does not.
+//! (step counts, seeds, the model's architecture).
+//!
+//! Saving first checks every tensor on the GPU (`check_health`) and refuses to write
+//! a NaN, an infinity or a negative variance; then it downloads each tensor, records a
+//! SHA-256 of all their data in the metadata, and writes the file atomically. Loading
+//! checks that the file holds exactly the expected tensors with the expected shapes
+//! (naming the first that does not), that the data still has its SHA-256, and, once
+//! uploaded, that it is healthy.
 
 use super::atomic::write_bytes;
+use crate::data::sha256_hex;
+use crate::ops::{self, Health};
 use crate::{Error, Result, Tensor};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// Writes `tensors` (name, tensor) and `metadata` to `path`, atomically.
+/// The metadata key of the SHA-256 over the tensors' data (`data_sha256`).
+pub const CHECKSUM: &str = "tensor_sha256";
+
+/// Tensors whose values are variances, which no update makes negative: Adam's second
+/// moments and batch norm's running variances.
+fn is_variance(name: &str) -> bool {
+    name.ends_with(".adam_v") || name.ends_with(".running_var")
+}
+
+/// SHA-256 over the tensors' names, shapes and data, in name order, so that it does
+/// not depend on how the file lays them out.
+fn data_sha256<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize], &'a [u8])>) -> String {
+    let mut sorted: Vec<_> = tensors.collect();
+    sorted.sort_by_key(|(name, _, _)| *name);
+    let mut bytes = Vec::new();
+    for (name, shape, data) in sorted {
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.push(0);
+        for d in shape {
+            bytes.extend_from_slice(&(*d as u64).to_le_bytes());
+        }
+        bytes.extend_from_slice(data);
+    }
+    sha256_hex(&bytes)
+}
+
+/// The health of `tensors` (name, tensor), measured on the GPU in one read-back; an
+/// `Error::Numeric` naming each tensor that holds a NaN or an infinity, or, for a
+/// variance, a negative value. `what` says whose tensors they are.
+pub fn check_health(tensors: &[(String, &Tensor)], what: &str) -> Result<Vec<Health>> {
+    let health = ops::health(&tensors.iter().map(|(_, t)| *t).collect::<Vec<_>>())?;
+    let mut bad = Vec::new();
+    for ((name, t), h) in tensors.iter().zip(&health) {
+        if h.nonfinite > 0 {
+            bad.push(format!(
+                "{name} holds {} NaN or infinite values (of {})",
+                h.nonfinite,
+                t.numel()
+            ));
+        } else if is_variance(name) && h.negative > 0 {
+            bad.push(format!(
+                "{name}, a variance, holds {} negative values",
+                h.negative
+            ));
+        }
+    }
+    if bad.is_empty() {
+        return Ok(health);
+    }
+    let shown = bad.len().min(4);
+    let more = match bad.len() - shown {
+        0 => String::new(),
+        n => format!("; and {n} more tensors"),
+    };
+    Err(Error::Numeric(format!(
+        "{what}: {}{more}",
+        bad[..shown].join("; ")
+    )))
+}
+
+/// Writes `tensors` (name, tensor) and `metadata` to `path`, atomically, after
+/// `check_health`: a checkpoint with a NaN in it is never written.
 pub fn save(
     path: &Path,
     tensors: &[(String, &Tensor)],
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
+    check_health(tensors, &format!("not saving {}", path.display()))?;
     let mut downloaded = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
         let bytes: Vec<u8> = bytemuck::cast_slice(&t.to_vec()?).to_vec();
@@ -28,9 +97,13 @@ pub fn save(
                 .map_err(|e| Error::Data(format!("tensor {name}: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let info: HashMap<String, String> = metadata.clone().into_iter().collect();
+    let mut info: HashMap<String, String> = metadata.clone().into_iter().collect();
+    let sums = downloaded
+        .iter()
+        .map(|(n, s, b)| (n.as_str(), &s[..], &b[..]));
+    info.insert(CHECKSUM.to_string(), data_sha256(sums));
     let bytes = safetensors::serialize(views, Some(info)).map_err(|e| {
-        Error::Data(format!(
+        Error::Output(format!(
             "could not encode checkpoint {}: {e}",
             path.display()
         ))
@@ -38,10 +111,16 @@ pub fn save(
     write_bytes(path, &bytes)
 }
 
-/// Reads `path` into `tensors` (uploading each) and returns its metadata. The file
-/// must hold exactly these names, each with the same shape: a checkpoint from another
-/// model is an error that names the tensor, and nothing is overwritten.
-pub fn load(path: &Path, tensors: &[(String, &Tensor)]) -> Result<BTreeMap<String, String>> {
+/// Reads `path` into `tensors` (uploading each) and returns its metadata with the
+/// health of each tensor. The file must hold exactly these names, each with the same
+/// shape, and its data must match its SHA-256 (files from before the checksum have
+/// none to match): otherwise the error names what is wrong and nothing is overwritten.
+/// Data that fails `check_health` is an error too, after the upload: the tensors then
+/// hold it, and must not be used.
+pub fn load(
+    path: &Path,
+    tensors: &[(String, &Tensor)],
+) -> Result<(BTreeMap<String, String>, Vec<Health>)> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| {
@@ -80,10 +159,26 @@ pub fn load(path: &Path, tensors: &[(String, &Tensor)]) -> Result<BTreeMap<Strin
             "it holds tensor {extra}, which this model does not have"
         )));
     }
+    let metadata = header_metadata(&bytes, path)?;
+    if let Some(want) = metadata.get(CHECKSUM) {
+        let views: Vec<_> = file.tensors();
+        let got = data_sha256(views.iter().map(|(n, v)| (n.as_str(), v.shape(), v.data())));
+        if &got != want {
+            return Err(Error::Data(format!(
+                "checkpoint {} is damaged: its tensor data has SHA-256 {got}, but it was saved \
+                 with {want}. Use an earlier copy, or start afresh",
+                path.display()
+            )));
+        }
+    }
     for ((_, t), v) in tensors.iter().zip(values) {
         t.write(&v)?;
     }
-    header_metadata(&bytes, path)
+    let health = check_health(
+        tensors,
+        &format!("checkpoint {} is unusable", path.display()),
+    )?;
+    Ok((metadata, health))
 }
 
 /// A checkpoint's metadata alone, to learn which model it belongs to before building it.

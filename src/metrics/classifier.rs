@@ -149,7 +149,7 @@ impl Classifier {
         let classifier = Classifier::new(gpu, set, 0)?;
         let named = classifier.named_tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
-        let metadata = checkpoint::load(path, &refs)?;
+        let (metadata, _) = checkpoint::load(path, &refs)?;
         let tag = format!("{}_v1", stem(set));
         if metadata.get("model") != Some(&tag) {
             return Err(Error::Data(format!(

@@ -65,6 +65,7 @@ impl Readouts {
     ) -> Result<Readouts> {
         let mut readouts = Readouts::default();
         for start in (0..count).step_by(per_batch.max(1)) {
+            crate::interrupt::check("scoring images")?;
             let n = per_batch.max(1).min(count - start);
             readouts.add(classifier, &batch(start, n)?)?;
         }

@@ -77,6 +77,7 @@ pub fn train_classifier(
         ));
         let order = train_images.order(&perm)?;
         for step in 0..steps_per_epoch {
+            crate::interrupt::check("training the classifier; nothing was saved")?;
             let start = step * config.batch_size;
             let images = train_images.batch(&order, start, config.batch_size)?;
             let targets = train_targets.batch(&order, start, config.batch_size)?;

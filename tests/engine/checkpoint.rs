@@ -20,7 +20,7 @@ fn tensors_and_metadata_round_trip_exactly() {
     let meta = BTreeMap::from([("step".to_string(), "42".to_string())]);
     checkpoint::save(&path, &[("a".into(), &a), ("b".into(), &b)], &meta).unwrap();
     let (a2, b2) = (tensor(&[3, 5], 9.0), tensor(&[7], 9.0));
-    let loaded = checkpoint::load(&path, &[("a".into(), &a2), ("b".into(), &b2)]).unwrap();
+    let (loaded, _) = checkpoint::load(&path, &[("a".into(), &a2), ("b".into(), &b2)]).unwrap();
     assert_eq!(loaded.get("step").map(String::as_str), Some("42"));
     assert_eq!(a.to_vec().unwrap(), a2.to_vec().unwrap());
     assert_eq!(b.to_vec().unwrap(), b2.to_vec().unwrap());
@@ -33,7 +33,7 @@ fn mismatched_or_corrupt_checkpoints_are_refused() {
     let a = tensor(&[3, 5], 1.0);
     checkpoint::save(&path, &[("a".into(), &a)], &BTreeMap::new()).unwrap();
     let wrong_shape = tensor(&[5, 3], 0.0);
-    let err = |r: duel::Result<BTreeMap<String, String>>| match r {
+    let err = |r: duel::Result<(BTreeMap<String, String>, Vec<duel::ops::Health>)>| match r {
         Err(Error::Data(m)) => m,
         other => panic!("expected a data error, got {other:?}"),
     };

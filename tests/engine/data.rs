@@ -58,6 +58,40 @@ fn missing_data_says_where_to_put_it() {
     );
 }
 
+/// A --data-dir that lacks one file, holds a directory in a file's place, or can't be
+/// read is an error that names the file or the directory, and no download or cache
+/// stands in for it.
+#[test]
+fn an_incomplete_data_dir_names_what_is_wrong_and_is_never_passed_over() {
+    let shared = mnist_dir();
+    for missing in mnist::FILES {
+        let dir = scratch(&format!("mnist_without_{missing}"));
+        for name in mnist::FILES.iter().filter(|&&n| n != missing) {
+            let from = duel::data::locate::file_in(&shared, name).unwrap();
+            std::fs::copy(&from, dir.join(from.file_name().unwrap())).unwrap();
+        }
+        let m = data_error(mnist::find_or_download(Some(&dir)));
+        assert!(
+            m.contains(missing) && m.contains("is missing"),
+            "{missing}: {m}"
+        );
+        for present in mnist::FILES.iter().filter(|&&n| n != missing) {
+            assert!(!m.contains(&format!("{present} (or")), "{missing}: {m}");
+        }
+        assert!(!m.contains("ownload"), "{missing}: {m}");
+        if missing == mnist::FILES[3] {
+            std::fs::create_dir(dir.join(missing)).unwrap();
+            let m = data_error(mnist::find_or_download(Some(&dir)));
+            assert!(m.contains(&format!("{missing} is a directory")), "{m}");
+        }
+    }
+    // A "directory" that is a file can't be read as one.
+    let file = scratch("mnist_dir_is_a_file").join("plain");
+    std::fs::write(&file, b"x").unwrap();
+    let m = data_error(mnist::find_or_download(Some(&file)));
+    assert!(m.contains("plain") && m.contains("cannot be read"), "{m}");
+}
+
 #[test]
 fn a_wrong_sized_mnist_file_is_rejected() {
     let dir = scratch("small_mnist");

@@ -132,7 +132,7 @@ fn training_steps_give_finite_losses_and_checkpoints_round_trip_bit_exactly() {
 fn a_discrete_gpus_gemm_plans_train_the_same_steps() {
     let options = GpuOptions {
         gemm: GemmPolicy::AutoAs(wgpu::DeviceType::DiscreteGpu),
-        ..GpuOptions::from_env()
+        ..GpuOptions::from_env().unwrap()
     };
     let as_gpu = Gpu::with_options(&options).unwrap();
     // D's second conv's weight gradient at batch 16: C (128, 1024) over K = 16·7·7.

@@ -8,5 +8,7 @@ mod cifar10;
 mod common;
 mod data;
 mod dcgan;
+mod guards;
 mod metrics;
+mod processes;
 mod training;

@@ -9,7 +9,6 @@ use duel::data::ImageSet;
 use duel::gan::{Dataset, ModelConfig, Recipe, TrainConfig, report};
 use duel::{AdamConfig, Error};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 /// The library's whole run loop on a small model, as mnist_dcgan runs it; `change`
 /// adjusts the settings. The metric is built only when the run scores samples.
@@ -39,7 +38,7 @@ fn run(out: &Path, change: impl FnOnce(&mut TrainConfig)) -> duel::Result<()> {
     let classifier = duel::metrics::default_classifier_path(ImageSet::Mnist);
     let metric = (config.eval_every > 0).then_some(classifier.as_path());
     let data = Dataset::load(gpu(), ImageSet::Mnist, Some(&mnist_dir()), metric)?;
-    duel::gan::run(gpu(), &config, &model, &data, &AtomicBool::new(false))
+    duel::gan::run(gpu(), &config, &model, &data)
 }
 
 #[test]
@@ -124,7 +123,7 @@ fn ten_steps(example: &GanExample, name: &str, flags: &[&str]) -> Vec<report::Ro
     ];
     line.extend(flags.iter().map(|f| f.to_string()));
     let args = GanArgs::parse_for(example, line);
-    run_gan(example.set, &args, &AtomicBool::new(false)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    run_gan(example.set, &args).unwrap_or_else(|e| panic!("{name}: {e}"));
     for file in ["latest.png", "checkpoint.safetensors", "metrics.csv"] {
         assert!(out.join(file).is_file(), "{name}: {file} missing");
     }
@@ -244,7 +243,7 @@ fn max_steps_trains_that_many_steps_whatever_the_epochs() {
         ndf: 8,
         ..ModelConfig::default()
     };
-    duel::gan::run(gpu(), &config, &model, &data, &AtomicBool::new(false)).unwrap();
+    duel::gan::run(gpu(), &config, &model, &data).unwrap();
     let rows = report::read_csv(&out.join("metrics.csv"));
     assert_eq!(rows.last().map(|r| (r.step, r.epoch)), Some((10, 3)));
 }

@@ -1,0 +1,303 @@
+//! Nothing silently wrong: settings that make no sense are refused before anything
+//! runs, naming the flag; a checkpoint never holds a NaN and is never loaded with one,
+//! a flipped bit or another run's settings; a fresh run never replaces an earlier one;
+//! and a run that diverges says what is kept and why.
+
+use crate::common::{gpu, mnist_dir, scratch};
+use duel::cli::{GanArgs, MNIST_DCGAN, run_gan};
+use duel::data::ImageSet;
+use duel::gan::{Dataset, Gan, ModelConfig, Recipe, TrainConfig, check_resume};
+use duel::io::{checkpoint, remove_stale_temporaries};
+use duel::{Error, Tensor};
+use safetensors::{Dtype, tensor::TensorView};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What `run_gan` says to mnist_dcgan's command line plus `flags`, writing into `out`.
+fn cli_error(out: &Path, flags: &[&str]) -> Error {
+    let mut line = vec![
+        "mnist_dcgan".to_string(),
+        format!("--data-dir={}", mnist_dir().display()),
+        format!("--out={}", out.display()),
+    ];
+    if !flags.iter().any(|f| f.starts_with("--eval-every")) {
+        line.push("--eval-every=0".into());
+    }
+    line.extend(flags.iter().map(|f| f.to_string()));
+    let args = GanArgs::parse_for(&MNIST_DCGAN, line);
+    run_gan(ImageSet::Mnist, &args).expect_err("the run must be refused")
+}
+
+#[test]
+fn settings_that_make_no_sense_are_refused_naming_the_flag() {
+    let out = scratch("guards_settings");
+    let huge = u64::MAX.to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--nz=0"], "--nz"),
+        (&["--ngf=0"], "--ngf"),
+        (&["--ndf=0"], "--ndf"),
+        (&["--lr=0"], "--lr"),
+        (&["--lr=-1e-3"], "--lr"),
+        (&["--lr=NaN"], "--lr"),
+        (&["--lr=inf"], "--lr"),
+        (&["--lr-g=0"], "--lr-g"),
+        (&["--lr-d=NaN"], "--lr-d"),
+        (&["--beta1=1"], "--beta1"),
+        (&["--batch-size=1"], "--batch-size"),
+        (&["--batch-size=60001"], "--batch-size"),
+        (&["--epochs=0"], "--epochs"),
+        (&["--eval-every=100", "--eval-samples=1"], "--eval-samples"),
+        (
+            &["--eval-every=100", "--eval-samples", &huge],
+            "--eval-samples",
+        ),
+        (&["--export-samples", &huge], "--export-samples"),
+        (&["--log-every=0"], "--log-every"),
+        (&["--sample-every=0"], "--sample-every"),
+    ];
+    for (flags, names) in cases {
+        match cli_error(&out, flags) {
+            Error::Usage(m) => assert!(m.contains(names), "{flags:?}: {m}"),
+            other => panic!("{flags:?}: expected a usage error, got {other}"),
+        }
+    }
+    // Nothing was written by any of them.
+    assert!(!out.join("checkpoint.safetensors").exists());
+}
+
+#[test]
+fn a_fresh_run_never_replaces_an_earlier_one() {
+    let out = scratch("guards_overwrite");
+    let steps = |flags: &[&str]| {
+        let mut line = vec![
+            "mnist_dcgan".to_string(),
+            format!("--data-dir={}", mnist_dir().display()),
+            format!("--out={}", out.display()),
+            "--eval-every=0".into(),
+            "--ngf=8".into(),
+            "--ndf=8".into(),
+        ];
+        line.extend(flags.iter().map(|f| f.to_string()));
+        run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line))
+    };
+    steps(&["--max-steps=4"]).unwrap();
+    let checkpoint = out.join("checkpoint.safetensors");
+    let first = std::fs::read(&checkpoint).unwrap();
+    let Err(Error::Usage(m)) = steps(&["--max-steps=2"]) else {
+        panic!("a second fresh run into the same --out must be refused");
+    };
+    assert!(
+        m.contains("--resume") && m.contains("--overwrite") && m.contains("step 4"),
+        "{m}"
+    );
+    assert_eq!(std::fs::read(&checkpoint).unwrap(), first);
+
+    // --overwrite starts afresh: the old grids go, and the checkpoint is the new run's.
+    steps(&["--max-steps=2", "--overwrite"]).unwrap();
+    let saved = checkpoint::metadata(&checkpoint).unwrap();
+    assert_eq!(saved["step"], "2");
+    assert!(!out.join("samples/step_000004.png").exists());
+    assert!(out.join("samples/step_000002.png").exists());
+}
+
+#[test]
+fn resume_refuses_another_run_and_a_garbled_step_and_takes_a_new_learning_rate() {
+    let path = Path::new("ckpt.safetensors");
+    let config = TrainConfig::default();
+    let model = ModelConfig::default();
+    let expected = duel::gan::run_metadata(&config, &model, 0);
+    let mut saved = duel::gan::run_metadata(&config, &model, 120);
+    saved.insert("adam_steps".into(), "120".into());
+    assert_eq!(check_resume(path, &saved, &expected).unwrap(), 120);
+
+    // Another learning rate continues the run (with a note, from `run`).
+    let mut other_lr = saved.clone();
+    other_lr.insert(
+        "adam_g".into(),
+        "lr 0.001 beta1 0.9 beta2 0.999 eps 1e-7".into(),
+    );
+    assert_eq!(check_resume(path, &other_lr, &expected).unwrap(), 120);
+
+    let changed = |key: &str, value: Option<&str>| {
+        let mut m = saved.clone();
+        match value {
+            Some(v) => m.insert(key.to_string(), v.to_string()),
+            None => m.remove(key),
+        };
+        check_resume(path, &m, &expected)
+            .expect_err(key)
+            .to_string()
+    };
+    let m = changed("seed", Some("2"));
+    assert!(m.contains("--seed") && m.contains("seed 2"), "{m}");
+    let m = changed("batch_size", Some("64"));
+    assert!(m.contains("--batch-size"), "{m}");
+    for (key, value) in [
+        ("step", None),
+        ("step", Some("12x")),
+        ("step", Some("-3")),
+        ("adam_steps", None),
+        ("adam_steps", Some("")),
+    ] {
+        let m = changed(key, value);
+        assert!(
+            m.contains(key) && m.contains("ckpt.safetensors"),
+            "{key} {value:?}: {m}"
+        );
+    }
+}
+
+fn tensor(values: &[f32]) -> Tensor {
+    Tensor::from_slice(gpu(), &[values.len()], values).unwrap()
+}
+
+#[test]
+fn a_checkpoint_with_a_nan_is_never_written() {
+    let path = scratch("guards_nan_save").join("c.safetensors");
+    let good = tensor(&[1.0, 2.0, 3.0]);
+    for (name, bad) in [
+        ("w", [1.0, f32::NAN, 0.0]),
+        ("w", [f32::INFINITY, 0.0, 0.0]),
+        ("layer.adam_v", [1.0, -1e-3, 0.0]),
+        ("bn.running_var", [-2.0, 1.0, 1.0]),
+    ] {
+        let bad = tensor(&bad);
+        let named = [("ok".to_string(), &good), (name.to_string(), &bad)];
+        match checkpoint::save(&path, &named, &BTreeMap::new()) {
+            Err(Error::Numeric(m)) => assert!(m.contains(name) && !m.contains("ok "), "{m}"),
+            other => panic!("{name}: expected a numeric error, got {other:?}"),
+        }
+        assert!(!path.exists(), "{name}: a file was written");
+    }
+    // A negative value is fine where it is not a variance.
+    let signed = tensor(&[-1.0, 2.0, -3.0]);
+    checkpoint::save(&path, &[("w".into(), &signed)], &BTreeMap::new()).unwrap();
+}
+
+/// Writes a safetensors file by hand, as an old or foreign writer would: no checksum.
+fn write_raw(path: &Path, tensors: &[(&str, Vec<f32>)]) {
+    let bytes: Vec<(String, Vec<u8>, usize)> = tensors
+        .iter()
+        .map(|(n, v)| (n.to_string(), bytemuck::cast_slice(v).to_vec(), v.len()))
+        .collect();
+    let views = bytes.iter().map(|(n, b, len)| {
+        (
+            n.clone(),
+            TensorView::new(Dtype::F32, vec![*len], b).unwrap(),
+        )
+    });
+    std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
+#[test]
+fn loading_refuses_nan_weights_negative_moments_and_flipped_bits() {
+    let dir = scratch("guards_nan_load");
+    let path = dir.join("c.safetensors");
+    let (w, v) = (tensor(&[0.0; 3]), tensor(&[0.0; 3]));
+    let named = [("w".to_string(), &w), ("w.adam_v".to_string(), &v)];
+    for (raw_w, raw_v, named_in_error) in [
+        (vec![1.0, f32::NAN, 2.0], vec![0.0; 3], "w holds 1 NaN"),
+        (vec![1.0, 2.0, 3.0], vec![0.5, -1.0, -2.0], "w.adam_v"),
+    ] {
+        write_raw(&path, &[("w", raw_w), ("w.adam_v", raw_v)]);
+        match checkpoint::load(&path, &named) {
+            Err(Error::Numeric(m)) => assert!(m.contains(named_in_error), "{m}"),
+            other => panic!("expected a numeric error, got {other:?}"),
+        }
+    }
+
+    // One bit flipped in the tensor data of a saved checkpoint: the SHA-256 catches it.
+    let (w, v) = (tensor(&[0.5, -0.25, 4.0]), tensor(&[1e-4, 2e-4, 0.0]));
+    let named = [("w".to_string(), &w), ("w.adam_v".to_string(), &v)];
+    checkpoint::save(&path, &named, &BTreeMap::new()).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 5;
+    bytes[last] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    match checkpoint::load(&path, &named) {
+        Err(Error::Data(m)) => assert!(m.contains("damaged") && m.contains("SHA-256"), "{m}"),
+        other => panic!("expected a data error, got {other:?}"),
+    }
+}
+
+#[test]
+fn temporaries_of_killed_writers_are_removed_and_no_others() {
+    let dir = scratch("guards_stale");
+    // No process has a pid this high (Linux caps them at 2^22).
+    let stale = ["checkpoint.safetensors.tmp4294967", "latest.png.tmp4294966"];
+    let kept = [
+        format!("latest.png.tmp{}", std::process::id()),
+        "notes.tmp".to_string(),
+        "digits.png".to_string(),
+    ];
+    for name in stale
+        .iter()
+        .map(|s| s.to_string())
+        .chain(kept.iter().cloned())
+    {
+        std::fs::write(dir.join(name), b"x").unwrap();
+    }
+    let mut removed = remove_stale_temporaries(&dir);
+    removed.sort();
+    assert_eq!(removed, vec![dir.join(stale[0]), dir.join(stale[1])]);
+    for name in &kept {
+        assert!(dir.join(name).exists(), "{name} was removed");
+    }
+}
+
+/// The probe's case: a checkpoint edited to hold one weight of 1e30, with a valid
+/// checksum, is resumed. The weights go to NaN within a few steps while the losses may
+/// stay finite; the run must not save them, and must blame the checkpoint, not --lr.
+#[test]
+fn a_run_from_a_damaged_checkpoint_stops_and_blames_it() {
+    let out = scratch("guards_damaged");
+    let model = ModelConfig {
+        ngf: 8,
+        ndf: 8,
+        ..ModelConfig::default()
+    };
+    let config = TrainConfig {
+        batch_size: 16,
+        max_steps: 4,
+        sample_every: 4,
+        log_every: 1,
+        eval_every: 0,
+        out: out.clone(),
+        ..TrainConfig::default()
+    };
+    let data = Dataset::load(gpu(), ImageSet::Mnist, Some(&mnist_dir()), None).unwrap();
+    duel::gan::run(gpu(), &config, &model, &data).unwrap();
+    let path = out.join("checkpoint.safetensors");
+
+    let mut gan = Gan::new(gpu(), &model, &Recipe::default(), 16).unwrap();
+    let restored = gan.load(&path).unwrap();
+    assert!(restored.warning().is_none(), "{restored:?}");
+    let first = &gan.g.params()[0].value;
+    let mut values = first.to_vec().unwrap();
+    values[0] = 1e30;
+    first.write(&values).unwrap();
+    let damaged = scratch("guards_damaged_ckpt").join("edited.safetensors");
+    gan.save(&damaged, restored.metadata.clone()).unwrap();
+    let good = std::fs::read(&path).unwrap();
+
+    let resumed = TrainConfig {
+        resume: Some(damaged.clone()),
+        max_steps: 40,
+        sample_every: 20,
+        ..config
+    };
+    let Err(Error::Numeric(m)) = duel::gan::run(gpu(), &resumed, &model, &data) else {
+        panic!("the run must stop with a numeric error");
+    };
+    assert!(
+        m.contains("resumed at step 4") && m.contains("likely damaged") && m.contains("edited"),
+        "{m}"
+    );
+    assert!(m.contains("from step 4, is kept"), "{m}");
+    assert!(!m.contains("--lr"), "{m}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        good,
+        "the good checkpoint changed"
+    );
+}
