@@ -58,6 +58,11 @@ fn weight_and_bias(
     Ok((weight, bias))
 }
 
+/// A layer's weight and bias as graph values.
+fn weights(g: &mut Graph, weight: &Rc<Param>, bias: Option<&Rc<Param>>) -> (Var, Option<Var>) {
+    (g.param(weight), bias.map(|b| g.param(b)))
+}
+
 fn weight_and_bias_params(weight: &Rc<Param>, bias: &Option<Rc<Param>>) -> Vec<Rc<Param>> {
     [Some(weight.clone()), bias.clone()]
         .into_iter()
@@ -92,13 +97,20 @@ impl Linear {
     }
 }
 
+impl Linear {
+    fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
+        let (w, b) = weights(g, &self.weight, self.bias.as_ref());
+        g.linear(x, w, b, act)
+    }
+}
+
 impl Layer for Linear {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
-        g.linear(x, &self.weight, self.bias.as_ref(), Activation::Identity)
+        self.apply(g, x, Activation::Identity)
     }
 
     fn forward_activated(&self, g: &mut Graph, x: Var, act: Activation) -> Option<Result<Var>> {
-        Some(g.linear(x, &self.weight, self.bias.as_ref(), act))
+        Some(self.apply(g, x, act))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
@@ -149,19 +161,20 @@ impl Conv {
     }
 }
 
+impl Conv {
+    fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
+        let (w, b) = weights(g, &self.weight, self.bias.as_ref());
+        g.conv2d(x, w, b, self.spec, act)
+    }
+}
+
 impl Layer for Conv {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
-        g.conv2d(
-            x,
-            &self.weight,
-            self.bias.as_ref(),
-            self.spec,
-            Activation::Identity,
-        )
+        self.apply(g, x, Activation::Identity)
     }
 
     fn forward_activated(&self, g: &mut Graph, x: Var, act: Activation) -> Option<Result<Var>> {
-        Some(g.conv2d(x, &self.weight, self.bias.as_ref(), self.spec, act))
+        Some(self.apply(g, x, act))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
@@ -208,19 +221,20 @@ impl ConvTranspose {
     }
 }
 
+impl ConvTranspose {
+    fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
+        let (w, b) = weights(g, &self.weight, self.bias.as_ref());
+        g.conv_transpose2d(x, w, b, self.spec, act)
+    }
+}
+
 impl Layer for ConvTranspose {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
-        g.conv_transpose2d(
-            x,
-            &self.weight,
-            self.bias.as_ref(),
-            self.spec,
-            Activation::Identity,
-        )
+        self.apply(g, x, Activation::Identity)
     }
 
     fn forward_activated(&self, g: &mut Graph, x: Var, act: Activation) -> Option<Result<Var>> {
-        Some(g.conv_transpose2d(x, &self.weight, self.bias.as_ref(), self.spec, act))
+        Some(self.apply(g, x, act))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

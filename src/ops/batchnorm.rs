@@ -67,6 +67,7 @@ fn params(n: usize, c: usize, s: usize, eval: bool, config: &BatchNormConfig) ->
 
 /// What the training forward saves for the backward: the batch mean and inverse
 /// standard deviation per channel.
+#[derive(Clone)]
 pub struct BatchNormSaved {
     pub mean: Tensor,
     pub invstd: Tensor,

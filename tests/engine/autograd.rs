@@ -5,42 +5,11 @@
 //! so 1e-4 absolute plus 1e-3 relative; a wrong or missing backward term is off by
 //! the size of the gradient itself.
 
-use crate::common::gpu;
+use crate::common::{gpu, numeric_grad, param, random, upload};
 use duel::autograd::{Graph, Param, Var};
 use duel::reference::{self as r, Array};
 use duel::{Activation, BatchNormConfig, Conv2d, ConvTranspose2d, Padding, Tensor, ops};
-use rand::{RngExt, SeedableRng, rngs::StdRng};
 use std::rc::Rc;
-
-fn random(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Array {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let data: Vec<f32> = (0..shape.iter().product())
-        .map(|_| rng.random_range(lo..hi))
-        .collect();
-    Array::from_f32(shape, &data)
-}
-
-fn upload(a: &Array) -> Tensor {
-    Tensor::from_slice(gpu(), &a.shape, &a.to_f32()).unwrap()
-}
-
-fn param(name: &str, a: &Array) -> Rc<Param> {
-    Param::new(gpu(), name, upload(a)).unwrap()
-}
-
-/// Central differences of `loss` with respect to every element of `params[which]`.
-fn numeric_grad(loss: &dyn Fn(&[Array]) -> f64, params: &[Array], which: usize) -> Array {
-    let h = 1e-6;
-    let mut grad = params[which].clone();
-    for i in 0..grad.numel() {
-        let mut plus = params.to_vec();
-        plus[which].data[i] += h;
-        let mut minus = params.to_vec();
-        minus[which].data[i] -= h;
-        grad.data[i] = (loss(&plus) - loss(&minus)) / (2.0 * h);
-    }
-    grad
-}
 
 fn assert_grad(what: &str, p: &Param, want: &Array) {
     let got = p.grad.to_vec().unwrap();
@@ -51,6 +20,12 @@ fn assert_grad(what: &str, p: &Param, want: &Array) {
             "{what}[{i}]: GPU {g} vs finite differences {w}"
         );
     }
+}
+
+/// x · w, with no bias or activation.
+fn dense(g: &mut Graph, x: Var, w: &Rc<Param>) -> Var {
+    let w = g.param(w);
+    g.linear(x, w, None, Activation::Identity).unwrap()
 }
 
 fn scalar(a: &Array) -> f64 {
@@ -82,16 +57,17 @@ fn two_layer_mlp_gradients_match_finite_differences() {
         let xv = g.input(upload(&x));
         let leaky = Activation::LeakyRelu(0.2);
         let h = if fused {
-            g.linear(xv, &params[0], Some(&params[1]), leaky).unwrap()
+            {
+                let (w, b) = (g.param(&params[0]), g.param(&params[1]));
+                g.linear(xv, w, Some(b), leaky).unwrap()
+            }
         } else {
-            let h = g
-                .linear(xv, &params[0], Some(&params[1]), Activation::Identity)
-                .unwrap();
+            let (w, b) = (g.param(&params[0]), g.param(&params[1]));
+            let h = g.linear(xv, w, Some(b), Activation::Identity).unwrap();
             g.leaky_relu(h, 0.2).unwrap()
         };
-        let y = g
-            .linear(h, &params[2], Some(&params[3]), Activation::Identity)
-            .unwrap();
+        let (w, b) = (g.param(&params[2]), g.param(&params[3]));
+        let y = g.linear(h, w, Some(b), Activation::Identity).unwrap();
         let l = g.bce_with_logits(y, &upload(&t)).unwrap();
         let gpu_loss = g.value(l).to_vec().unwrap()[0];
         assert!(
@@ -167,17 +143,17 @@ fn conv_batchnorm_convtranspose_chain_matches_finite_differences() {
         );
         let mut g = Graph::new(gpu(), true, 0);
         let xv = g.input(upload(&x));
-        let h = g
-            .conv2d(xv, &params[0], None, conv, epilogue(sigmoid))
-            .unwrap();
+        let w0 = g.param(&params[0]);
+        let h = g.conv2d(xv, w0, None, conv, epilogue(sigmoid)).unwrap();
         let h = after(&mut g, h, sigmoid);
         let (m, v) = (&running_mean, &running_var);
         let h = g
             .batch_norm(h, &params[1], &params[2], m, v, &bn, epilogue(leaky))
             .unwrap();
         let h = after(&mut g, h, leaky);
+        let (w3, b4) = (g.param(&params[3]), g.param(&params[4]));
         let y = g
-            .conv_transpose2d(h, &params[3], Some(&params[4]), convt, epilogue(tanh))
+            .conv_transpose2d(h, w3, Some(b4), convt, epilogue(tanh))
             .unwrap();
         let y = after(&mut g, y, tanh);
         let l = g.bce_with_logits(y, &upload(&t)).unwrap();
@@ -203,8 +179,8 @@ fn frozen_parameters_pass_gradients_through_and_detach_stops_them() {
     wd.set_trainable(false);
     let mut g = Graph::new(gpu(), true, 0);
     let zv = g.input(upload(&z));
-    let fake = g.linear(zv, &wg, None, Activation::Identity).unwrap();
-    let logits = g.linear(fake, &wd, None, Activation::Identity).unwrap();
+    let fake = dense(&mut g, zv, &wg);
+    let logits = dense(&mut g, fake, &wd);
     let l = g.bce_with_logits(logits, &upload(&ones)).unwrap();
     g.backward(l).unwrap();
     assert!(
@@ -228,9 +204,9 @@ fn frozen_parameters_pass_gradients_through_and_detach_stops_them() {
     wg.zero_grad().unwrap();
     let mut g = Graph::new(gpu(), true, 0);
     let zv = g.input(upload(&z));
-    let fake = g.linear(zv, &wg, None, Activation::Identity).unwrap();
+    let fake = dense(&mut g, zv, &wg);
     let fake = g.detach(fake);
-    let logits = g.linear(fake, &wd, None, Activation::Identity).unwrap();
+    let logits = dense(&mut g, fake, &wd);
     let l = g.bce_with_logits(logits, &upload(&ones)).unwrap();
     g.backward(l).unwrap();
     assert!(
@@ -246,7 +222,10 @@ fn no_grad_records_nothing_to_differentiate() {
     let mut g = Graph::new(gpu(), true, 0);
     let x = g.input(upload(&random(&[1, 2], 31, -1.0, 1.0)));
     let y = g
-        .no_grad(|g| g.linear(x, &w, None, Activation::Identity))
+        .no_grad(|g| {
+            let w = g.param(&w);
+            g.linear(x, w, None, Activation::Identity)
+        })
         .unwrap();
     let ones = upload(&Array::new(&[1, 2], vec![1.0; 2]));
     let l = g.bce_with_logits(y, &ones).unwrap();
@@ -263,7 +242,7 @@ fn sgd_and_adam_own_their_parameters_and_update_them() {
     for w in [&w_sgd, &w_adam] {
         let mut g = Graph::new(gpu(), true, 0);
         let xv = g.input(x.clone());
-        let y = g.linear(xv, w, None, Activation::Identity).unwrap();
+        let y = dense(&mut g, xv, w);
         let l = g.bce_with_logits(y, &t).unwrap();
         g.backward(l).unwrap();
     }
@@ -401,10 +380,13 @@ fn mse_and_elementwise_ops_match_finite_differences() {
     let mut g = Graph::new(gpu(), true, 0);
     let (xv, tv) = (g.input(upload(&x)), g.input(upload(&t)));
     let identity = Activation::Identity;
-    let y = g
-        .linear(xv, &params[0], Some(&params[1]), identity)
-        .unwrap();
-    let y2 = g.linear(xv, &params[2], None, identity).unwrap();
+    let (w, b, w2) = (
+        g.param(&params[0]),
+        g.param(&params[1]),
+        g.param(&params[2]),
+    );
+    let y = g.linear(xv, w, Some(b), identity).unwrap();
+    let y2 = g.linear(xv, w2, None, identity).unwrap();
     let squared = g.mse(y, tv).unwrap();
     let product = g.mul(y, y2).unwrap();
     let cross = g.mean(product).unwrap();

@@ -1,9 +1,13 @@
 //! Shared pieces: one GPU, the shared data directories, scratch directories, a local
 //! HTTP server.
 
-use duel::{Error, Gpu};
+use duel::autograd::Param;
+use duel::reference::Array;
+use duel::{Error, Gpu, Tensor};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
 use std::io::Write;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 pub fn gpu() -> &'static Gpu {
@@ -81,4 +85,34 @@ pub fn serve(files: Vec<(String, Vec<u8>)>) -> String {
         }
     });
     url
+}
+
+pub fn random(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Array {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let data: Vec<f32> = (0..shape.iter().product())
+        .map(|_| rng.random_range(lo..hi))
+        .collect();
+    Array::from_f32(shape, &data)
+}
+
+pub fn upload(a: &Array) -> Tensor {
+    Tensor::from_slice(gpu(), &a.shape, &a.to_f32()).unwrap()
+}
+
+pub fn param(name: &str, a: &Array) -> Rc<Param> {
+    Param::new(gpu(), name, upload(a)).unwrap()
+}
+
+/// Central differences of `loss` with respect to every element of `params[which]`.
+pub fn numeric_grad(loss: &dyn Fn(&[Array]) -> f64, params: &[Array], which: usize) -> Array {
+    let h = 1e-6;
+    let mut grad = params[which].clone();
+    for i in 0..grad.numel() {
+        let mut plus = params.to_vec();
+        plus[which].data[i] += h;
+        let mut minus = params.to_vec();
+        minus[which].data[i] -= h;
+        grad.data[i] = (loss(&plus) - loss(&minus)) / (2.0 * h);
+    }
+    grad
 }

@@ -11,4 +11,5 @@ mod dcgan;
 mod guards;
 mod metrics;
 mod processes;
+mod second_order;
 mod training;

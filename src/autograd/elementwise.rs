@@ -1,0 +1,52 @@
+//! Elementwise arithmetic between tensors of one shape, with their rules.
+
+use super::graph::{Graph, Var};
+use super::op::{Grads, Op};
+use crate::{Result, ops};
+
+impl Graph {
+    pub fn add(&mut self, a: Var, b: Var) -> Result<Var> {
+        let y = ops::add(self.value(a), self.value(b))?;
+        Ok(self.push(y, Op::Add { a, b }, &[a, b]))
+    }
+
+    pub fn sub(&mut self, a: Var, b: Var) -> Result<Var> {
+        let y = ops::sub(self.value(a), self.value(b))?;
+        Ok(self.push(y, Op::Sub { a, b }, &[a, b]))
+    }
+
+    pub fn mul(&mut self, a: Var, b: Var) -> Result<Var> {
+        let y = ops::mul(self.value(a), self.value(b))?;
+        Ok(self.push(y, Op::Mul { a, b }, &[a, b]))
+    }
+
+    /// x², elementwise: `mul(x, x)`.
+    pub fn square(&mut self, x: Var) -> Result<Var> {
+        self.mul(x, x)
+    }
+
+    /// s · x.
+    pub fn scale(&mut self, x: Var, s: f32) -> Result<Var> {
+        let y = ops::scale(self.value(x), s)?;
+        Ok(self.push(y, Op::Scale { x, s }, &[x]))
+    }
+}
+
+pub(crate) fn sub_rule(g: &mut Graph, a: Var, b: Var, dy: Var) -> Result<Grads> {
+    let mut grads = vec![(a, dy)];
+    if g.requires_grad(b) {
+        grads.push((b, g.scale(dy, -1.0)?));
+    }
+    Ok(grads)
+}
+
+pub(crate) fn mul_rule(g: &mut Graph, a: Var, b: Var, dy: Var) -> Result<Grads> {
+    let mut grads = Vec::new();
+    if g.requires_grad(a) {
+        grads.push((a, g.mul(dy, b)?));
+    }
+    if g.requires_grad(b) {
+        grads.push((b, g.mul(dy, a)?));
+    }
+    Ok(grads)
+}

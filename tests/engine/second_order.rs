@@ -1,0 +1,255 @@
+//! Double backward: for each op a gradient penalty passes through, the penalty
+//! P = Σ (∂f/∂x)², with f = Σ c ⊙ op(x, params) for a fixed random c, is built on the
+//! GPU from `grad(f, x, create_graph)` and differentiated again. Its gradients with
+//! respect to every parameter and to x must match central differences of the same P
+//! computed in f64 from the CPU twins' first derivatives.
+//!
+//! Tolerance: 2e-4 absolute plus 2e-3 relative. P's gradients are f32 sums of a few
+//! hundred products of O(1) terms, each pass adding a few ulp (6e-8) per term; a
+//! missing or wrong rule is off by the size of the gradient itself. The inputs keep
+//! away from ReLU's kink, where the finite differences would straddle it.
+
+use crate::common::{gpu, numeric_grad, param, random, upload};
+use duel::autograd::{Graph, Var};
+use duel::reference::{self as r, Array};
+use duel::{Activation, BatchNormConfig, Conv2d, ConvTranspose2d, Error, Padding};
+
+const ACTS: [Activation; 5] = [
+    Activation::Identity,
+    Activation::Relu,
+    Activation::LeakyRelu(0.2),
+    Activation::Tanh,
+    Activation::Sigmoid,
+];
+
+/// The CPU twin of `act_backward`: dy · act′(z), with y = act(z).
+fn act_backward(dy: &Array, z: &Array, y: &Array, act: Activation) -> Array {
+    match act {
+        Activation::Identity => dy.clone(),
+        Activation::Relu => r::relu_backward(dy, z),
+        Activation::LeakyRelu(alpha) => r::leaky_relu_backward(dy, z, alpha),
+        Activation::Tanh => r::tanh_backward(dy, y),
+        Activation::Sigmoid => r::sigmoid_backward(dy, y),
+    }
+}
+
+fn assert_close(what: &str, got: &[f32], want: &Array) {
+    assert_eq!(got.len(), want.data.len(), "{what}: size");
+    for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
+        let bound = 2e-4 + 2e-3 * w.abs();
+        assert!(
+            (f64::from(*g) - w).abs() <= bound,
+            "{what}[{i}]: GPU {g} vs finite differences {w}"
+        );
+    }
+}
+
+type Forward<'a> = &'a dyn Fn(&mut Graph, Var, &[Var]) -> Var;
+/// ∂f/∂x on the CPU, from x and the parameters.
+type CpuGrad<'a> = &'a dyn Fn(&Array, &[Array]) -> Array;
+
+/// Checks ∂f/∂x, then ∂P/∂params and ∂P/∂x, as the module says.
+fn check(what: &str, x: &Array, params: &[Array], c: &Array, forward: Forward, dx: CpuGrad) {
+    let ps: Vec<_> = params
+        .iter()
+        .enumerate()
+        .map(|(i, a)| param(&format!("p{i}"), a))
+        .collect();
+    let mut g = Graph::new(gpu(), true, 0);
+    let xv = g.variable(upload(x));
+    let pv: Vec<Var> = ps.iter().map(|p| g.param(p)).collect();
+    let y = forward(&mut g, xv, &pv);
+    let cv = g.input(upload(c));
+    let weighted = g.mul(y, cv).unwrap();
+    let f = g.sum(weighted).unwrap();
+    let gx = g.grad(f, &[xv], true).unwrap()[0];
+    assert_close(
+        &format!("{what}: ∂f/∂x"),
+        &g.value(gx).to_vec().unwrap(),
+        &dx(x, params),
+    );
+
+    let squares = g.square(gx).unwrap();
+    let penalty = g.sum(squares).unwrap();
+    g.backward(penalty).unwrap();
+    let all: Vec<Array> = std::iter::once(x.clone())
+        .chain(params.iter().cloned())
+        .collect();
+    let cpu_penalty = |all: &[Array]| dx(&all[0], &all[1..]).data.iter().map(|v| v * v).sum();
+    for (i, p) in ps.iter().enumerate() {
+        assert_close(
+            &format!("{what}: ∂P/∂p{i}"),
+            &p.grad.to_vec().unwrap(),
+            &numeric_grad(&cpu_penalty, &all, i + 1),
+        );
+    }
+    let px = g.grad(penalty, &[xv], false).unwrap()[0];
+    assert_close(
+        &format!("{what}: ∂P/∂x"),
+        &g.value(px).to_vec().unwrap(),
+        &numeric_grad(&cpu_penalty, &all, 0),
+    );
+}
+
+/// Values in ±[0.1, 1]: away from ReLU's kink at 0.
+fn away_from_zero(shape: &[usize], seed: u64) -> Array {
+    let mut a = random(shape, seed, 0.1, 1.0);
+    for (i, v) in a.data.iter_mut().enumerate() {
+        if (i * 7 + seed as usize).is_multiple_of(3) {
+            *v = -*v;
+        }
+    }
+    a
+}
+
+#[test]
+fn linear_with_each_fused_activation_and_bias() {
+    let x = away_from_zero(&[3, 5], 1);
+    let c = random(&[3, 4], 2, -1.0, 1.0);
+    for (k, act) in ACTS.into_iter().enumerate() {
+        let w = random(&[5, 4], 10 + k as u64, -0.5, 0.5);
+        let b = random(&[4], 20 + k as u64, -0.2, 0.2);
+        let forward =
+            |g: &mut Graph, x: Var, p: &[Var]| g.linear(x, p[0], Some(p[1]), act).unwrap();
+        let dx = |x: &Array, p: &[Array]| {
+            let z = r::matmul_bias(x, &p[0], &p[1]);
+            let y = r::activate(z.clone(), act);
+            r::matmul_backward(&act_backward(&c, &z, &y, act), x, &p[0]).0
+        };
+        check(&format!("linear {act:?}"), &x, &[w, b], &c, &forward, &dx);
+    }
+}
+
+#[test]
+fn each_activation_as_an_op_of_its_own() {
+    let x = away_from_zero(&[4, 3], 3);
+    let c = random(&[4, 2], 4, -1.0, 1.0);
+    for (k, act) in ACTS.into_iter().enumerate().skip(1) {
+        let w = random(&[3, 2], 30 + k as u64, -0.8, 0.8);
+        let forward = |g: &mut Graph, x: Var, p: &[Var]| {
+            let z = g.linear(x, p[0], None, Activation::Identity).unwrap();
+            g.activation(z, act).unwrap()
+        };
+        let dx = |x: &Array, p: &[Array]| {
+            let z = r::matmul(x, &p[0]);
+            let y = r::activate(z.clone(), act);
+            r::matmul_backward(&act_backward(&c, &z, &y, act), x, &p[0]).0
+        };
+        check(&format!("{act:?}"), &x, &[w], &c, &forward, &dx);
+    }
+}
+
+#[test]
+fn conv_with_bias_and_leaky_relu_odd_shapes_and_strides() {
+    let leaky = Activation::LeakyRelu(0.2);
+    for (k, (stride, pad)) in [(1, 1), (2, 0), (2, 1)].into_iter().enumerate() {
+        let spec = Conv2d::new(stride, Padding::symmetric(pad));
+        let x = away_from_zero(&[2, 2, 5, 5], 40 + k as u64);
+        let w = random(&[3, 2, 3, 3], 50 + k as u64, -0.4, 0.4);
+        let b = random(&[3], 60 + k as u64, -0.1, 0.1);
+        let y_shape = r::conv2d(&x, &w, None, &spec, Activation::Identity).shape;
+        let c = random(&y_shape, 70 + k as u64, -1.0, 1.0);
+        let forward =
+            |g: &mut Graph, x: Var, p: &[Var]| g.conv2d(x, p[0], Some(p[1]), spec, leaky).unwrap();
+        let dx = |x: &Array, p: &[Array]| {
+            let z = r::conv2d(x, &p[0], Some(&p[1]), &spec, Activation::Identity);
+            let dz = r::leaky_relu_backward(&c, &z, 0.2);
+            r::conv2d_backward_input(&dz, &p[0], &x.shape, &spec)
+        };
+        check(
+            &format!("conv s{stride} p{pad}"),
+            &x,
+            &[w, b],
+            &c,
+            &forward,
+            &dx,
+        );
+    }
+}
+
+#[test]
+fn conv_transpose_with_bias_and_tanh() {
+    let spec = ConvTranspose2d::torch(2, 1, 0);
+    let x = away_from_zero(&[1, 3, 3, 3], 80);
+    let w = random(&[3, 2, 4, 4], 81, -0.4, 0.4);
+    let b = random(&[2], 82, -0.1, 0.1);
+    let y_shape = r::conv_transpose2d(&x, &w, None, &spec, Activation::Identity).shape;
+    let c = random(&y_shape, 83, -1.0, 1.0);
+    let forward = |g: &mut Graph, x: Var, p: &[Var]| {
+        g.conv_transpose2d(x, p[0], Some(p[1]), spec, Activation::Tanh)
+            .unwrap()
+    };
+    let dx = |x: &Array, p: &[Array]| {
+        let z = r::conv_transpose2d(x, &p[0], Some(&p[1]), &spec, Activation::Identity);
+        let y = r::tanh(&z);
+        let dz = r::tanh_backward(&c, &y);
+        r::conv_transpose2d_backward_input(&dz, &p[0], &x.shape, &spec)
+    };
+    check("conv_transpose", &x, &[w, b], &c, &forward, &dx);
+}
+
+/// Sum and mean inside f: f = Σ c ⊙ mean(sigmoid(x·w)) · (x·w), a scalar times a
+/// matrix, so both reductions sit on the path that the penalty differentiates.
+#[test]
+fn sum_and_mean_on_the_path() {
+    let x = away_from_zero(&[3, 4], 90);
+    let w = random(&[4, 2], 91, -0.8, 0.8);
+    let c = random(&[3, 2], 92, -1.0, 1.0);
+    let forward = |g: &mut Graph, x: Var, p: &[Var]| {
+        let z = g.linear(x, p[0], None, Activation::Identity).unwrap();
+        let s = g.sigmoid(z).unwrap();
+        let m = g.mean(s).unwrap();
+        let total = g.sum(z).unwrap();
+        let scalar = g.mul(m, total).unwrap();
+        let one = g.reshape(scalar, &[1, 1]).unwrap();
+        let ones = g.input(upload(&Array::new(&[1, 2], vec![1.0; 2])));
+        let row = g.matmul(one, ones, false, false).unwrap();
+        let col = g.input(upload(&Array::new(&[3, 1], vec![1.0; 3])));
+        let grid = g.matmul(col, row, false, false).unwrap();
+        g.mul(grid, z).unwrap()
+    };
+    // f = m·t·Σ(c ⊙ z) with m = mean σ(z), t = Σ z, z = x·w; dz = ∂f/∂z, then dx = dz·wᵀ.
+    let dx = |x: &Array, p: &[Array]| {
+        let z = r::matmul(x, &p[0]);
+        let s = r::sigmoid(&z);
+        let n = z.numel() as f64;
+        let m = s.data.iter().sum::<f64>() / n;
+        let t: f64 = z.data.iter().sum();
+        let cz: f64 = c.data.iter().zip(&z.data).map(|(a, b)| a * b).sum();
+        let dz_data = (0..z.numel())
+            .map(|i| {
+                let ds = s.data[i] * (1.0 - s.data[i]) / n;
+                ds * t * cz + m * cz + m * t * c.data[i]
+            })
+            .collect();
+        r::matmul_nt(&Array::new(&z.shape, dz_data), &p[0])
+    };
+    check("sum and mean", &x, &[w], &c, &forward, &dx);
+}
+
+#[test]
+fn batch_norm_says_it_has_no_second_derivative_yet() {
+    let (gamma, beta) = (
+        param("gamma", &random(&[3], 100, 0.5, 1.5)),
+        param("beta", &random(&[3], 101, -0.5, 0.5)),
+    );
+    let (mean, var) = (
+        upload(&Array::new(&[3], vec![0.0; 3])),
+        upload(&Array::new(&[3], vec![1.0; 3])),
+    );
+    let mut g = Graph::new(gpu(), true, 0);
+    let x = g.variable(upload(&random(&[2, 3, 2, 2], 102, -1.0, 1.0)));
+    let config = BatchNormConfig::default();
+    let y = g
+        .batch_norm(x, &gamma, &beta, &mean, &var, &config, Activation::Identity)
+        .unwrap();
+    let squares = g.square(y).unwrap();
+    let f = g.sum(squares).unwrap();
+    match g.grad(f, &[x], true) {
+        Err(Error::Usage(m)) => assert!(m.contains("batch norm"), "{m}"),
+        other => panic!("expected a usage error, got {:?}", other.map(|v| v.len())),
+    }
+    // Its first derivative still works.
+    let dx = g.grad(f, &[x], false).unwrap()[0];
+    assert!(g.value(dx).to_vec().unwrap().iter().any(|v| *v != 0.0));
+}
