@@ -64,6 +64,23 @@ fn unary_forward_ops_match_reference() {
     });
 }
 
+/// WGSL's inverseSqrt is within 2 ulp, after one rounding of x + eps: 4ε relative.
+#[test]
+fn rsqrt_matches_reference() {
+    each_shape(20, |shape, rng| {
+        let x = random_array(rng, shape, 0.0, 50.0);
+        for eps in [1e-5, 1e-3] {
+            assert_close(
+                &format!("rsqrt {shape:?} eps {eps}"),
+                &ops::rsqrt(&upload(&x), eps).unwrap(),
+                &r::rsqrt(&x, eps),
+                0.0,
+                4.0 * EPS,
+            );
+        }
+    });
+}
+
 #[test]
 fn binary_and_backward_ops_match_reference() {
     let cases: [(&str, GpuBinary, CpuBinary, f64); 8] = [

@@ -2,12 +2,14 @@
 // One invocation per element; the grid may be 2-D when n needs more than 65,535 groups.
 //
 // Entry points and bindings (binding 0 is always Params):
-//   unary  (1: x, 2: out):             scale, relu, leaky_relu, tanh_forward, sigmoid_forward
+//   unary  (1: x, 2: out):             scale, relu, leaky_relu, tanh_forward, sigmoid_forward,
+//                                      rsqrt ((x + alpha)^-1/2)
 //   binary (1: a, 2: b, 3: out):       add, sub, mul,
 //                                      relu_backward(dy, x), leaky_relu_backward(dy, x),
 //                                      tanh_backward(dy, y), sigmoid_backward(dy, y)
 //   accumulate (1: src, 2: dst):       add_assign (dst += src)
-// `alpha` is the scale factor for scale and the negative slope for leaky_relu.
+// `alpha` is the scale factor for scale, the negative slope for leaky_relu, and the
+// epsilon for rsqrt.
 
 struct Params {
     n: u32,
@@ -69,6 +71,13 @@ fn sigmoid_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
                    @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = flat_index(wid, nwg, lid);
     if i < p.n { uout[i] = sigmoid(ux[i]); }
+}
+
+@compute @workgroup_size(256)
+fn rsqrt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { uout[i] = inverseSqrt(ux[i] + p.alpha); }
 }
 
 @compute @workgroup_size(256)

@@ -25,6 +25,12 @@ impl Graph {
         self.mul(x, x)
     }
 
+    /// (x + eps)^-1/2.
+    pub fn rsqrt(&mut self, x: Var, eps: f32) -> Result<Var> {
+        let y = ops::rsqrt(self.value(x), eps)?;
+        Ok(self.push(y, Op::Rsqrt { x }, &[x]))
+    }
+
     /// s · x.
     pub fn scale(&mut self, x: Var, s: f32) -> Result<Var> {
         let y = ops::scale(self.value(x), s)?;
@@ -49,4 +55,12 @@ pub(crate) fn mul_rule(g: &mut Graph, a: Var, b: Var, dy: Var) -> Result<Grads> 
         grads.push((b, g.mul(dy, a)?));
     }
     Ok(grads)
+}
+
+/// y = (x + eps)^-1/2 has dy/dx = -y³/2, read from the output.
+pub(crate) fn rsqrt_rule(g: &mut Graph, y: Var, x: Var, dy: Var) -> Result<Grads> {
+    let y2 = g.mul(y, y)?;
+    let y3 = g.mul(y2, y)?;
+    let dy_y3 = g.mul(dy, y3)?;
+    Ok(vec![(x, g.scale(dy_y3, -0.5)?)])
 }

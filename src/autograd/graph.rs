@@ -143,8 +143,7 @@ impl Graph {
         if self.recording_backward {
             return Err(crate::Error::Usage(format!(
                 "{op} has no second derivative yet: a gradient penalty can't pass \
-                 through it (batch norm in a discriminator: use one without, such as \
-                 --arch keras or mlp)"
+                 through it"
             )));
         }
         Ok(())

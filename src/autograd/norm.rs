@@ -1,11 +1,11 @@
-//! Batch norm, with its rule: the fused backward kernel, for first derivatives.
+//! Batch norm, with its rule: the fused backward kernel for a first derivative; for a
+//! recorded one, the gradient of the same normalisation composed of the tape's own
+//! ops, which can be differentiated again.
 
-use super::Param;
 use super::graph::{Graph, Var};
 use super::op::{Grads, Op};
 use crate::ops::{self, BatchNormSaved};
 use crate::{Activation, BatchNormConfig, Result, Tensor};
-use std::rc::Rc;
 
 impl Graph {
     /// act(batch norm): batch statistics (updating the running ones) when training, the
@@ -14,8 +14,8 @@ impl Graph {
     pub fn batch_norm(
         &mut self,
         x: Var,
-        gamma: &Rc<Param>,
-        beta: &Rc<Param>,
+        gamma: Var,
+        beta: Var,
         running_mean: &Tensor,
         running_var: &Tensor,
         config: &BatchNormConfig,
@@ -25,8 +25,8 @@ impl Graph {
         if !self.training() {
             let y = ops::batch_norm_eval(
                 self.value(x),
-                &gamma.value,
-                &beta.value,
+                self.value(gamma),
+                self.value(beta),
                 running_mean,
                 running_var,
                 config,
@@ -34,11 +34,10 @@ impl Graph {
             )?;
             return Ok(self.push(y, Op::Leaf, &[]));
         }
-        let (g, b) = (self.param(gamma), self.param(beta));
         let (y, saved) = ops::batch_norm_train(
             self.value(x),
-            self.value(g),
-            self.value(b),
+            self.value(gamma),
+            self.value(beta),
             running_mean,
             running_var,
             config,
@@ -48,14 +47,51 @@ impl Graph {
             y,
             Op::BatchNorm {
                 x,
-                gamma: g,
-                beta: b,
+                gamma,
+                beta,
                 saved,
+                eps: config.eps,
                 act,
             },
-            &[x, g, b],
+            &[x, gamma, beta],
         ))
     }
+}
+
+/// Per-channel values (C) copied over (N, C, S).
+fn over_channels(g: &mut Graph, v: Var, n: usize, s: usize) -> Result<Var> {
+    let c = g.shape(v)[0];
+    let rows = g.broadcast_axis(v, &[n, c], 0)?;
+    g.broadcast_axis(rows, &[n, c, s], 2)
+}
+
+/// Per-channel means (C) of (N, C, S), `count` = N·S values each.
+fn channel_mean(g: &mut Graph, x: Var, count: usize) -> Result<Var> {
+    let per_image = g.sum_axis(x, 2)?;
+    let total = g.sum_axis(per_image, 0)?;
+    g.scale(total, 1.0 / count as f32)
+}
+
+/// Training-mode batch norm (no activation) in the tape's own ops: the batch mean and
+/// biased variance per channel, over N and the spatial positions.
+fn composed(g: &mut Graph, x: Var, gamma: Var, beta: Var, eps: f32) -> Result<Var> {
+    let shape = g.shape(x).to_vec();
+    let (n, c) = (shape[0], shape[1]);
+    let s = shape[2..].iter().product();
+    let x3 = g.reshape(x, &[n, c, s])?;
+    let mean = channel_mean(g, x3, n * s)?;
+    let mean = over_channels(g, mean, n, s)?;
+    let centred = g.sub(x3, mean)?;
+    let squares = g.square(centred)?;
+    let var = channel_mean(g, squares, n * s)?;
+    let invstd = g.rsqrt(var, eps)?;
+    let invstd = over_channels(g, invstd, n, s)?;
+    let xhat = g.mul(centred, invstd)?;
+    let gamma = over_channels(g, gamma, n, s)?;
+    let beta = over_channels(g, beta, n, s)?;
+    let scaled = g.mul(xhat, gamma)?;
+    let y = g.add(scaled, beta)?;
+    g.reshape(y, &shape)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -63,14 +99,22 @@ pub(crate) fn batch_norm_rule(
     g: &mut Graph,
     y: Var,
     x: Var,
-    gamma: Var,
-    beta: Var,
+    [gamma, beta]: [Var; 2],
     saved: &BatchNormSaved,
+    eps: f32,
     act: Activation,
     dy: Var,
 ) -> Result<Grads> {
-    g.first_order_only("batch norm")?;
     let dz = g.act_backward(dy, y, act)?;
+    if g.recording_backward {
+        // ⟨dz, BN(x)⟩ differentiated with respect to (x, γ, β) is the backward, as a
+        // recorded function of dz, x and γ.
+        let normalised = composed(g, x, gamma, beta, eps)?;
+        let weighted = g.mul(dz, normalised)?;
+        let total = g.sum(weighted)?;
+        let grads = g.grad(total, &[x, gamma, beta], true)?;
+        return Ok(vec![(x, grads[0]), (gamma, grads[1]), (beta, grads[2])]);
+    }
     let (dx, dgamma, dbeta) =
         ops::batch_norm_backward(g.value(dz), g.value(x), g.value(gamma), saved)?;
     Ok(vec![

@@ -59,6 +59,7 @@ pub(crate) enum Op {
         gamma: Var,
         beta: Var,
         saved: BatchNormSaved,
+        eps: f32,
         act: Activation,
     },
     /// act(x), an op of its own.
@@ -107,6 +108,10 @@ pub(crate) enum Op {
     Scale {
         x: Var,
         s: f32,
+    },
+    /// (x + eps)^-1/2, differentiated from its output.
+    Rsqrt {
+        x: Var,
     },
     /// The sum, or the mean, of every element: a scalar.
     Sum {
@@ -161,8 +166,9 @@ impl Op {
                 gamma,
                 beta,
                 saved,
+                eps,
                 act,
-            } => norm::batch_norm_rule(g, out, *x, *gamma, *beta, saved, *act, dy),
+            } => norm::batch_norm_rule(g, out, *x, [*gamma, *beta], saved, *eps, *act, dy),
             Op::Act { x, act } => activation::act_rule(g, out, *x, *act, dy),
             Op::ActBackward { dy: d, at, act } => {
                 activation::act_backward_rule(g, *d, *at, *act, dy)
@@ -180,6 +186,7 @@ impl Op {
             Op::Sub { a, b } => elementwise::sub_rule(g, *a, *b, dy),
             Op::Mul { a, b } => elementwise::mul_rule(g, *a, *b, dy),
             Op::Scale { x, s } => Ok(vec![(*x, g.scale(dy, *s)?)]),
+            Op::Rsqrt { x } => elementwise::rsqrt_rule(g, out, *x, dy),
             Op::Sum { x, mean } => reduce::sum_rule(g, *x, *mean, dy),
             Op::Spread { x, mean } => reduce::spread_rule(g, *x, *mean, dy),
             Op::SumAxis { x, axis } => reduce::sum_axis_rule(g, *x, *axis, dy),

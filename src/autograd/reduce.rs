@@ -34,7 +34,7 @@ impl Graph {
     }
 
     /// Copies x along a new `axis` to make `shape`.
-    fn broadcast_axis(&mut self, x: Var, shape: &[usize], axis: usize) -> Result<Var> {
+    pub(crate) fn broadcast_axis(&mut self, x: Var, shape: &[usize], axis: usize) -> Result<Var> {
         let y = ops::sum_axis_backward(self.value(x), shape, axis)?;
         Ok(self.push(y, Op::BroadcastAxis { x, axis }, &[x]))
     }

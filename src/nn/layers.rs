@@ -286,22 +286,21 @@ impl BatchNorm {
     }
 }
 
+impl BatchNorm {
+    fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
+        let (gamma, beta) = (g.param(&self.gamma), g.param(&self.beta));
+        let (mean, var) = (&self.running_mean.value, &self.running_var.value);
+        g.batch_norm(x, gamma, beta, mean, var, &self.config, act)
+    }
+}
+
 impl Layer for BatchNorm {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
-        self.forward_activated(g, x, Activation::Identity)
-            .expect("batch norm has an epilogue")
+        self.apply(g, x, Activation::Identity)
     }
 
     fn forward_activated(&self, g: &mut Graph, x: Var, act: Activation) -> Option<Result<Var>> {
-        Some(g.batch_norm(
-            x,
-            &self.gamma,
-            &self.beta,
-            &self.running_mean.value,
-            &self.running_var.value,
-            &self.config,
-            act,
-        ))
+        Some(self.apply(g, x, act))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

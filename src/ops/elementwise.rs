@@ -128,6 +128,11 @@ pub fn sigmoid(x: &Tensor) -> Result<Tensor> {
     unary("sigmoid_forward", x, 0.0)
 }
 
+/// (x + eps)^-1/2: batch norm's inverse standard deviation, from a variance.
+pub fn rsqrt(x: &Tensor, eps: f32) -> Result<Tensor> {
+    unary("rsqrt", x, eps)
+}
+
 /// dx = dy where x > 0, else 0.
 pub fn relu_backward(dy: &Tensor, x: &Tensor) -> Result<Tensor> {
     binary("relu_backward", dy, x, 0.0)

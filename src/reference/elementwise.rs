@@ -50,6 +50,10 @@ pub fn sigmoid(x: &Array) -> Array {
     x.map(|v| 1.0 / (1.0 + (-v).exp()))
 }
 
+pub fn rsqrt(x: &Array, eps: f32) -> Array {
+    x.map(|v| 1.0 / (v + f64::from(eps)).sqrt())
+}
+
 pub fn relu_backward(dy: &Array, x: &Array) -> Array {
     dy.zip(x, |g, v| if v > 0.0 { g } else { 0.0 })
 }

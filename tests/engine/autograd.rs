@@ -147,8 +147,9 @@ fn conv_batchnorm_convtranspose_chain_matches_finite_differences() {
         let h = g.conv2d(xv, w0, None, conv, epilogue(sigmoid)).unwrap();
         let h = after(&mut g, h, sigmoid);
         let (m, v) = (&running_mean, &running_var);
+        let (gamma, beta) = (g.param(&params[1]), g.param(&params[2]));
         let h = g
-            .batch_norm(h, &params[1], &params[2], m, v, &bn, epilogue(leaky))
+            .batch_norm(h, gamma, beta, m, v, &bn, epilogue(leaky))
             .unwrap();
         let h = after(&mut g, h, leaky);
         let (w3, b4) = (g.param(&params[3]), g.param(&params[4]));
