@@ -43,9 +43,20 @@ pub struct GanArgs {
     /// Images per step [an --arch article's own, when it has one].
     #[arg(long)]
     pub batch_size: usize,
-    /// bce (non-saturating, on D's logits) or lsgan (least squares on D's output).
+    /// bce (non-saturating, on D's logits), lsgan (least squares on D's output), hinge,
+    /// or wgan (Wasserstein: pair it with --gp).
     #[arg(long, default_value = "bce")]
     pub loss: Loss,
+    /// R1 penalty weight γ: γ/2 · E‖∇ₓD(x)‖² on real images, added to D's loss.
+    #[arg(long, default_value_t = 0.0)]
+    pub r1: f32,
+    /// WGAN-GP penalty weight λ: λ · E(‖∇D(x̂)‖ - 1)² on interpolates of real and
+    /// fake images, added to D's loss.
+    #[arg(long, default_value_t = 0.0)]
+    pub gp: f32,
+    /// D steps per G step: every step trains D, every N-th also G (5 with wgan).
+    #[arg(long, default_value_t = 1)]
+    pub n_critic: usize,
     /// Adam's defaults [an --arch article's own, when it has one].
     #[arg(long, value_enum, default_value_t = Optimizer::Dcgan)]
     pub optimizer: Optimizer,
@@ -192,6 +203,9 @@ impl GanArgs {
             batch_size: self.batch_size,
             recipe: Recipe {
                 loss: self.loss,
+                r1: self.r1,
+                gp: self.gp,
+                n_critic: self.n_critic,
                 adam_g: self.adam(self.lr_g),
                 adam_d: self.adam(self.lr_d),
             },

@@ -30,8 +30,8 @@ const MUST_MATCH: [(&str, &str); 7] = [
 ];
 
 /// Entries a resumed run may change, taking this run's value with a note: changing the
-/// loss or a learning rate part-way through is a legitimate thing to try.
-pub const MAY_CHANGE: [&str; 3] = ["loss", "adam_g", "adam_d"];
+/// loss, a penalty or a learning rate part-way through is a legitimate thing to try.
+pub const MAY_CHANGE: [&str; 6] = ["loss", "r1", "gp", "n_critic", "adam_g", "adam_d"];
 
 fn usage(message: String) -> Result<()> {
     Err(Error::Usage(message))
@@ -114,6 +114,18 @@ fn check_settings(config: &TrainConfig, model: &ModelConfig) -> Result<()> {
                  exports; 10,000 to 50,000 is usual"
             ));
         }
+    }
+    let recipe = &config.recipe;
+    for (flag, weight) in [("--r1", recipe.r1), ("--gp", recipe.gp)] {
+        if !(weight.is_finite() && weight >= 0.0) {
+            return usage(format!(
+                "{flag} {weight}: a penalty's weight is a number ≥ 0 (10 is usual; 0 turns \
+                 it off)"
+            ));
+        }
+    }
+    if recipe.n_critic == 0 {
+        return usage("--n-critic 0 would never train the generator; use at least 1".into());
     }
     check_adam(&config.recipe.adam_g, "generator", "--lr-g")?;
     check_adam(&config.recipe.adam_d, "discriminator", "--lr-d")

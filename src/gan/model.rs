@@ -1,6 +1,6 @@
 //! The two networks, their optimisers, one training step, and checkpoints.
 
-use super::recipe::{Loss, Recipe};
+use super::recipe::Recipe;
 use super::schedule::EVAL_NOISE_STREAM;
 use super::zoo::{self, ModelConfig};
 use crate::autograd::{Graph, Var};
@@ -11,12 +11,16 @@ use crate::{Error, Gpu, Result, Tensor, io::checkpoint, ops};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Keys the interpolation weights of the gradient penalty, apart from the dropout
+/// masks drawn from the same step seed.
+const INTERPOLATION_STREAM: u64 = 0x6770_6770_6770_6770;
+
 pub struct Gan {
     pub g: Sequential,
     pub d: Sequential,
     g_opt: Adam,
     d_opt: Adam,
-    loss: Loss,
+    recipe: Recipe,
     /// Targets for the discriminator: ones for real, zeros for fake, shape (batch, 1).
     ones: Tensor,
     zeros: Tensor,
@@ -47,71 +51,127 @@ impl Gan {
             d,
             g_opt,
             d_opt,
-            loss: recipe.loss,
+            recipe: *recipe,
             ones,
             zeros,
         })
     }
 
-    /// The loss of D's output `d` against the label real (1) or fake (0).
-    fn adversarial(&self, graph: &mut Graph, d: Var, real: bool) -> Result<Var> {
-        let target = if real { &self.ones } else { &self.zeros };
-        match self.loss {
-            Loss::Bce => graph.bce_with_logits(d, target),
-            Loss::Lsgan => {
-                let target = graph.input(target.clone());
-                graph.mse(d, target)
-            }
-        }
-    }
-
-    /// One D step then one G step, with the recipe's loss (see `Loss`).
+    /// One D step, with the recipe's loss and penalties, then, when `train_g`, one G
+    /// step through the updated D (see `Recipe::n_critic`). Without a G step its loss
+    /// is still reported, from D's output on the fake batch before D's update.
     pub fn step(
         &mut self,
         gpu: &Gpu,
         real: &Tensor,
         z: &Tensor,
         dropout_seed: u64,
+        train_g: bool,
     ) -> Result<StepStats> {
+        let recipe = self.recipe;
         let mut graph = Graph::new(gpu, true, dropout_seed);
         let z = graph.input(z.clone());
-        let real = graph.input(real.clone());
         let fake = self.g.forward(&mut graph, z)?;
 
         // D step: the fake batch is detached, so nothing flows into G.
         self.d_opt.zero_grad()?;
         let fake_detached = graph.detach(fake);
-        let real_logits = self.d.forward(&mut graph, real)?;
-        let fake_logits = self.d.forward(&mut graph, fake_detached)?;
-        let loss_real = self.adversarial(&mut graph, real_logits, true)?;
-        let loss_fake = self.adversarial(&mut graph, fake_logits, false)?;
-        let loss_d = graph.add(loss_real, loss_fake)?;
+        let real_in = match recipe.r1 > 0.0 {
+            true => graph.variable(real.clone()),
+            false => graph.input(real.clone()),
+        };
+        let real_out = self.d.forward(&mut graph, real_in)?;
+        let fake_out = self.d.forward(&mut graph, fake_detached)?;
+        let targets = (&self.ones, &self.zeros);
+        let mut loss_d = recipe
+            .loss
+            .discriminator(&mut graph, real_out, fake_out, targets)?;
+        if recipe.r1 > 0.0 {
+            let penalty = self.r1_penalty(&mut graph, real_in, real_out)?;
+            loss_d = graph.add(loss_d, penalty)?;
+        }
+        if recipe.gp > 0.0 {
+            let fake = graph.value(fake_detached).clone();
+            let penalty = self.gradient_penalty(&mut graph, real, &fake, dropout_seed)?;
+            loss_d = graph.add(loss_d, penalty)?;
+        }
         graph.backward(loss_d)?;
         self.d_opt.step()?;
 
-        // G step through the updated D, whose weights stay as they are.
-        self.g_opt.zero_grad()?;
-        self.d.set_trainable(false);
-        let logits = self.d.forward(&mut graph, fake);
-        let result = logits.and_then(|logits| {
-            let loss_g = self.adversarial(&mut graph, logits, true)?;
-            graph.backward(loss_g)?;
-            Ok(loss_g)
-        });
-        self.d.set_trainable(true);
-        let loss_g = result?;
-        self.g_opt.step()?;
+        let loss_g = match train_g {
+            true => {
+                // G step through the updated D, whose weights stay as they are.
+                self.g_opt.zero_grad()?;
+                self.d.set_trainable(false);
+                let out = self.d.forward(&mut graph, fake);
+                let result = out.and_then(|out| {
+                    let loss_g = recipe.loss.generator(&mut graph, out, &self.ones)?;
+                    graph.backward(loss_g)?;
+                    Ok(loss_g)
+                });
+                self.d.set_trainable(true);
+                let loss_g = result?;
+                self.g_opt.step()?;
+                loss_g
+            }
+            false => graph.no_grad(|g| recipe.loss.generator(g, fake_out, &self.ones))?,
+        };
 
-        let shown = |logits: Var| match self.loss {
-            Loss::Bce => ops::mean(&ops::sigmoid(graph.value(logits))?),
-            Loss::Lsgan => ops::mean(graph.value(logits)),
+        let shown = |out: Var| match recipe.loss.shows_probabilities() {
+            true => ops::mean(&ops::sigmoid(graph.value(out))?),
+            false => ops::mean(graph.value(out)),
         };
         Ok(StepStats {
             loss_d: graph.value(loss_d).clone(),
             loss_g: graph.value(loss_g).clone(),
-            d_x: shown(real_logits)?,
-            d_g_z: shown(fake_logits)?,
+            d_x: shown(real_out)?,
+            d_g_z: shown(fake_out)?,
         })
+    }
+
+    /// R1 (Mescheder et al. 2018): γ/2 times the mean over the batch of ‖∇ₓD(x)‖² at
+    /// the real images x, whose D output is `out`.
+    fn r1_penalty(&self, graph: &mut Graph, x: Var, out: Var) -> Result<Var> {
+        let total = graph.sum(out)?;
+        let dx = graph.grad(total, &[x], true)?[0];
+        let squares = graph.square(dx)?;
+        let sum = graph.sum(squares)?;
+        let n = graph.shape(x)[0];
+        graph.scale(sum, self.recipe.r1 / (2 * n) as f32)
+    }
+
+    /// WGAN-GP (Gulrajani et al. 2017): λ times the mean over the batch of
+    /// (‖∇D(x̂)‖ - 1)², at x̂ = ε·real + (1 - ε)·fake with one ε ~ U(0, 1) per image,
+    /// drawn from the step's seed so that a resumed run draws the same.
+    fn gradient_penalty(
+        &self,
+        graph: &mut Graph,
+        real: &Tensor,
+        fake: &Tensor,
+        seed: u64,
+    ) -> Result<Var> {
+        let gpu = graph.gpu().clone();
+        let n = real.shape()[0];
+        let per_image = real.numel() / n;
+        let eps = Tensor::uninit(&gpu, &[n])?;
+        ops::fill_uniform(&eps, 0.0, 1.0, seed ^ INTERPOLATION_STREAM, 0)?;
+        let eps = ops::sum_axis_backward(&eps, &[n, per_image], 1)?.reshape(real.shape())?;
+        let mixed = ops::add(fake, &ops::mul(&eps, &ops::sub(real, fake)?)?)?;
+        let x = graph.variable(mixed);
+        let out = self.d.forward(graph, x)?;
+        let total = graph.sum(out)?;
+        let dx = graph.grad(total, &[x], true)?[0];
+        let flat = graph.reshape(dx, &[n, per_image])?;
+        let squares = graph.square(flat)?;
+        let norm2 = graph.sum_axis(squares, 1)?;
+        // ‖g‖ = ‖g‖² / sqrt(‖g‖² + 1e-12): smooth, and 0 rather than NaN at g = 0.
+        let inverse = graph.rsqrt(norm2, 1e-12)?;
+        let norm = graph.mul(norm2, inverse)?;
+        let one = graph.input(ops::full(&gpu, &[n], 1.0)?);
+        let gap = graph.sub(norm, one)?;
+        let gap2 = graph.square(gap)?;
+        let mean = graph.mean(gap2)?;
+        graph.scale(mean, self.recipe.gp)
     }
 
     /// Generates images (n, C, H, W) from noise (n, nz). Batch norm normalises with
@@ -159,7 +219,8 @@ impl Gan {
     }
 
     pub fn save(&self, path: &Path, mut metadata: BTreeMap<String, String>) -> Result<()> {
-        metadata.insert("adam_steps".into(), self.g_opt.steps().to_string());
+        metadata.insert("adam_steps".into(), self.d_opt.steps().to_string());
+        metadata.insert("adam_steps_g".into(), self.g_opt.steps().to_string());
         let params: Vec<_> = self.g.params().into_iter().chain(self.d.params()).collect();
         let mut named: Vec<(String, &Tensor)> =
             params.iter().map(|p| (p.name.clone(), &p.value)).collect();
@@ -175,21 +236,26 @@ impl Gan {
             params.iter().map(|p| (p.name.clone(), &p.value)).collect();
         named.extend(self.state());
         let (metadata, health) = checkpoint::load(path, &named)?;
-        let steps = metadata_number(&metadata, "adam_steps", path)?;
-        let steps = u32::try_from(steps).map_err(|_| {
-            Error::Data(format!(
-                "{}: adam_steps {steps} is out of range",
-                path.display()
-            ))
-        })?;
+        let count = |key: &str| -> Result<u32> {
+            let steps = metadata_number(&metadata, key, path)?;
+            u32::try_from(steps).map_err(|_| {
+                Error::Data(format!("{}: {key} {steps} is out of range", path.display()))
+            })
+        };
+        let steps_d = count("adam_steps")?;
+        // Checkpoints from before --n-critic stepped both Adams together.
+        let steps_g = match metadata.contains_key("adam_steps_g") {
+            true => count("adam_steps_g")?,
+            false => steps_d,
+        };
         let largest = params
             .iter()
             .zip(&health)
             .map(|(p, h)| (p.name.clone(), h.max_abs))
             .fold((String::new(), 0.0), |a, b| if b.1 > a.1 { b } else { a });
         drop(named);
-        self.g_opt.set_steps(steps);
-        self.d_opt.set_steps(steps);
+        self.g_opt.set_steps(steps_g);
+        self.d_opt.set_steps(steps_d);
         Ok(Restored { metadata, largest })
     }
 }

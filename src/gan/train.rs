@@ -142,6 +142,9 @@ pub fn run_metadata(
         ("step".to_string(), step.to_string()),
         ("batch_size".to_string(), config.batch_size.to_string()),
         ("loss".to_string(), recipe.loss.to_string()),
+        ("r1".to_string(), recipe.r1.to_string()),
+        ("gp".to_string(), recipe.gp.to_string()),
+        ("n_critic".to_string(), recipe.n_critic.to_string()),
         ("adam_g".to_string(), adam_text(&recipe.adam_g)),
         ("adam_d".to_string(), adam_text(&recipe.adam_d)),
     ]);
@@ -269,6 +272,12 @@ pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset)
     let scorer = data.metric.as_ref().filter(|_| config.eval_every > 0);
     let fd_floor = scorer.map_or(0.0, |(_, floor)| *floor);
 
+    if config.recipe.loss == super::Loss::Wgan && config.recipe.gp == 0.0 {
+        eprintln!(
+            "note: --loss wgan without --gp leaves D unconstrained, and its outputs can grow \
+             without bound; --gp 10 is the usual pairing"
+        );
+    }
     let mut gan = Gan::new(gpu, model, &config.recipe, config.batch_size)?;
     eprintln!(
         "generator {} parameters, discriminator {} parameters",
@@ -324,7 +333,8 @@ pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset)
     while step < total_steps {
         let epoch = step / steps_per_epoch;
         let (real, z, dropout_seed) = schedule.inputs(images, step)?;
-        let stats = gan.step(gpu, &real, z, dropout_seed)?;
+        let train_g = (step + 1) % config.recipe.n_critic == 0;
+        let stats = gan.step(gpu, &real, z, dropout_seed, train_g)?;
         step += 1;
 
         let end_of_epoch = step % steps_per_epoch == 0;

@@ -37,6 +37,7 @@ fn new_gan_with(gpu: &Gpu, model: &ModelConfig, loss: Loss) -> Gan {
         loss,
         adam_g: adam,
         adam_d: adam,
+        ..Recipe::default()
     };
     Gan::new(gpu, model, &recipe, BATCH).unwrap()
 }
@@ -68,7 +69,7 @@ fn train_on(
     steps
         .map(|step| {
             let (real, z, seed) = schedule.inputs(images, step).unwrap();
-            let stats = gan.step(gpu, &real, z, seed).unwrap();
+            let stats = gan.step(gpu, &real, z, seed, true).unwrap();
             (
                 stats.loss_d.to_vec().unwrap()[0],
                 stats.loss_g.to_vec().unwrap()[0],
@@ -248,7 +249,7 @@ fn training_steps_allocate_nothing_after_the_first_two() {
     let mut schedule = new_schedule(&own, &small, &images);
     let mut step = |k: usize| {
         let (real, z, seed) = schedule.inputs(&images, k).unwrap();
-        let stats = gan.step(&own, &real, z, seed).unwrap();
+        let stats = gan.step(&own, &real, z, seed, true).unwrap();
         stats.loss_d.to_vec().unwrap();
     };
     step(0);

@@ -11,5 +11,6 @@ mod dcgan;
 mod guards;
 mod metrics;
 mod processes;
+mod recipes;
 mod second_order;
 mod training;

@@ -1,0 +1,152 @@
+//! The GAN recipes: each loss against its formula, R1 and WGAN-GP training on real
+//! MNIST, the D-to-G step ratio, and resume bit for bit with every recipe flag on.
+
+use crate::common::{gpu, mnist_dir, random, scratch, upload};
+use duel::autograd::Graph;
+use duel::cli::{GanArgs, MNIST_DCGAN, run_gan};
+use duel::data::ImageSet;
+use duel::gan::{Loss, report};
+use duel::reference::Array;
+use std::path::Path;
+
+/// Runs mnist_dcgan's command line with small models, logging every step, and
+/// returns the rows it logged.
+fn run(out: &Path, flags: &[&str]) -> Vec<report::Row> {
+    let mut line = vec![
+        "mnist_dcgan".to_string(),
+        format!("--data-dir={}", mnist_dir().display()),
+        format!("--out={}", out.display()),
+        "--eval-every=0".into(),
+        "--log-every=1".into(),
+        "--ngf=16".into(),
+        "--ndf=16".into(),
+    ];
+    line.extend(flags.iter().map(|f| f.to_string()));
+    run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line))
+        .unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+    report::read_csv(&out.join("metrics.csv"))
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// D's and G's loss for each `Loss` on fixed outputs, against the formulas in its
+/// doc comment, in f64. Tolerance: a few f32 roundings of O(1) values, 1e-5.
+#[test]
+fn each_loss_matches_its_formula() {
+    let real = random(&[6, 1], 1, -3.0, 3.0);
+    let fake = random(&[6, 1], 2, -3.0, 3.0);
+    let ones = upload(&Array::new(&[6, 1], vec![1.0; 6]));
+    let zeros = upload(&Array::new(&[6, 1], vec![0.0; 6]));
+    let softplus = |v: f64| v.max(0.0) + (-v.abs()).exp().ln_1p();
+    let relu = |v: f64| v.max(0.0);
+    let (r, f) = (&real.data, &fake.data);
+    let map = |a: &[f64], h: &dyn Fn(f64) -> f64| a.iter().map(|&v| h(v)).collect::<Vec<_>>();
+    let cases = [
+        (
+            Loss::Bce,
+            mean(&map(r, &|v| softplus(-v))) + mean(&map(f, &softplus)),
+            mean(&map(f, &|v| softplus(-v))),
+        ),
+        (
+            Loss::Lsgan,
+            mean(&map(r, &|v| (v - 1.0).powi(2))) + mean(&map(f, &|v| v * v)),
+            mean(&map(f, &|v| (v - 1.0).powi(2))),
+        ),
+        (
+            Loss::Hinge,
+            mean(&map(r, &|v| relu(1.0 - v))) + mean(&map(f, &|v| relu(1.0 + v))),
+            -mean(f),
+        ),
+        (Loss::Wgan, mean(f) - mean(r), -mean(f)),
+    ];
+    for (loss, want_d, want_g) in cases {
+        let mut g = Graph::new(gpu(), true, 0);
+        let (rv, fv) = (g.input(upload(&real)), g.input(upload(&fake)));
+        let d = loss.discriminator(&mut g, rv, fv, (&ones, &zeros)).unwrap();
+        let gl = loss.generator(&mut g, fv, &ones).unwrap();
+        let got_d = f64::from(g.value(d).to_vec().unwrap()[0]);
+        let got_g = f64::from(g.value(gl).to_vec().unwrap()[0]);
+        assert!(
+            (got_d - want_d).abs() < 1e-5,
+            "{loss}: D {got_d} vs {want_d}"
+        );
+        assert!(
+            (got_g - want_g).abs() < 1e-5,
+            "{loss}: G {got_g} vs {want_g}"
+        );
+    }
+}
+
+/// 20 steps each of R1 on the default BCE, and of WGAN-GP with 5 D steps per G step,
+/// through the DCGAN discriminator and its batch norm: every logged loss is finite, and
+/// the penalty moves D's loss away from the unpenalised run's.
+#[test]
+fn r1_and_wgan_gp_runs_of_20_steps_on_real_mnist_stay_finite() {
+    let plain = run(&scratch("recipe_plain"), &["--max-steps=20"]);
+    let r1 = run(&scratch("recipe_r1"), &["--max-steps=20", "--r1=10"]);
+    let gp = run(
+        &scratch("recipe_gp"),
+        &["--max-steps=20", "--loss=wgan", "--gp=10", "--n-critic=5"],
+    );
+    for (name, rows) in [("r1", &r1), ("wgan-gp", &gp)] {
+        assert_eq!(rows.len(), 20, "{name}");
+        for row in rows.iter() {
+            assert!(
+                row.loss_d.is_finite() && row.loss_g.is_finite(),
+                "{name}: {row:?}"
+            );
+        }
+    }
+    // The first step's D loss differs only by the penalty, which is positive.
+    assert!(
+        r1[0].loss_d > plain[0].loss_d,
+        "{:?} vs {:?}",
+        r1[0],
+        plain[0]
+    );
+}
+
+/// With --n-critic 3, every step trains D and steps 3, 6, … also G: after 2 steps
+/// G's Adam has taken none, after 7 it has taken 2.
+#[test]
+fn n_critic_trains_the_generator_every_nth_step() {
+    let out = scratch("recipe_n_critic");
+    run(&out, &["--max-steps=2", "--n-critic=3"]);
+    let saved = duel::io::checkpoint::metadata(&out.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(
+        (saved["adam_steps"].as_str(), saved["adam_steps_g"].as_str()),
+        ("2", "0")
+    );
+    let out = scratch("recipe_n_critic_3");
+    run(&out, &["--max-steps=7", "--n-critic=3"]);
+    let saved = duel::io::checkpoint::metadata(&out.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(
+        (saved["adam_steps"].as_str(), saved["adam_steps_g"].as_str()),
+        ("7", "2")
+    );
+}
+
+/// A run stopped at step 3 and resumed to step 6 logs the same losses, bit for bit,
+/// as one that ran straight through, with R1, WGAN-GP's interpolates and n-critic on.
+#[test]
+fn resume_is_bit_exact_with_every_recipe_flag() {
+    for (name, flags) in [
+        ("r1", &["--r1=5", "--n-critic=2"][..]),
+        ("gp", &["--loss=wgan", "--gp=10", "--n-critic=2"]),
+        ("hinge", &["--loss=hinge"]),
+    ] {
+        let straight_dir = scratch(&format!("resume_straight_{name}"));
+        let straight = run(&straight_dir, &[flags, &["--max-steps=6"]].concat());
+        let dir = scratch(&format!("resume_split_{name}"));
+        run(&dir, &[flags, &["--max-steps=3"]].concat());
+        let checkpoint = dir.join("checkpoint.safetensors").display().to_string();
+        let resume = format!("--resume={checkpoint}");
+        let resumed = run(&dir, &[flags, &["--max-steps=6", resume.as_str()]].concat());
+        let losses = |rows: &[report::Row]| -> Vec<(usize, f32, f32)> {
+            rows.iter().map(|r| (r.step, r.loss_d, r.loss_g)).collect()
+        };
+        assert_eq!(losses(&resumed), losses(&straight), "{name}");
+    }
+}
