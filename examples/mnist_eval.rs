@@ -138,8 +138,17 @@ fn load_generator(gpu: &Gpu, path: &Path) -> Result<(ImageSet, Samples)> {
                 path.display()
             ))
         })?;
-    // The optimiser's settings don't change what the generator draws.
-    let mut gan = Gan::new(gpu, &model, &Recipe::default(), batch_size)?;
+    // The optimiser's settings don't change what the generator draws; an averaged
+    // generator, which draws the samples, is part of the checkpoint.
+    let ema = metadata
+        .get("ema")
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0.0);
+    let recipe = Recipe {
+        ema,
+        ..Recipe::default()
+    };
+    let mut gan = Gan::new(gpu, &model, &recipe, batch_size)?;
     if let Some(warning) = gan.load(path)?.warning() {
         eprintln!("warning: {warning}");
     }

@@ -81,6 +81,24 @@ fn rsqrt_matches_reference() {
     });
 }
 
+/// a + t·(b - a) rounds three times, each within ε of values up to 5 in size: 16ε
+/// absolute covers them.
+#[test]
+fn lerp_assign_matches_reference() {
+    each_shape(30, |shape, rng| {
+        let a = random_array(rng, shape, -5.0, 5.0);
+        let b = random_array(rng, shape, -5.0, 5.0);
+        for t in [0.001, 0.5] {
+            let acc = upload(&a);
+            ops::lerp_assign(&acc, &upload(&b), t).unwrap();
+            let mut want = a.clone();
+            r::lerp_assign(&mut want, &b, t);
+            let what = format!("lerp_assign {shape:?} t {t}");
+            assert_close(&what, &acc, &want, 16.0 * EPS, EPS);
+        }
+    });
+}
+
 #[test]
 fn binary_and_backward_ops_match_reference() {
     let cases: [(&str, GpuBinary, CpuBinary, f64); 8] = [

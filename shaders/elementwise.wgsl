@@ -7,7 +7,8 @@
 //   binary (1: a, 2: b, 3: out):       add, sub, mul,
 //                                      relu_backward(dy, x), leaky_relu_backward(dy, x),
 //                                      tanh_backward(dy, y), sigmoid_backward(dy, y)
-//   accumulate (1: src, 2: dst):       add_assign (dst += src)
+//   accumulate (1: src, 2: dst):       add_assign (dst += src),
+//                                      lerp_assign (dst += alpha * (src - dst))
 // `alpha` is the scale factor for scale, the negative slope for leaky_relu, and the
 // epsilon for rsqrt.
 
@@ -136,4 +137,11 @@ fn add_assign(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
               @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = flat_index(wid, nwg, lid);
     if i < p.n { acc_dst[i] = acc_dst[i] + acc_src[i]; }
+}
+
+@compute @workgroup_size(256)
+fn lerp_assign(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = flat_index(wid, nwg, lid);
+    if i < p.n { acc_dst[i] = acc_dst[i] + p.alpha * (acc_src[i] - acc_dst[i]); }
 }

@@ -57,6 +57,10 @@ pub struct GanArgs {
     /// D steps per G step: every step trains D, every N-th also G (5 with wgan).
     #[arg(long, default_value_t = 1)]
     pub n_critic: usize,
+    /// Keep an exponential moving average of G's weights with this decay (0.999 is
+    /// usual), and draw grids, scores and exported samples from it; 0 turns it off.
+    #[arg(long, default_value_t = 0.0)]
+    pub ema: f32,
     /// Adam's defaults [an --arch article's own, when it has one].
     #[arg(long, value_enum, default_value_t = Optimizer::Dcgan)]
     pub optimizer: Optimizer,
@@ -206,6 +210,7 @@ impl GanArgs {
                 r1: self.r1,
                 gp: self.gp,
                 n_critic: self.n_critic,
+                ema: self.ema,
                 adam_g: self.adam(self.lr_g),
                 adam_d: self.adam(self.lr_d),
             },

@@ -31,7 +31,7 @@ const MUST_MATCH: [(&str, &str); 7] = [
 
 /// Entries a resumed run may change, taking this run's value with a note: changing the
 /// loss, a penalty or a learning rate part-way through is a legitimate thing to try.
-pub const MAY_CHANGE: [&str; 6] = ["loss", "r1", "gp", "n_critic", "adam_g", "adam_d"];
+pub const MAY_CHANGE: [&str; 7] = ["loss", "r1", "gp", "n_critic", "ema", "adam_g", "adam_d"];
 
 fn usage(message: String) -> Result<()> {
     Err(Error::Usage(message))
@@ -124,6 +124,13 @@ fn check_settings(config: &TrainConfig, model: &ModelConfig) -> Result<()> {
             ));
         }
     }
+    if !(0.0..1.0).contains(&recipe.ema) {
+        return usage(format!(
+            "--ema {}: the decay of a moving average is in [0, 1) (0.999 is usual; 0 turns \
+             it off)",
+            recipe.ema
+        ));
+    }
     if recipe.n_critic == 0 {
         return usage("--n-critic 0 would never train the generator; use at least 1".into());
     }
@@ -179,6 +186,19 @@ pub fn check_resume(
                 got.unwrap_or("missing")
             )));
         }
+    }
+    // The average is a tensor set of its own: a checkpoint has it or not, as the run must.
+    let averaged = |m: &BTreeMap<String, String>| m.get("ema").is_some_and(|v| v != "0");
+    if averaged(saved) != averaged(expected) {
+        let (with, without) = ("with --ema", "without --ema");
+        let (was, is) = match averaged(saved) {
+            true => (with, without),
+            false => (without, with),
+        };
+        return Err(Error::Usage(format!(
+            "checkpoint {} was saved {was}, and this run is {is}: resume it {was}",
+            path.display()
+        )));
     }
     metadata_number(saved, "adam_steps", path)?;
     let step = metadata_number(saved, "step", path)?;

@@ -21,6 +21,8 @@ pub struct Gan {
     g_opt: Adam,
     d_opt: Adam,
     recipe: Recipe,
+    /// The moving average of G's weights, with `Recipe::ema`.
+    ema: Option<Sequential>,
     /// Targets for the discriminator: ones for real, zeros for fake, shape (batch, 1).
     ones: Tensor,
     zeros: Tensor,
@@ -46,12 +48,24 @@ impl Gan {
         let d_opt = Adam::new(d.params(), recipe.adam_d)?;
         let ones = ops::full(gpu, &[batch_size, 1], 1.0)?;
         let zeros = ops::zeros(gpu, &[batch_size, 1])?;
+        let ema = match recipe.ema > 0.0 {
+            true => {
+                let average = zoo::generator(gpu, model)?;
+                average.set_trainable(false);
+                for (a, p) in average.params().iter().zip(g.params()) {
+                    ops::copy(&a.value, &p.value)?;
+                }
+                Some(average)
+            }
+            false => None,
+        };
         Ok(Gan {
             g,
             d,
             g_opt,
             d_opt,
             recipe: *recipe,
+            ema,
             ones,
             zeros,
         })
@@ -112,6 +126,11 @@ impl Gan {
                 self.d.set_trainable(true);
                 let loss_g = result?;
                 self.g_opt.step()?;
+                if let Some(average) = &self.ema {
+                    for (a, p) in average.params().iter().zip(self.g.params()) {
+                        ops::lerp_assign(&a.value, &p.value, 1.0 - recipe.ema)?;
+                    }
+                }
                 loss_g
             }
             false => graph.no_grad(|g| recipe.loss.generator(g, fake_out, &self.ones))?,
@@ -174,16 +193,24 @@ impl Gan {
         graph.scale(mean, self.recipe.gp)
     }
 
-    /// Generates images (n, C, H, W) from noise (n, nz). Batch norm normalises with
-    /// the statistics of these n samples, as PyTorch's DCGAN example does when it draws
-    /// its grids: early in training the running averages trail the generator, and
-    /// eval-mode samples look worse than the model is. (The running statistics take
-    /// this batch in too, which affects no training-mode step.)
+    /// The generator that draws grids, scores and exported samples: the moving
+    /// average of G's weights with `--ema`, else G.
+    pub fn sampler(&self) -> &Sequential {
+        self.ema.as_ref().unwrap_or(&self.g)
+    }
+
+    /// Generates images (n, C, H, W) from noise (n, nz) with the `sampler`. Batch norm
+    /// normalises with the statistics of these n samples, as PyTorch's DCGAN example
+    /// does when it draws its grids: early in training the running averages trail the
+    /// generator, and eval-mode samples look worse than the model is. The same holds
+    /// for the EMA generator, whose running statistics are never averaged (its batch
+    /// statistics come from its own weights). The running statistics take this batch
+    /// in too, which affects no training-mode step.
     pub fn generate(&self, gpu: &Gpu, z: &Tensor) -> Result<Tensor> {
         let mut graph = Graph::new(gpu, true, 0);
         let z = graph.input(z.clone());
         graph.no_grad(|graph| {
-            let images = self.g.forward(graph, z)?;
+            let images = self.sampler().forward(graph, z)?;
             Ok(graph.value(images).clone())
         })
     }
@@ -200,7 +227,7 @@ impl Gan {
     ) -> Result<Score> {
         // SCORE_BATCH samples at a time, or fewer where the generator's largest
         // activation would not fit one binding (article A's 128 × 28 × 28 on lavapipe).
-        let fits = gpu.max_binding_bytes() as usize / (4 * self.g.largest_activation());
+        let fits = gpu.max_binding_bytes() as usize / (4 * self.sampler().largest_activation());
         scorer.score_by(count, fits.clamp(1, SCORE_BATCH), |start, n| {
             let z = Tensor::uninit(gpu, &[n, nz])?;
             ops::fill_normal(&z, 0.0, 1.0, seed ^ EVAL_NOISE_STREAM, (start * nz) as u64)?;
@@ -208,34 +235,40 @@ impl Gan {
         })
     }
 
-    /// Batch norm running statistics and Adam moments: the state besides the weights.
-    fn state(&self) -> Vec<(String, &Tensor)> {
+    /// Every tensor a checkpoint holds, by name: the weights of G and D first (`weights`
+    /// of them), then batch-norm statistics, Adam moments, and the EMA generator's
+    /// weights under `ema.`.
+    fn tensors(&self) -> (Vec<(String, Tensor)>, usize) {
+        let params = self.g.params().into_iter().chain(self.d.params());
+        let mut named: Vec<(String, Tensor)> =
+            params.map(|p| (p.name.clone(), p.value.clone())).collect();
+        let weights = named.len();
         let buffers = self.g.buffers().into_iter().chain(self.d.buffers());
         let moments = self.g_opt.state().into_iter().chain(self.d_opt.state());
-        buffers
-            .chain(moments)
-            .map(|b| (b.name.clone(), &b.value))
-            .collect()
+        named.extend(
+            buffers
+                .chain(moments)
+                .map(|b| (b.name.clone(), b.value.clone())),
+        );
+        let averages = self.ema.iter().flat_map(|a| a.params());
+        named.extend(averages.map(|p| (format!("ema.{}", p.name), p.value.clone())));
+        (named, weights)
     }
 
     pub fn save(&self, path: &Path, mut metadata: BTreeMap<String, String>) -> Result<()> {
         metadata.insert("adam_steps".into(), self.d_opt.steps().to_string());
         metadata.insert("adam_steps_g".into(), self.g_opt.steps().to_string());
-        let params: Vec<_> = self.g.params().into_iter().chain(self.d.params()).collect();
-        let mut named: Vec<(String, &Tensor)> =
-            params.iter().map(|p| (p.name.clone(), &p.value)).collect();
-        named.extend(self.state());
-        checkpoint::save(path, &named, &metadata)
+        let (named, _) = self.tensors();
+        let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
+        checkpoint::save(path, &refs, &metadata)
     }
 
     /// Loads a checkpoint saved by `save` (see `checkpoint::load` for what is
     /// checked). On an error the models must not be used.
     pub fn load(&mut self, path: &Path) -> Result<Restored> {
-        let params: Vec<_> = self.g.params().into_iter().chain(self.d.params()).collect();
-        let mut named: Vec<(String, &Tensor)> =
-            params.iter().map(|p| (p.name.clone(), &p.value)).collect();
-        named.extend(self.state());
-        let (metadata, health) = checkpoint::load(path, &named)?;
+        let (named, weights) = self.tensors();
+        let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
+        let (metadata, health) = checkpoint::load(path, &refs)?;
         let count = |key: &str| -> Result<u32> {
             let steps = metadata_number(&metadata, key, path)?;
             u32::try_from(steps).map_err(|_| {
@@ -248,12 +281,11 @@ impl Gan {
             true => count("adam_steps_g")?,
             false => steps_d,
         };
-        let largest = params
+        let largest = named[..weights]
             .iter()
             .zip(&health)
-            .map(|(p, h)| (p.name.clone(), h.max_abs))
+            .map(|((name, _), h)| (name.clone(), h.max_abs))
             .fold((String::new(), 0.0), |a, b| if b.1 > a.1 { b } else { a });
-        drop(named);
         self.g_opt.set_steps(steps_g);
         self.d_opt.set_steps(steps_d);
         Ok(Restored { metadata, largest })

@@ -145,6 +145,7 @@ pub fn run_metadata(
         ("r1".to_string(), recipe.r1.to_string()),
         ("gp".to_string(), recipe.gp.to_string()),
         ("n_critic".to_string(), recipe.n_critic.to_string()),
+        ("ema".to_string(), recipe.ema.to_string()),
         ("adam_g".to_string(), adam_text(&recipe.adam_g)),
         ("adam_d".to_string(), adam_text(&recipe.adam_d)),
     ]);

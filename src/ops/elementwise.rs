@@ -90,9 +90,19 @@ pub fn scale(x: &Tensor, s: f32) -> Result<Tensor> {
 
 /// dst += src in place: how gradients accumulate.
 pub fn add_assign(dst: &Tensor, src: &Tensor) -> Result<()> {
+    accumulate("add_assign", dst, src, 0.0)
+}
+
+/// dst += t · (src - dst) in place: an exponential moving average of src, with weight
+/// t on the new value.
+pub fn lerp_assign(dst: &Tensor, src: &Tensor, t: f32) -> Result<()> {
+    accumulate("lerp_assign", dst, src, t)
+}
+
+fn accumulate(entry: &'static str, dst: &Tensor, src: &Tensor, alpha: f32) -> Result<()> {
     if dst.shape() != src.shape() {
         return Err(shape_err!(
-            "add_assign: shapes differ: dst {:?}, src {:?}",
+            "{entry}: shapes differ: dst {:?}, src {:?}",
             dst.shape(),
             src.shape()
         ));
@@ -100,9 +110,9 @@ pub fn add_assign(dst: &Tensor, src: &Tensor) -> Result<()> {
     if dst.numel() > 0 {
         let gpu = dst.gpu();
         let groups = gpu.grid((dst.numel() as u64).div_ceil(WG))?;
-        let params = flat_params(dst.numel(), 0.0)?;
+        let params = flat_params(dst.numel(), alpha)?;
         gpu.dispatch(
-            &KernelKey::new("elementwise", "add_assign"),
+            &KernelKey::new("elementwise", entry),
             &params,
             &[src.buffer(), dst.buffer()],
             groups,

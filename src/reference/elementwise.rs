@@ -23,6 +23,10 @@ pub fn add_assign(dst: &mut Array, src: &Array) {
     *dst = add(dst, src);
 }
 
+pub fn lerp_assign(dst: &mut Array, src: &Array, t: f32) {
+    *dst = dst.zip(src, |d, s| d + f64::from(t) * (s - d));
+}
+
 /// `act` applied to every element: the epilogue of the GEMM and batch-norm twins.
 pub fn activate(x: Array, act: Activation) -> Array {
     match act {

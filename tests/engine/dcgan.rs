@@ -267,3 +267,44 @@ fn training_steps_allocate_nothing_after_the_first_two() {
         "training steps compiled pipelines"
     );
 }
+
+/// With `ema` 0.9 the averaged generator starts as G and, after a G step, holds
+/// 0.9·before + 0.1·after of each weight; grids draw from it, not from G. Tolerance:
+/// the update rounds three times on weights below 1: 1e-6 absolute.
+#[test]
+fn the_ema_generator_averages_the_weights_and_draws_the_samples() {
+    let small = model(|m| {
+        m.ngf = 8;
+        m.ndf = 8;
+    });
+    let recipe = Recipe {
+        ema: 0.9,
+        ..Recipe::default()
+    };
+    let mut gan = Gan::new(gpu(), &small, &recipe, BATCH).unwrap();
+    let weights = |s: &duel::nn::Sequential| -> Vec<Vec<f32>> {
+        s.params()
+            .iter()
+            .map(|p| p.value.to_vec().unwrap())
+            .collect()
+    };
+    let before = weights(&gan.g);
+    assert_eq!(weights(gan.sampler()), before);
+    let mut schedule = new_schedule(gpu(), &small, images());
+    train(&mut gan, &mut schedule, 0, 1);
+    let after = weights(&gan.g);
+    assert_ne!(after, before);
+    for ((b, a), e) in before.iter().zip(&after).zip(weights(gan.sampler())) {
+        for ((b, a), e) in b.iter().zip(a).zip(e) {
+            let want = 0.9 * f64::from(*b) + 0.1 * f64::from(*a);
+            assert!((f64::from(e) - want).abs() < 1e-6, "{e} vs {want}");
+        }
+    }
+    // Samples come from the average: G's own differ after the step.
+    let z = duel::ops::full(gpu(), &[4, small.nz], 0.5).unwrap();
+    let drawn = gan.generate(gpu(), &z).unwrap().to_vec().unwrap();
+    let mut plain = Gan::new(gpu(), &small, &Recipe::default(), BATCH).unwrap();
+    let mut schedule = new_schedule(gpu(), &small, images());
+    train(&mut plain, &mut schedule, 0, 1);
+    assert_ne!(drawn, plain.generate(gpu(), &z).unwrap().to_vec().unwrap());
+}
