@@ -139,7 +139,8 @@ fn load_generator(gpu: &Gpu, path: &Path) -> Result<(ImageSet, Samples)> {
             ))
         })?;
     // The optimiser's settings don't change what the generator draws; an averaged
-    // generator, which draws the samples, is part of the checkpoint.
+    // generator, which draws the samples, and spectral norm's vectors are part of the
+    // checkpoint.
     let ema = metadata
         .get("ema")
         .and_then(|e| e.parse().ok())

@@ -27,6 +27,11 @@ impl Graph {
         Ok(self.push(y, Op::Spread { x, mean }, &[x]))
     }
 
+    /// A scalar (shape []) copied over `shape`.
+    pub fn spread_over(&mut self, x: Var, shape: &[usize]) -> Result<Var> {
+        self.spread(x, shape, false)
+    }
+
     /// Sums along `axis`, which is removed from the shape.
     pub fn sum_axis(&mut self, x: Var, axis: usize) -> Result<Var> {
         let y = ops::sum_axis(self.value(x), axis)?;

@@ -57,6 +57,10 @@ pub struct GanArgs {
     /// D steps per G step: every step trains D, every N-th also G (5 with wgan).
     #[arg(long, default_value_t = 1)]
     pub n_critic: usize,
+    /// Divide the weight of every Linear and conv of D by its spectral norm (one power
+    /// iteration a step).
+    #[arg(long)]
+    pub spectral_norm: bool,
     /// Keep an exponential moving average of G's weights with this decay (0.999 is
     /// usual), and draw grids, scores and exported samples from it; 0 turns it off.
     #[arg(long, default_value_t = 0.0)]
@@ -210,6 +214,7 @@ impl GanArgs {
                 r1: self.r1,
                 gp: self.gp,
                 n_critic: self.n_critic,
+                spectral_norm: self.spectral_norm,
                 ema: self.ema,
                 adam_g: self.adam(self.lr_g),
                 adam_d: self.adam(self.lr_d),

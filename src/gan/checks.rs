@@ -19,7 +19,7 @@ pub const CHECKPOINT: &str = "checkpoint.safetensors";
 
 /// Metadata entries that decide what a resumed run computes: another value would
 /// not continue the run but start a different one, so resume refuses it.
-const MUST_MATCH: [(&str, &str); 7] = [
+const MUST_MATCH: [(&str, &str); 8] = [
     ("arch", "--arch"),
     ("image", "the data set"),
     ("nz", "--nz"),
@@ -27,6 +27,7 @@ const MUST_MATCH: [(&str, &str); 7] = [
     ("ndf", "--ndf"),
     ("seed", "--seed"),
     ("batch_size", "--batch-size"),
+    ("spectral_norm", "--spectral-norm"),
 ];
 
 /// Entries a resumed run may change, taking this run's value with a note: changing the
@@ -167,9 +168,11 @@ pub fn check_resume(
 ) -> Result<usize> {
     for (key, flag) in MUST_MATCH {
         let want = &expected[key];
-        // Checkpoints from before colour images have no `image`: they are MNIST's.
+        // Checkpoints from before colour images have no `image`: they are MNIST's; and
+        // none from before spectral norm has it.
         let got = match (key, saved.get(key)) {
             ("image", None) => Some("1x28x28"),
+            ("spectral_norm", None) => Some("false"),
             (_, got) => got.map(String::as_str),
         };
         if got != Some(want.as_str()) {

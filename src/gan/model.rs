@@ -43,7 +43,10 @@ impl Gan {
     /// `batch_size`.
     pub fn new(gpu: &Gpu, model: &ModelConfig, recipe: &Recipe, batch_size: usize) -> Result<Gan> {
         let g = zoo::generator(gpu, model)?;
-        let d = zoo::discriminator(gpu, model)?;
+        let d = match recipe.spectral_norm {
+            true => zoo::discriminator(gpu, model)?.spectral_norm(model.seed)?,
+            false => zoo::discriminator(gpu, model)?,
+        };
         let g_opt = Adam::new(g.params(), recipe.adam_g)?;
         let d_opt = Adam::new(d.params(), recipe.adam_d)?;
         let ones = ops::full(gpu, &[batch_size, 1], 1.0)?;
@@ -88,6 +91,9 @@ impl Gan {
         let fake = self.g.forward(&mut graph, z)?;
 
         // D step: the fake batch is detached, so nothing flows into G.
+        if recipe.spectral_norm {
+            self.d.power_iteration()?;
+        }
         self.d_opt.zero_grad()?;
         let fake_detached = graph.detach(fake);
         let real_in = match recipe.r1 > 0.0 {

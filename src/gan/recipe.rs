@@ -123,6 +123,9 @@ pub struct Recipe {
     pub gp: f32,
     /// D steps per G step: a step trains D, and every `n_critic`-th step also G.
     pub n_critic: usize,
+    /// Divide the weight of every Linear and conv of D by its spectral norm, estimated
+    /// by one power iteration a step.
+    pub spectral_norm: bool,
     /// After each G step, an exponential moving average of G's weights takes in the
     /// new ones with weight 1 - `ema`; grids, scores and exported samples then come
     /// from it. 0 turns it off; 0.999 is usual.
@@ -138,6 +141,7 @@ impl Default for Recipe {
             r1: 0.0,
             gp: 0.0,
             n_critic: 1,
+            spectral_norm: false,
             ema: 0.0,
             adam_g: AdamConfig::default(),
             adam_d: AdamConfig::default(),

@@ -146,6 +146,10 @@ pub fn run_metadata(
         ("gp".to_string(), recipe.gp.to_string()),
         ("n_critic".to_string(), recipe.n_critic.to_string()),
         ("ema".to_string(), recipe.ema.to_string()),
+        (
+            "spectral_norm".to_string(),
+            recipe.spectral_norm.to_string(),
+        ),
         ("adam_g".to_string(), adam_text(&recipe.adam_g)),
         ("adam_d".to_string(), adam_text(&recipe.adam_d)),
     ]);

@@ -2,6 +2,7 @@
 //! shapes below exclude the batch dimension.
 
 use super::init::Initializer;
+use super::spectral::SpectralNorm;
 use crate::autograd::{Buffer, Graph, Param, Var};
 use crate::conv_spec::{Conv2d, ConvTranspose2d};
 use crate::{Activation, BatchNormConfig, Gpu, Result, error::shape_err, ops};
@@ -14,6 +15,18 @@ pub trait Layer {
     /// so the activation costs no dispatch of its own; `None` for a layer without one.
     fn forward_activated(&self, _g: &mut Graph, _x: Var, _act: Activation) -> Option<Result<Var>> {
         None
+    }
+
+    /// Divides this layer's weight by its spectral norm from now on (see
+    /// `SpectralNorm`), the power iteration's start drawn from (`seed`, `index`); a
+    /// layer without a weight ignores it.
+    fn spectral_norm(&mut self, _seed: u64, _index: u64) -> Result<()> {
+        Ok(())
+    }
+
+    /// One power iteration of the spectral norm, if the layer has one.
+    fn power_iteration(&self) -> Result<()> {
+        Ok(())
     }
 
     /// The activation this layer is, when it is nothing but one.
@@ -58,9 +71,25 @@ fn weight_and_bias(
     Ok((weight, bias))
 }
 
-/// A layer's weight and bias as graph values.
-fn weights(g: &mut Graph, weight: &Rc<Param>, bias: Option<&Rc<Param>>) -> (Var, Option<Var>) {
-    (g.param(weight), bias.map(|b| g.param(b)))
+/// A layer's weight (spectrally normalised, when it is) and bias as graph values.
+fn weights(
+    g: &mut Graph,
+    weight: &Rc<Param>,
+    bias: Option<&Rc<Param>>,
+    spectral: Option<&SpectralNorm>,
+) -> Result<(Var, Option<Var>)> {
+    let w = g.param(weight);
+    let w = match spectral {
+        Some(norm) => norm.apply(g, w)?,
+        None => w,
+    };
+    Ok((w, bias.map(|b| g.param(b))))
+}
+
+fn start_spectral_norm(weight: &Rc<Param>, seed: u64, index: u64) -> Result<SpectralNorm> {
+    let gpu = weight.value.gpu();
+    let name = weight.name.trim_end_matches(".weight");
+    SpectralNorm::new(gpu, name, &weight.value, seed, index)
 }
 
 fn weight_and_bias_params(weight: &Rc<Param>, bias: &Option<Rc<Param>>) -> Vec<Rc<Param>> {
@@ -74,6 +103,7 @@ fn weight_and_bias_params(weight: &Rc<Param>, bias: &Option<Rc<Param>>) -> Vec<R
 pub struct Linear {
     pub weight: Rc<Param>,
     pub bias: Option<Rc<Param>>,
+    pub spectral: Option<SpectralNorm>,
 }
 
 impl Linear {
@@ -93,13 +123,17 @@ impl Linear {
             (inputs, outputs),
             bias.then_some(outputs),
         )?;
-        Ok(Linear { weight, bias })
+        Ok(Linear {
+            weight,
+            bias,
+            spectral: None,
+        })
     }
 }
 
 impl Linear {
     fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
-        let (w, b) = weights(g, &self.weight, self.bias.as_ref());
+        let (w, b) = weights(g, &self.weight, self.bias.as_ref(), self.spectral.as_ref())?;
         g.linear(x, w, b, act)
     }
 }
@@ -127,6 +161,21 @@ impl Layer for Linear {
     fn params(&self) -> Vec<Rc<Param>> {
         weight_and_bias_params(&self.weight, &self.bias)
     }
+
+    fn spectral_norm(&mut self, seed: u64, index: u64) -> Result<()> {
+        self.spectral = Some(start_spectral_norm(&self.weight, seed, index)?);
+        Ok(())
+    }
+
+    fn power_iteration(&self) -> Result<()> {
+        self.spectral
+            .as_ref()
+            .map_or(Ok(()), |n| n.power_iteration(&self.weight.value))
+    }
+
+    fn buffers(&self) -> Vec<&Buffer> {
+        self.spectral.iter().flat_map(|n| n.buffers()).collect()
+    }
 }
 
 /// Conv2D: (Cin, H, W) -> (Cout, Ho, Wo), weights (Cout, Cin, KH, KW).
@@ -134,6 +183,7 @@ pub struct Conv {
     pub weight: Rc<Param>,
     pub bias: Option<Rc<Param>>,
     pub spec: Conv2d,
+    pub spectral: Option<SpectralNorm>,
 }
 
 impl Conv {
@@ -157,13 +207,18 @@ impl Conv {
             (cin * taps, cout * taps),
             bias.then_some(cout),
         )?;
-        Ok(Conv { weight, bias, spec })
+        Ok(Conv {
+            weight,
+            bias,
+            spec,
+            spectral: None,
+        })
     }
 }
 
 impl Conv {
     fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
-        let (w, b) = weights(g, &self.weight, self.bias.as_ref());
+        let (w, b) = weights(g, &self.weight, self.bias.as_ref(), self.spectral.as_ref())?;
         g.conv2d(x, w, b, self.spec, act)
     }
 }
@@ -187,6 +242,21 @@ impl Layer for Conv {
     fn params(&self) -> Vec<Rc<Param>> {
         weight_and_bias_params(&self.weight, &self.bias)
     }
+
+    fn spectral_norm(&mut self, seed: u64, index: u64) -> Result<()> {
+        self.spectral = Some(start_spectral_norm(&self.weight, seed, index)?);
+        Ok(())
+    }
+
+    fn power_iteration(&self) -> Result<()> {
+        self.spectral
+            .as_ref()
+            .map_or(Ok(()), |n| n.power_iteration(&self.weight.value))
+    }
+
+    fn buffers(&self) -> Vec<&Buffer> {
+        self.spectral.iter().flat_map(|n| n.buffers()).collect()
+    }
 }
 
 /// Conv2DTranspose: (Cin, H, W) -> (Cout, Ho, Wo), weights (Cin, Cout, KH, KW).
@@ -194,6 +264,7 @@ pub struct ConvTranspose {
     pub weight: Rc<Param>,
     pub bias: Option<Rc<Param>>,
     pub spec: ConvTranspose2d,
+    pub spectral: Option<SpectralNorm>,
 }
 
 impl ConvTranspose {
@@ -217,13 +288,18 @@ impl ConvTranspose {
             (cout * taps, cin * taps),
             bias.then_some(cout),
         )?;
-        Ok(ConvTranspose { weight, bias, spec })
+        Ok(ConvTranspose {
+            weight,
+            bias,
+            spec,
+            spectral: None,
+        })
     }
 }
 
 impl ConvTranspose {
     fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
-        let (w, b) = weights(g, &self.weight, self.bias.as_ref());
+        let (w, b) = weights(g, &self.weight, self.bias.as_ref(), self.spectral.as_ref())?;
         g.conv_transpose2d(x, w, b, self.spec, act)
     }
 }
@@ -246,6 +322,21 @@ impl Layer for ConvTranspose {
 
     fn params(&self) -> Vec<Rc<Param>> {
         weight_and_bias_params(&self.weight, &self.bias)
+    }
+
+    fn spectral_norm(&mut self, seed: u64, index: u64) -> Result<()> {
+        self.spectral = Some(start_spectral_norm(&self.weight, seed, index)?);
+        Ok(())
+    }
+
+    fn power_iteration(&self) -> Result<()> {
+        self.spectral
+            .as_ref()
+            .map_or(Ok(()), |n| n.power_iteration(&self.weight.value))
+    }
+
+    fn buffers(&self) -> Vec<&Buffer> {
+        self.spectral.iter().flat_map(|n| n.buffers()).collect()
     }
 }
 

@@ -3,7 +3,9 @@
 mod init;
 mod layers;
 mod sequential;
+mod spectral;
 
 pub use init::{Init, Initializer};
 pub use layers::{BatchNorm, Conv, ConvTranspose, Layer, Linear, Stateless};
 pub use sequential::Sequential;
+pub use spectral::SpectralNorm;

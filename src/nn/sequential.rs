@@ -219,6 +219,20 @@ impl Sequential {
         self.layers.iter().flat_map(|l| l.buffers()).collect()
     }
 
+    /// Divides the weight of every Linear and conv by its spectral norm from now on
+    /// (see `SpectralNorm`), each power iteration starting from (`seed`, its index).
+    pub fn spectral_norm(mut self, seed: u64) -> Result<Sequential> {
+        for (index, layer) in self.layers.iter_mut().enumerate() {
+            layer.spectral_norm(seed, index as u64)?;
+        }
+        Ok(self)
+    }
+
+    /// One power iteration for every spectrally normalised layer: once a step.
+    pub fn power_iteration(&self) -> Result<()> {
+        self.layers.iter().try_for_each(|l| l.power_iteration())
+    }
+
     /// Freezes or unfreezes every parameter (see `Param::set_trainable`).
     pub fn set_trainable(&self, trainable: bool) {
         self.params()

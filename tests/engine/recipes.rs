@@ -143,13 +143,14 @@ fn tensor_bytes(path: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// A run stopped at step 3 and resumed to step 6 logs the same losses and saves the
 /// same tensors, bit for bit, as one that ran straight through, with R1, WGAN-GP's
-/// interpolates, n-critic and the EMA generator on.
+/// interpolates, n-critic, the EMA generator and spectral norm on.
 #[test]
 fn resume_is_bit_exact_with_every_recipe_flag() {
     for (name, flags) in [
         ("r1", &["--r1=5", "--n-critic=2"][..]),
         ("gp", &["--loss=wgan", "--gp=10", "--n-critic=2"]),
         ("hinge_ema", &["--loss=hinge", "--ema=0.9"]),
+        ("spectral_norm", &["--spectral-norm", "--r1=1"]),
     ] {
         let straight_dir = scratch(&format!("resume_straight_{name}"));
         let straight = run(&straight_dir, &[flags, &["--max-steps=6"]].concat());
@@ -175,4 +176,61 @@ fn resume_is_bit_exact_with_every_recipe_flag() {
             );
         }
     }
+}
+
+/// After enough power iterations σ = uᵀWv is W's largest singular value, and the
+/// normalised weight's is 1. W is a (6, 3, 2, 2) conv weight, a 6 × 12 matrix.
+/// Tolerance: 1e-4 relative, f32 products of a dozen terms per iteration.
+#[test]
+fn spectral_norm_finds_the_largest_singular_value() {
+    let w = random(&[6, 3, 2, 2], 5, -1.0, 1.0);
+    let norm = duel::nn::SpectralNorm::new(gpu(), "w", &upload(&w), 3, 0).unwrap();
+    for _ in 0..100 {
+        norm.power_iteration(&upload(&w)).unwrap();
+    }
+    let largest = |data: &[f64]| {
+        let m = nalgebra::DMatrix::from_row_slice(6, 12, data);
+        m.singular_values().max()
+    };
+    let (u, v) = (
+        norm.u.value.to_vec().unwrap(),
+        norm.v.value.to_vec().unwrap(),
+    );
+    let sigma: f64 = (0..6)
+        .map(|i| {
+            let row: f64 = (0..12).map(|j| w.data[i * 12 + j] * f64::from(v[j])).sum();
+            f64::from(u[i]) * row
+        })
+        .sum();
+    let want = largest(&w.data);
+    assert!((sigma - want).abs() < 1e-4 * want, "σ {sigma} vs {want}");
+
+    let mut g = Graph::new(gpu(), true, 0);
+    let wv = g.input(upload(&w));
+    let normalised = norm.apply(&mut g, wv).unwrap();
+    let data: Vec<f64> = g
+        .value(normalised)
+        .to_vec()
+        .unwrap()
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect();
+    let one = largest(&data);
+    assert!((one - 1.0).abs() < 1e-4, "normalised σ {one}");
+}
+
+/// 20 steps with spectral norm on every layer of the DCGAN discriminator and the
+/// hinge loss stay finite.
+#[test]
+fn a_spectrally_normalised_run_stays_finite() {
+    let rows = run(
+        &scratch("recipe_sn"),
+        &["--max-steps=20", "--spectral-norm", "--loss=hinge"],
+    );
+    assert_eq!(rows.len(), 20);
+    assert!(
+        rows.iter()
+            .all(|r| r.loss_d.is_finite() && r.loss_g.is_finite()),
+        "{rows:?}"
+    );
 }

@@ -11,6 +11,7 @@
 
 use crate::common::{gpu, numeric_grad, param, random, upload};
 use duel::autograd::{Graph, Var};
+use duel::nn::SpectralNorm;
 use duel::reference::{self as r, Array};
 use duel::{Activation, BatchNormConfig, Conv2d, ConvTranspose2d, Padding};
 
@@ -268,4 +269,27 @@ fn batch_norm_in_training_mode() {
             &dx,
         );
     }
+}
+
+/// Spectral norm: y = x · (W / uᵀWv) with u and v held, differentiated twice through
+/// σ's dependence on W.
+#[test]
+fn spectral_norm_of_a_linear_weight() {
+    let x = away_from_zero(&[3, 5], 140);
+    let w = random(&[5, 4], 141, -0.8, 0.8);
+    let c = random(&[3, 4], 142, -1.0, 1.0);
+    let norm = SpectralNorm::new(gpu(), "w", &upload(&w), 7, 0).unwrap();
+    norm.power_iteration(&upload(&w)).unwrap();
+    let download = |t: &duel::Tensor| Array::from_f32(t.shape(), &t.to_vec().unwrap());
+    let (u, v) = (download(&norm.u.value), download(&norm.v.value));
+    let forward = |g: &mut Graph, x: Var, p: &[Var]| {
+        let w = norm.apply(g, p[0]).unwrap();
+        g.linear(x, w, None, Activation::Identity).unwrap()
+    };
+    let dx = |_: &Array, p: &[Array]| {
+        let sigma = r::matmul_tn(&u, &r::matmul(&p[0], &v)).data[0];
+        let normalised = p[0].map(|value| value / sigma);
+        r::matmul_nt(&c, &normalised)
+    };
+    check("spectral norm", &x, &[w], &c, &forward, &dx);
 }
