@@ -36,7 +36,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let mut step = 0;
     let mut run_step = |gan: &mut Gan| -> Result<()> {
         let (real, z, seed) = schedule.inputs(&images, step)?;
-        gan.step(&gpu, &real, z, seed, true)?;
+        gan.step(&gpu, &real, None, z, seed, true)?;
         step += 1;
         Ok(())
     };

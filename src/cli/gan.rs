@@ -57,6 +57,12 @@ pub struct GanArgs {
     /// D steps per G step: every step trains D, every N-th also G (5 with wgan).
     #[arg(long, default_value_t = 1)]
     pub n_critic: usize,
+    /// Train a conditional GAN: G takes each sample's class (one-hot, after its noise)
+    /// and D projects its features on a class embedding. Grids show a row per class;
+    /// --export-samples also writes the classes to `labels-idx1-ubyte`; the metric adds
+    /// label accuracy.
+    #[arg(long)]
+    pub conditional: bool,
     /// Divide the weight of every Linear and conv of D by its spectral norm (one power
     /// iteration a step).
     #[arg(long)]
@@ -186,6 +192,7 @@ impl GanArgs {
             ngf: self.ngf,
             ndf: self.ndf,
             seed: self.seed,
+            classes: if self.conditional { set.classes() } else { 0 },
         }
     }
 

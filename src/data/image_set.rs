@@ -21,6 +21,11 @@ impl ImageSet {
         }
     }
 
+    /// Classes of its labels: ten for both.
+    pub fn classes(self) -> usize {
+        10
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ImageSet::Mnist => "MNIST",

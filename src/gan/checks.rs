@@ -19,7 +19,7 @@ pub const CHECKPOINT: &str = "checkpoint.safetensors";
 
 /// Metadata entries that decide what a resumed run computes: another value would
 /// not continue the run but start a different one, so resume refuses it.
-const MUST_MATCH: [(&str, &str); 8] = [
+const MUST_MATCH: [(&str, &str); 9] = [
     ("arch", "--arch"),
     ("image", "the data set"),
     ("nz", "--nz"),
@@ -28,6 +28,7 @@ const MUST_MATCH: [(&str, &str); 8] = [
     ("seed", "--seed"),
     ("batch_size", "--batch-size"),
     ("spectral_norm", "--spectral-norm"),
+    ("classes", "--conditional"),
 ];
 
 /// Entries a resumed run may change, taking this run's value with a note: changing the
@@ -173,6 +174,7 @@ pub fn check_resume(
         let got = match (key, saved.get(key)) {
             ("image", None) => Some("1x28x28"),
             ("spectral_norm", None) => Some("false"),
+            ("classes", None) => Some("0"),
             (_, got) => got.map(String::as_str),
         };
         if got != Some(want.as_str()) {

@@ -3,13 +3,14 @@
 use super::recipe::Recipe;
 use super::schedule::EVAL_NOISE_STREAM;
 use super::zoo::{self, ModelConfig};
-use crate::autograd::{Graph, Var};
-use crate::metrics::{SCORE_BATCH, Score, Scorer};
+use crate::autograd::{Graph, Param, Var};
+use crate::metrics::{Readouts, SCORE_BATCH, Score, Scorer};
 use crate::nn::Sequential;
 use crate::optim::Adam;
 use crate::{Error, Gpu, Result, Tensor, io::checkpoint, ops};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::rc::Rc;
 
 /// Keys the interpolation weights of the gradient penalty, apart from the dropout
 /// masks drawn from the same step seed.
@@ -23,10 +24,58 @@ pub struct Gan {
     recipe: Recipe,
     /// The moving average of G's weights, with `Recipe::ema`.
     ema: Option<Sequential>,
+    /// A conditional GAN's class inputs.
+    conditioning: Option<Conditioning>,
     /// Targets for the discriminator: ones for real, zeros for fake, shape (batch, 1).
     ones: Tensor,
     zeros: Tensor,
 }
+
+/// What a conditional GAN adds (`ModelConfig::classes` > 0): G takes [z, one-hot y],
+/// and D, a projection discriminator (Miyato & Koyama 2018), adds ⟨embed(y), φ(x)⟩ to
+/// its output, φ(x) being the features its last layer takes.
+struct Conditioning {
+    classes: usize,
+    /// (nz, nz + classes) and (classes, nz + classes): [z, y] = z·pick_z + y·pick_y,
+    /// a concatenation made of products the tape already differentiates.
+    pick_z: Tensor,
+    pick_y: Tensor,
+    /// D's class embedding, (classes, features), trained with D.
+    embedding: Rc<Param>,
+}
+
+impl Conditioning {
+    fn new(gpu: &Gpu, model: &ModelConfig, d: &Sequential) -> Result<Conditioning> {
+        let (nz, classes) = (model.nz, model.classes);
+        let width = nz + classes;
+        let pick = |rows: usize, first: usize| {
+            let mut data = vec![0.0; rows * width];
+            (0..rows).for_each(|r| data[r * width + first + r] = 1.0);
+            Tensor::from_slice(gpu, &[rows, width], &data)
+        };
+        let features = d.features_shape().iter().product();
+        let embedding = Tensor::uninit(gpu, &[classes, features])?;
+        ops::fill_normal(&embedding, 0.0, 0.02, model.seed ^ EMBEDDING_STREAM, 0)?;
+        Ok(Conditioning {
+            classes,
+            pick_z: pick(nz, 0)?,
+            pick_y: pick(classes, nz)?,
+            embedding: Param::new(gpu, "d.embedding", embedding)?,
+        })
+    }
+
+    /// One-hot rows (n, classes) for `asked`, one class per sample.
+    fn one_hot(&self, gpu: &Gpu, asked: &[u8]) -> Result<Tensor> {
+        let mut data = vec![0.0; asked.len() * self.classes];
+        for (row, &class) in asked.iter().enumerate() {
+            data[row * self.classes + usize::from(class) % self.classes] = 1.0;
+        }
+        Tensor::from_slice(gpu, &[asked.len(), self.classes], &data)
+    }
+}
+
+/// Keys D's class embedding, apart from its other weights.
+const EMBEDDING_STREAM: u64 = 0x656d_6265_6464_696e;
 
 /// One step's figures, still on the GPU: read back only when they are shown.
 pub struct StepStats {
@@ -47,8 +96,16 @@ impl Gan {
             true => zoo::discriminator(gpu, model)?.spectral_norm(model.seed)?,
             false => zoo::discriminator(gpu, model)?,
         };
+        let conditioning = match model.classes {
+            0 => None,
+            _ => Some(Conditioning::new(gpu, model, &d)?),
+        };
         let g_opt = Adam::new(g.params(), recipe.adam_g)?;
-        let d_opt = Adam::new(d.params(), recipe.adam_d)?;
+        let d_params = d
+            .params()
+            .into_iter()
+            .chain(conditioning.iter().map(|c| c.embedding.clone()));
+        let d_opt = Adam::new(d_params.collect(), recipe.adam_d)?;
         let ones = ops::full(gpu, &[batch_size, 1], 1.0)?;
         let zeros = ops::zeros(gpu, &[batch_size, 1])?;
         let ema = match recipe.ema > 0.0 {
@@ -69,6 +126,7 @@ impl Gan {
             d_opt,
             recipe: *recipe,
             ema,
+            conditioning,
             ones,
             zeros,
         })
@@ -77,10 +135,14 @@ impl Gan {
     /// One D step, with the recipe's loss and penalties, then, when `train_g`, one G
     /// step through the updated D (see `Recipe::n_critic`). Without a G step its loss
     /// is still reported, from D's output on the fake batch before D's update.
+    ///
+    /// `labels` are the real batch's one-hot classes (batch, classes), for a conditional
+    /// GAN; its fake batch is drawn for the same classes.
     pub fn step(
         &mut self,
         gpu: &Gpu,
         real: &Tensor,
+        labels: Option<&Tensor>,
         z: &Tensor,
         dropout_seed: u64,
         train_g: bool,
@@ -88,7 +150,9 @@ impl Gan {
         let recipe = self.recipe;
         let mut graph = Graph::new(gpu, true, dropout_seed);
         let z = graph.input(z.clone());
-        let fake = self.g.forward(&mut graph, z)?;
+        let y = labels.map(|l| graph.input(l.clone()));
+        let g_input = self.g_input(&mut graph, z, y)?;
+        let fake = self.g.forward(&mut graph, g_input)?;
 
         // D step: the fake batch is detached, so nothing flows into G.
         if recipe.spectral_norm {
@@ -100,8 +164,8 @@ impl Gan {
             true => graph.variable(real.clone()),
             false => graph.input(real.clone()),
         };
-        let real_out = self.d.forward(&mut graph, real_in)?;
-        let fake_out = self.d.forward(&mut graph, fake_detached)?;
+        let real_out = self.d_forward(&mut graph, real_in, y)?;
+        let fake_out = self.d_forward(&mut graph, fake_detached, y)?;
         let targets = (&self.ones, &self.zeros);
         let mut loss_d = recipe
             .loss
@@ -112,7 +176,7 @@ impl Gan {
         }
         if recipe.gp > 0.0 {
             let fake = graph.value(fake_detached).clone();
-            let penalty = self.gradient_penalty(&mut graph, real, &fake, dropout_seed)?;
+            let penalty = self.gradient_penalty(&mut graph, real, &fake, y, dropout_seed)?;
             loss_d = graph.add(loss_d, penalty)?;
         }
         graph.backward(loss_d)?;
@@ -122,14 +186,14 @@ impl Gan {
             true => {
                 // G step through the updated D, whose weights stay as they are.
                 self.g_opt.zero_grad()?;
-                self.d.set_trainable(false);
-                let out = self.d.forward(&mut graph, fake);
+                self.set_d_trainable(false);
+                let out = self.d_forward(&mut graph, fake, y);
                 let result = out.and_then(|out| {
                     let loss_g = recipe.loss.generator(&mut graph, out, &self.ones)?;
                     graph.backward(loss_g)?;
                     Ok(loss_g)
                 });
-                self.d.set_trainable(true);
+                self.set_d_trainable(true);
                 let loss_g = result?;
                 self.g_opt.step()?;
                 if let Some(average) = &self.ema {
@@ -154,6 +218,53 @@ impl Gan {
         })
     }
 
+    /// What G takes: the noise, and for a conditional GAN the one-hot classes after it.
+    fn g_input(&self, graph: &mut Graph, z: Var, y: Option<Var>) -> Result<Var> {
+        match (&self.conditioning, y) {
+            (None, _) => Ok(z),
+            (Some(c), Some(y)) => {
+                let (pick_z, pick_y) =
+                    (graph.input(c.pick_z.clone()), graph.input(c.pick_y.clone()));
+                let z = graph.matmul(z, pick_z, false, false)?;
+                let y = graph.matmul(y, pick_y, false, false)?;
+                graph.add(z, y)
+            }
+            (Some(_), None) => Err(Error::Usage(
+                "a conditional GAN needs each sample's class".into(),
+            )),
+        }
+    }
+
+    /// D's output on `x`, plus, for a conditional GAN, the projection of its features
+    /// on the embedding of the classes `y`.
+    fn d_forward(&self, graph: &mut Graph, x: Var, y: Option<Var>) -> Result<Var> {
+        let (Some(c), Some(y)) = (&self.conditioning, y) else {
+            return self.d.forward(graph, x);
+        };
+        let (features, out) = self.d.forward_features(graph, x)?;
+        let n = graph.shape(features)[0];
+        let flat = graph.reshape(features, &[n, graph.value(features).numel() / n])?;
+        let embedding = graph.param(&c.embedding);
+        let embedded = graph.linear(y, embedding, None, crate::Activation::Identity)?;
+        let products = graph.mul(embedded, flat)?;
+        let projection = graph.sum_axis(products, 1)?;
+        let projection = graph.reshape(projection, &[n, 1])?;
+        graph.add(out, projection)
+    }
+
+    /// Freezes or unfreezes D, its class embedding included.
+    fn set_d_trainable(&self, trainable: bool) {
+        self.d.set_trainable(trainable);
+        if let Some(c) = &self.conditioning {
+            c.embedding.set_trainable(trainable);
+        }
+    }
+
+    /// The number of classes a conditional GAN draws, else 0.
+    pub fn classes(&self) -> usize {
+        self.conditioning.as_ref().map_or(0, |c| c.classes)
+    }
+
     /// R1 (Mescheder et al. 2018): γ/2 times the mean over the batch of ‖∇ₓD(x)‖² at
     /// the real images x, whose D output is `out`.
     fn r1_penalty(&self, graph: &mut Graph, x: Var, out: Var) -> Result<Var> {
@@ -173,6 +284,7 @@ impl Gan {
         graph: &mut Graph,
         real: &Tensor,
         fake: &Tensor,
+        y: Option<Var>,
         seed: u64,
     ) -> Result<Var> {
         let gpu = graph.gpu().clone();
@@ -183,7 +295,7 @@ impl Gan {
         let eps = ops::sum_axis_backward(&eps, &[n, per_image], 1)?.reshape(real.shape())?;
         let mixed = ops::add(fake, &ops::mul(&eps, &ops::sub(real, fake)?)?)?;
         let x = graph.variable(mixed);
-        let out = self.d.forward(graph, x)?;
+        let out = self.d_forward(graph, x, y)?;
         let total = graph.sum(out)?;
         let dx = graph.grad(total, &[x], true)?[0];
         let flat = graph.reshape(dx, &[n, per_image])?;
@@ -212,11 +324,19 @@ impl Gan {
     /// for the EMA generator, whose running statistics are never averaged (its batch
     /// statistics come from its own weights). The running statistics take this batch
     /// in too, which affects no training-mode step.
-    pub fn generate(&self, gpu: &Gpu, z: &Tensor) -> Result<Tensor> {
+    ///
+    /// A conditional GAN draws sample i as class `asked[i]`; an unconditional one
+    /// ignores `asked`.
+    pub fn generate(&self, gpu: &Gpu, z: &Tensor, asked: &[u8]) -> Result<Tensor> {
         let mut graph = Graph::new(gpu, true, 0);
         let z = graph.input(z.clone());
+        let y = match &self.conditioning {
+            Some(c) => Some(graph.input(c.one_hot(gpu, asked)?)),
+            None => None,
+        };
         graph.no_grad(|graph| {
-            let images = self.sampler().forward(graph, z)?;
+            let input = self.g_input(graph, z, y)?;
+            let images = self.sampler().forward(graph, input)?;
             Ok(graph.value(images).clone())
         })
     }
@@ -234,18 +354,42 @@ impl Gan {
         // SCORE_BATCH samples at a time, or fewer where the generator's largest
         // activation would not fit one binding (article A's 128 × 28 × 28 on lavapipe).
         let fits = gpu.max_binding_bytes() as usize / (4 * self.sampler().largest_activation());
-        scorer.score_by(count, fits.clamp(1, SCORE_BATCH), |start, n| {
-            let z = Tensor::uninit(gpu, &[n, nz])?;
-            ops::fill_normal(&z, 0.0, 1.0, seed ^ EVAL_NOISE_STREAM, (start * nz) as u64)?;
-            self.generate(gpu, &z)
+        let asked = self.asked(count);
+        let readouts = Readouts::collect(
+            &scorer.classifier,
+            count,
+            fits.clamp(1, SCORE_BATCH),
+            |start, n| {
+                let z = Tensor::uninit(gpu, &[n, nz])?;
+                ops::fill_normal(&z, 0.0, 1.0, seed ^ EVAL_NOISE_STREAM, (start * nz) as u64)?;
+                self.generate(gpu, &z, &asked[start..start + n])
+            },
+        )?;
+        let score = Score::new(&readouts, &scorer.reference)?;
+        Ok(match self.conditioning {
+            Some(_) => score.with_labels(&readouts, &asked),
+            None => score,
         })
+    }
+
+    /// The classes `count` samples are drawn for: each class in turn for a conditional
+    /// GAN (so scored and exported samples are balanced), all 0 otherwise.
+    pub fn asked(&self, count: usize) -> Vec<u8> {
+        let classes = self.classes().max(1);
+        (0..count).map(|i| (i % classes) as u8).collect()
     }
 
     /// Every tensor a checkpoint holds, by name: the weights of G and D first (`weights`
     /// of them), then batch-norm statistics, Adam moments, and the EMA generator's
     /// weights under `ema.`.
     fn tensors(&self) -> (Vec<(String, Tensor)>, usize) {
-        let params = self.g.params().into_iter().chain(self.d.params());
+        let embedding = self.conditioning.iter().map(|c| c.embedding.clone());
+        let params = self
+            .g
+            .params()
+            .into_iter()
+            .chain(self.d.params())
+            .chain(embedding);
         let mut named: Vec<(String, Tensor)> =
             params.map(|p| (p.name.clone(), p.value.clone())).collect();
         let weights = named.len();

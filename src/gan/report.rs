@@ -29,6 +29,8 @@ pub struct Eval {
     pub entropy: f64,
     /// Samples the classifier assigns to each digit.
     pub classes: [usize; CLASSES],
+    /// A conditional GAN's: the share of samples classified as the class asked for.
+    pub label_accuracy: Option<f64>,
 }
 
 impl From<&Score> for Eval {
@@ -39,11 +41,12 @@ impl From<&Score> for Eval {
             confident_fraction: s.confident_fraction,
             entropy: s.entropy,
             classes: s.histogram,
+            label_accuracy: s.label_accuracy,
         }
     }
 }
 
-pub const CSV_HEADER: &str = "step,epoch,loss_d,loss_g,d_x,d_g_z,seconds,fd,confidence,confident_fraction,class_entropy,class_counts";
+pub const CSV_HEADER: &str = "step,epoch,loss_d,loss_g,d_x,d_g_z,seconds,fd,confidence,confident_fraction,class_entropy,class_counts,label_accuracy";
 
 /// Rewrites metrics.csv whole, atomically (it stays small: a row per logged step).
 /// Losses are written in full (Rust's shortest exact form), so runs compare bit for bit.
@@ -56,15 +59,16 @@ pub fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
         );
         text += &match r.eval {
             Some(e) => format!(
-                "{},{},{},{},{}\n",
+                "{},{},{},{},{},{}\n",
                 e.fd,
                 e.confidence,
                 e.confident_fraction,
                 e.entropy,
                 // ';' keeps the ten counts in one CSV field.
-                e.classes.map(|c| c.to_string()).join(";")
+                e.classes.map(|c| c.to_string()).join(";"),
+                e.label_accuracy.map_or(String::new(), |a| a.to_string())
             ),
-            None => ",,,,\n".to_string(),
+            None => ",,,,,\n".to_string(),
         };
     }
     io::write_bytes(path, text.as_bytes())
@@ -101,6 +105,8 @@ pub fn read_csv(path: &Path) -> Vec<Row> {
                                 .collect::<Option<_>>()?;
                             counts.try_into().ok()?
                         },
+                        // Absent from files written before conditional GANs.
+                        label_accuracy: f.get(12).and_then(|a| a.parse().ok()),
                     })
                 })(),
             })

@@ -73,4 +73,20 @@ impl Schedule {
             self.seed.wrapping_mul(31).wrapping_add(step as u64),
         ))
     }
+
+    /// The items of `set` (one per image, such as one-hot labels) in the order of
+    /// `step`'s real batch: call it after `inputs` for the same step.
+    pub fn batch_of(&self, set: &GpuImages, step: usize) -> Result<Tensor> {
+        let epoch = step / self.steps_per_epoch;
+        match &self.order {
+            Some((e, order)) if *e == epoch => set.batch(
+                order,
+                (step % self.steps_per_epoch) * self.batch_size,
+                self.batch_size,
+            ),
+            _ => Err(crate::Error::Usage(format!(
+                "Schedule::batch_of: step {step}'s order is not drawn yet; call inputs first"
+            ))),
+        }
+    }
 }

@@ -68,6 +68,8 @@ pub struct Dataset {
     pub set: ImageSet,
     /// The training images, on the GPU.
     pub images: GpuImages,
+    /// Their labels as one-hot rows (classes), for conditional GANs.
+    pub one_hot: GpuImages,
     /// The metric, and its floor: the FD of real training images.
     pub metric: Option<(Scorer, f64)>,
 }
@@ -96,6 +98,12 @@ impl Dataset {
         classifier: Option<&Path>,
     ) -> Result<Dataset> {
         let images = GpuImages::upload(gpu, &train.images, train.count, &set.image_shape())?;
+        let classes = set.classes();
+        let mut one_hot = vec![0u8; train.count * classes];
+        for (row, &label) in train.labels.iter().enumerate() {
+            one_hot[row * classes + usize::from(label)] = 1;
+        }
+        let one_hot = GpuImages::upload_scaled(gpu, &one_hot, train.count, &[classes], 1.0, 0.0)?;
         let metric = match classifier.map(|path| Classifier::load(gpu, set, path)) {
             Some(Ok((classifier, _))) => {
                 let (scorer, floor) = Scorer::with_floor(gpu, classifier, train, test)?;
@@ -114,6 +122,7 @@ impl Dataset {
         Ok(Dataset {
             set,
             images,
+            one_hot,
             metric,
         })
     }
@@ -158,7 +167,7 @@ pub fn run_metadata(
 
 /// What a run leaves in its output directory, deleted by `--overwrite`; the sample
 /// grids under `samples/` go too.
-const OUTPUTS: [&str; 7] = [
+const OUTPUTS: [&str; 8] = [
     CHECKPOINT,
     "metrics.csv",
     "latest.png",
@@ -166,6 +175,7 @@ const OUTPUTS: [&str; 7] = [
     "fd_curve.png",
     "progress.gif",
     "samples-idx3-ubyte",
+    LABELS_FILE,
 ];
 
 /// Makes the output directory ready: created, cleared of an earlier run's outputs when
@@ -327,7 +337,15 @@ pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset)
         0 => steps_per_epoch * config.epochs,
         steps => steps,
     };
-    let fixed_noise = Tensor::uninit(gpu, &[64, model.nz])?;
+    // An 8 × 8 grid, or for a conditional GAN a row of 8 per class.
+    let (grid_count, grid_classes): (usize, Vec<u8>) = match model.classes {
+        0 => (64, vec![0; 64]),
+        classes => (
+            8 * classes,
+            (0..8 * classes).map(|i| (i / 8) as u8).collect(),
+        ),
+    };
+    let fixed_noise = Tensor::uninit(gpu, &[grid_count, model.nz])?;
     ops::fill_normal(&fixed_noise, 0.0, 1.0, model.seed ^ FIXED_NOISE_STREAM, 0)?;
 
     let bar = io::progress_bar(total_steps as u64).with_position(step as u64);
@@ -338,8 +356,13 @@ pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset)
     while step < total_steps {
         let epoch = step / steps_per_epoch;
         let (real, z, dropout_seed) = schedule.inputs(images, step)?;
+        let z = z.clone();
+        let labels = match gan.classes() {
+            0 => None,
+            _ => Some(schedule.batch_of(&data.one_hot, step)?),
+        };
         let train_g = (step + 1) % config.recipe.n_critic == 0;
-        let stats = gan.step(gpu, &real, z, dropout_seed, train_g)?;
+        let stats = gan.step(gpu, &real, labels.as_ref(), &z, dropout_seed, train_g)?;
         step += 1;
 
         let end_of_epoch = step % steps_per_epoch == 0;
@@ -396,7 +419,7 @@ pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset)
                 }
                 saved => saved?,
             }
-            let grid = io::grid_image(&gan.generate(gpu, &fixed_noise)?, 8)?;
+            let grid = io::grid_image(&gan.generate(gpu, &fixed_noise, &grid_classes)?, 8)?;
             io::save_png(
                 &config
                     .out
@@ -469,6 +492,7 @@ fn export_samples(
     path: &Path,
 ) -> Result<()> {
     let [c, h, w] = model.image;
+    let asked = gan.asked(count);
     let mut bytes = Vec::with_capacity(count * c * h * w);
     let mut drawn = 0;
     while drawn < count {
@@ -476,7 +500,7 @@ fn export_samples(
         let n = (count - drawn).min(256);
         let z = Tensor::uninit(gpu, &[n, model.nz])?;
         ops::fill_normal(&z, 0.0, 1.0, model.seed ^ NOISE_STREAM ^ 0xE7, drawn as u64)?;
-        let images = gan.generate(gpu, &z)?.to_vec()?;
+        let images = gan.generate(gpu, &z, &asked[drawn..drawn + n])?.to_vec()?;
         for image in images.chunks_exact(c * h * w) {
             // (C, H, W) → (H, W, C)
             bytes.extend(
@@ -492,5 +516,14 @@ fn export_samples(
     } else {
         vec![count, h, w, c]
     };
+    // A conditional GAN's samples come with the class each was drawn for, as MNIST's
+    // labels file does.
+    if gan.classes() > 0 {
+        let labels = path.with_file_name(LABELS_FILE);
+        io::write_bytes(&labels, &encode_idx(&[count], &asked))?;
+    }
     io::write_bytes(path, &encode_idx(&dims, &bytes))
 }
+
+/// Beside `samples-idx3-ubyte`, a conditional GAN's requested classes.
+pub const LABELS_FILE: &str = "labels-idx1-ubyte";

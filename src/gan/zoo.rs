@@ -109,6 +109,9 @@ pub struct ModelConfig {
     /// Discriminator width: channels of its first layer.
     pub ndf: usize,
     pub seed: u64,
+    /// Classes a conditional GAN is told (0: unconditional). G takes each sample's
+    /// one-hot class after its noise; D projects its features on a class embedding.
+    pub classes: usize,
 }
 
 impl Default for ModelConfig {
@@ -120,6 +123,7 @@ impl Default for ModelConfig {
             ngf: 64,
             ndf: 64,
             seed: 1,
+            classes: 0,
         }
     }
 }
@@ -138,6 +142,7 @@ impl ModelConfig {
             ("ngf".to_string(), self.ngf.to_string()),
             ("ndf".to_string(), self.ndf.to_string()),
             ("seed".to_string(), self.seed.to_string()),
+            ("classes".to_string(), self.classes.to_string()),
         ])
     }
 
@@ -176,6 +181,11 @@ impl ModelConfig {
             ngf: number(field("ngf")?, "ngf")? as usize,
             ndf: number(field("ndf")?, "ndf")? as usize,
             seed: number(field("seed")?, "seed")?,
+            // Checkpoints from before conditional GANs are unconditional.
+            classes: match metadata.get("classes") {
+                Some(text) => number(text, "classes")? as usize,
+                None => 0,
+            },
         })
     }
 
@@ -216,17 +226,18 @@ fn dcgan_doublings(model: &ModelConfig) -> Result<usize> {
 }
 
 pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
-    let (nz, ngf, seed) = (model.nz, model.ngf, model.seed);
+    // G takes the noise, then the one-hot class of a conditional GAN.
+    let (inputs, ngf, seed) = (model.nz + model.classes, model.ngf, model.seed);
     let [c, h, w] = model.image;
     let up = ConvTranspose2d::torch(2, 1, 0);
     let same = Conv2d::new(1, Padding::Same);
-    let keras = |g| keras_bn(Sequential::new(gpu, "g", &[nz], Init::GlorotUniform, g));
+    let keras = |g| keras_bn(Sequential::new(gpu, "g", &[inputs], Init::GlorotUniform, g));
     match model.arch {
         Arch::Dcgan => {
             let doublings = dcgan_doublings(model)?;
             let side = h >> doublings;
             let width = ngf << (doublings - 1);
-            let mut g = Sequential::new(gpu, "g", &[nz], Init::Dcgan, seed)
+            let mut g = Sequential::new(gpu, "g", &[inputs], Init::Dcgan, seed)
                 .dense(side * side * width, false)?
                 .batch_norm()?
                 .relu()?

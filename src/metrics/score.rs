@@ -100,6 +100,9 @@ pub struct Score {
     /// Entropy of the predicted-class distribution, in nats: ln 10 ≈ 2.303 when all
     /// ten classes are equally common, 0 when only one appears.
     pub entropy: f64,
+    /// For samples drawn to order (a conditional GAN's): the share the classifier
+    /// assigns to the class asked for.
+    pub label_accuracy: Option<f64>,
 }
 
 impl Score {
@@ -136,7 +139,21 @@ impl Score {
             confident_fraction: confident as f64 / count as f64,
             histogram,
             entropy,
+            label_accuracy: None,
         })
+    }
+
+    /// This score with the label accuracy of `readouts` against `asked`, the class
+    /// each sample was drawn for.
+    pub fn with_labels(mut self, readouts: &Readouts, asked: &[u8]) -> Score {
+        let hits = readouts
+            .predicted
+            .iter()
+            .zip(asked)
+            .filter(|(p, a)| p == a)
+            .count();
+        self.label_accuracy = Some(hits as f64 / asked.len().max(1) as f64);
+        self
     }
 }
 
@@ -151,7 +168,11 @@ impl std::fmt::Display for Score {
             100.0 * self.confident_fraction,
             self.entropy,
             self.histogram
-        )
+        )?;
+        match self.label_accuracy {
+            Some(a) => write!(f, ", label accuracy {:.1}%", 100.0 * a),
+            None => Ok(()),
+        }
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Sequential {
     layers: Vec<Box<dyn Layer>>,
     input_shape: Vec<usize>,
     shape: Vec<usize>,
+    /// The shape the last layer takes: the features `forward_features` returns.
+    features: Vec<usize>,
     /// Values per sample of the largest activation, input included.
     largest_activation: usize,
 }
@@ -42,13 +44,15 @@ impl Sequential {
             layers: Vec::new(),
             input_shape: input_shape.to_vec(),
             shape: input_shape.to_vec(),
+            features: input_shape.to_vec(),
             largest_activation: input_shape.iter().product(),
         }
     }
 
     /// Appends any layer, checking that it accepts the current shape.
     pub fn push(mut self, layer: impl Layer + 'static) -> Result<Sequential> {
-        self.shape = layer.output_shape(&self.shape)?;
+        let shape = layer.output_shape(&self.shape)?;
+        self.features = std::mem::replace(&mut self.shape, shape);
         self.largest_activation = self.largest_activation.max(self.shape.iter().product());
         self.layers.push(Box::new(layer));
         Ok(self)
@@ -180,7 +184,18 @@ impl Sequential {
         self.push(Stateless::Flatten)
     }
 
-    pub fn forward(&self, g: &mut Graph, mut x: Var) -> Result<Var> {
+    pub fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
+        Ok(self.forward_features(g, x)?.1)
+    }
+
+    /// The shape (without the batch) of what the last layer takes.
+    pub fn features_shape(&self) -> &[usize] {
+        &self.features
+    }
+
+    /// `forward`, returning also what the last layer took: the features a projection
+    /// discriminator multiplies with its class embedding.
+    pub fn forward_features(&self, g: &mut Graph, mut x: Var) -> Result<(Var, Var)> {
         let expected = &self.input_shape[..];
         if g.shape(x).get(1..) != Some(expected) {
             return Err(shape_err!(
@@ -191,8 +206,10 @@ impl Sequential {
         }
         // An activation right after a layer with an epilogue runs inside that layer's
         // kernel: one dispatch and one buffer fewer.
+        let mut features = x;
         let mut layers = self.layers.iter().peekable();
         while let Some(layer) = layers.next() {
+            features = x;
             let fused = layers
                 .peek()
                 .and_then(|next| next.activation())
@@ -206,7 +223,7 @@ impl Sequential {
                 None => layer.forward(g, x)?,
             };
         }
-        Ok(x)
+        Ok((features, x))
     }
 
     /// Every trainable parameter, named `<model>.<layer index>.<weight|bias>`.

@@ -69,7 +69,7 @@ fn train_on(
     steps
         .map(|step| {
             let (real, z, seed) = schedule.inputs(images, step).unwrap();
-            let stats = gan.step(gpu, &real, z, seed, true).unwrap();
+            let stats = gan.step(gpu, &real, None, z, seed, true).unwrap();
             (
                 stats.loss_d.to_vec().unwrap()[0],
                 stats.loss_g.to_vec().unwrap()[0],
@@ -249,7 +249,7 @@ fn training_steps_allocate_nothing_after_the_first_two() {
     let mut schedule = new_schedule(&own, &small, &images);
     let mut step = |k: usize| {
         let (real, z, seed) = schedule.inputs(&images, k).unwrap();
-        let stats = gan.step(&own, &real, z, seed, true).unwrap();
+        let stats = gan.step(&own, &real, None, z, seed, true).unwrap();
         stats.loss_d.to_vec().unwrap();
     };
     step(0);
@@ -302,9 +302,12 @@ fn the_ema_generator_averages_the_weights_and_draws_the_samples() {
     }
     // Samples come from the average: G's own differ after the step.
     let z = duel::ops::full(gpu(), &[4, small.nz], 0.5).unwrap();
-    let drawn = gan.generate(gpu(), &z).unwrap().to_vec().unwrap();
+    let drawn = gan.generate(gpu(), &z, &[]).unwrap().to_vec().unwrap();
     let mut plain = Gan::new(gpu(), &small, &Recipe::default(), BATCH).unwrap();
     let mut schedule = new_schedule(gpu(), &small, images());
     train(&mut plain, &mut schedule, 0, 1);
-    assert_ne!(drawn, plain.generate(gpu(), &z).unwrap().to_vec().unwrap());
+    assert_ne!(
+        drawn,
+        plain.generate(gpu(), &z, &[]).unwrap().to_vec().unwrap()
+    );
 }

@@ -143,7 +143,7 @@ fn tensor_bytes(path: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// A run stopped at step 3 and resumed to step 6 logs the same losses and saves the
 /// same tensors, bit for bit, as one that ran straight through, with R1, WGAN-GP's
-/// interpolates, n-critic, the EMA generator and spectral norm on.
+/// interpolates, n-critic, the EMA generator, spectral norm and a conditional GAN on.
 #[test]
 fn resume_is_bit_exact_with_every_recipe_flag() {
     for (name, flags) in [
@@ -151,6 +151,7 @@ fn resume_is_bit_exact_with_every_recipe_flag() {
         ("gp", &["--loss=wgan", "--gp=10", "--n-critic=2"]),
         ("hinge_ema", &["--loss=hinge", "--ema=0.9"]),
         ("spectral_norm", &["--spectral-norm", "--r1=1"]),
+        ("conditional", &["--conditional", "--gp=1"]),
     ] {
         let straight_dir = scratch(&format!("resume_straight_{name}"));
         let straight = run(&straight_dir, &[flags, &["--max-steps=6"]].concat());
@@ -232,5 +233,57 @@ fn a_spectrally_normalised_run_stays_finite() {
         rows.iter()
             .all(|r| r.loss_d.is_finite() && r.loss_g.is_finite()),
         "{rows:?}"
+    );
+}
+
+/// A conditional run: a grid row per class (10 rows of 8), the exported samples'
+/// classes in turn in `labels-idx1-ubyte`, and G taking the noise and the class.
+#[test]
+fn a_conditional_run_draws_a_row_per_class_and_exports_the_classes() {
+    let out = scratch("recipe_conditional");
+    let rows = run(
+        &out,
+        &["--max-steps=10", "--conditional", "--export-samples=25"],
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.loss_d.is_finite() && r.loss_g.is_finite())
+    );
+    let grid = image::open(out.join("latest.png")).unwrap();
+    let unconditional = scratch("recipe_unconditional");
+    run(&unconditional, &["--max-steps=10"]);
+    let square = image::open(unconditional.join("latest.png")).unwrap();
+    assert_eq!(grid.width(), square.width());
+    // Rows of 30 pixels (a 28-pixel image and its border): 8 of them, then 10.
+    assert_eq!(
+        grid.height() - square.height(),
+        2 * 30,
+        "{grid:?} vs {square:?}"
+    );
+    let labels = duel::data::read_idx(&out.join("labels-idx1-ubyte")).unwrap();
+    assert_eq!(labels.dims, [25]);
+    assert_eq!(labels.data, (0..25).map(|i| i % 10).collect::<Vec<u8>>());
+    let samples = duel::data::read_idx(&out.join("samples-idx3-ubyte")).unwrap();
+    assert_eq!(samples.dims, [25, 28, 28]);
+}
+
+/// Label accuracy: the share of samples classified as the class they were drawn for.
+#[test]
+fn label_accuracy_counts_the_samples_classified_as_asked() {
+    let readouts = duel::metrics::Readouts {
+        features: (0..4 * duel::metrics::FEATURES)
+            .map(|i| (i % 7) as f32)
+            .collect(),
+        predicted: vec![0, 1, 2, 3],
+        confidence: vec![0.9; 4],
+    };
+    let reference = readouts.gaussian().unwrap();
+    let score = duel::metrics::Score::new(&readouts, &reference).unwrap();
+    assert_eq!(score.label_accuracy, None);
+    let score = score.with_labels(&readouts, &[0, 1, 0, 3]);
+    assert_eq!(score.label_accuracy, Some(0.75));
+    assert!(
+        score.to_string().contains("label accuracy 75.0%"),
+        "{score}"
     );
 }

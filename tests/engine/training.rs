@@ -222,13 +222,12 @@ fn an_article_brings_its_batch_size_and_optimizer_unless_told_otherwise() {
 fn max_steps_trains_that_many_steps_whatever_the_epochs() {
     let out = scratch("max_steps_past_epochs");
     let mnist = duel::data::Mnist::load(&mnist_dir()).unwrap();
-    let shape = ImageSet::Mnist.image_shape();
-    let data = Dataset {
-        set: ImageSet::Mnist,
-        images: duel::data::GpuImages::upload(gpu(), &mnist.train.images[..64 * 784], 64, &shape)
-            .unwrap(),
-        metric: None,
+    let first = duel::data::Split {
+        images: mnist.train.images[..64 * 784].to_vec(),
+        labels: mnist.train.labels[..64].to_vec(),
+        count: 64,
     };
+    let data = Dataset::new(gpu(), ImageSet::Mnist, &first, &mnist.test, None).unwrap();
     let config = TrainConfig {
         epochs: 1,
         max_steps: 10,
