@@ -44,12 +44,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-const WG: u32 = 256u;
-
-
-fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + lid.x;
-}
+// @include flat
 
 @group(0) @binding(1) var<storage, read> ps_x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ps_mean: array<f32>;
@@ -59,7 +54,7 @@ fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
 fn bn_partial_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_id) lid: vec3<u32>) {
     // i = n·C + c, whose S values start at i·S.
-    let i = index(wid, nwg, lid);
+    let i = flat_index(wid, nwg, lid);
     if i >= p.n * p.c { return; }
     let base = i * p.s;
     var sum = 0.0;
@@ -84,7 +79,7 @@ fn bn_partial_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(256)
 fn bn_merge_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let channel = index(wid, nwg, lid);
+    let channel = flat_index(wid, nwg, lid);
     if channel >= p.c { return; }
     // Chan et al.'s pairwise update: each partial holds S values.
     var count = 0.0;
@@ -123,7 +118,7 @@ fn inverse_std(second_value: f32) -> f32 {
 @compute @workgroup_size(256)
 fn bn_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+    let i = flat_index(wid, nwg, lid);
     if i >= p.n * p.c * p.s { return; }
     let channel = (i / p.s) % p.c;
     y[i] = activate((x[i] - mean[channel]) * inverse_std(second[channel]) * gamma[channel] + beta[channel]);
@@ -139,7 +134,7 @@ fn bn_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(256)
 fn bn_partial_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = index(wid, nwg, lid);
+    let i = flat_index(wid, nwg, lid);
     if i >= p.n * p.c { return; }
     let channel = i % p.c;
     let mu = pg_mean[channel];
@@ -164,7 +159,7 @@ fn bn_partial_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
 @compute @workgroup_size(256)
 fn bn_merge_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_id) lid: vec3<u32>) {
-    let channel = index(wid, nwg, lid);
+    let channel = flat_index(wid, nwg, lid);
     if channel >= p.c { return; }
     var dgamma = 0.0;
     var dbeta = 0.0;
@@ -188,7 +183,7 @@ fn bn_merge_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @compute @workgroup_size(256)
 fn bn_backward_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+    let i = flat_index(wid, nwg, lid);
     if i >= p.n * p.c * p.s { return; }
     let channel = (i / p.s) % p.c;
     let inv = inverse_std(ba_second[channel]);

@@ -20,11 +20,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> labels: array<f32>;
 
-const WG: u32 = 256u;
-
-fn row_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + lid.x;
-}
+// @include flat
 
 // Ties go to the lower index, as in NumPy and PyTorch.
 fn row_argmax(row: u32) -> u32 {
@@ -43,7 +39,7 @@ fn row_argmax(row: u32) -> u32 {
 @compute @workgroup_size(256)
 fn argmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row = row_index(wid, nwg, lid);
+    let row = flat_index(wid, nwg, lid);
     if row >= p.n { return; }
     out[row] = f32(row_argmax(row));
 }
@@ -51,7 +47,7 @@ fn argmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 @compute @workgroup_size(256)
 fn max_softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row = row_index(wid, nwg, lid);
+    let row = flat_index(wid, nwg, lid);
     if row >= p.n { return; }
     let m = logits[row * p.classes + row_argmax(row)];
     var s = 0.0;
@@ -64,7 +60,7 @@ fn max_softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 @compute @workgroup_size(256)
 fn correct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row = row_index(wid, nwg, lid);
+    let row = flat_index(wid, nwg, lid);
     if row >= p.n { return; }
     out[row] = select(0.0, 1.0, f32(row_argmax(row)) == labels[row]);
 }

@@ -22,7 +22,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> health: array<atomic<u32>>; // (slots, 3)
 
-const WG: u32 = 256u;
+// @include flat
 const EXPONENT: u32 = 0x7f800000u;
 const MAGNITUDE: u32 = 0x7fffffffu;
 const SIGN: u32 = 0x80000000u;
@@ -40,7 +40,7 @@ fn health_check(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         atomicStore(&max_abs, 0u);
     }
     workgroupBarrier();
-    let i = (wid.x + wid.y * nwg.x) * WG + lid.x;
+    let i = flat_index(wid, nwg, lid);
     if i < p.n {
         let bits = x[i];
         let magnitude = bits & MAGNITUDE;

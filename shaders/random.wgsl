@@ -22,11 +22,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-const WG: u32 = 256u;
-
-fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + lid.x;
-}
+// @include flat
 
 // (high, low) 32-bit halves of the 64-bit product a·b; WGSL has no 64-bit integers.
 fn mul_hi_lo(a: u32, b: u32) -> vec2<u32> {

@@ -18,8 +18,9 @@ static SIGNAL: LazyLock<Arc<AtomicUsize>> = LazyLock::new(Arc::default);
 /// Raised with the first signal: a second one then exits the process.
 static RAISED: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
 
-/// Routes SIGINT and SIGTERM here. Until this is called they end the process as
-/// usual, which is right for programs with nothing to save.
+/// Routes SIGINT and SIGTERM here, and says on stderr, within a tenth of a second of
+/// the first, that the run is stopping and how to quit at once. Until this is called
+/// they end the process as usual, which is right for programs with nothing to save.
 pub fn install() -> Result<()> {
     for signal in [SIGINT, SIGTERM] {
         // Registered first, so it sees the flag as the previous signal left it.
@@ -34,6 +35,19 @@ pub fn install() -> Result<()> {
                 ))
             })?;
     }
+    // A handler may not print; a watcher can.
+    std::thread::spawn(|| {
+        let signal = loop {
+            match requested() {
+                Some(signal) => break signal,
+                None => std::thread::sleep(std::time::Duration::from_millis(100)),
+            }
+        };
+        eprintln!(
+            "\n{}: stopping at the end of this step or phase; send it again to quit at once",
+            name(signal)
+        );
+    });
     Ok(())
 }
 

@@ -51,8 +51,7 @@ pub fn adam_step(
     }
     let exp = i32::try_from(step).unwrap_or(i32::MAX);
     let params = Params {
-        n: u32::try_from(n)
-            .map_err(|_| crate::Error::TooLarge(format!("{n} parameters exceed 2^32")))?,
+        n: crate::ops::dim(n, "adam_step")?,
         decoupled: config.decoupled.into(),
         lr: config.lr,
         beta1: config.beta1,

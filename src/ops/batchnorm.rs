@@ -45,9 +45,7 @@ fn check_channels(c: usize, tensors: &[(&str, &Tensor)], op: &str) -> Result<()>
 }
 
 fn params(n: usize, c: usize, s: usize, eval: bool, config: &BatchNormConfig) -> Result<Params> {
-    let idx = |v: usize| {
-        u32::try_from(v).map_err(|_| crate::Error::TooLarge(format!("{v} exceeds 2^32")))
-    };
+    let idx = |v: usize| crate::ops::dim(v, "batch norm");
     if n * s == 0 {
         return Err(shape_err!(
             "batch_norm: no values per channel (N = {n}, spatial size {s})"

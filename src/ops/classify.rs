@@ -2,7 +2,6 @@
 //! its softmax probability, and the accuracy against integer labels. None of them is
 //! differentiated; they measure a model rather than train it.
 
-use crate::gpu::KernelKey;
 use crate::{Result, Tensor, error::shape_err, ops};
 
 #[repr(C)]
@@ -13,21 +12,12 @@ struct Params {
     _pad: [u32; 2],
 }
 
-const WG: u64 = 256;
-
 /// Checks logits are a non-empty (N, C) and returns (N, C).
 fn rows_of(logits: &Tensor, op: &str) -> Result<(usize, usize)> {
     match *logits.shape() {
         [n, c] if n > 0 && c > 0 => {
-            let fits = |v: usize| u32::try_from(v).is_ok();
-            if fits(n * c) {
-                Ok((n, c))
-            } else {
-                Err(crate::Error::TooLarge(format!(
-                    "{op}: logits {:?} exceed 2^32 elements",
-                    logits.shape()
-                )))
-            }
+            crate::ops::dim(n * c, op)?;
+            Ok((n, c))
         }
         _ => Err(shape_err!(
             "{op}: logits must be a non-empty (N, C), got {:?}",
@@ -47,12 +37,7 @@ fn per_row(entry: &'static str, logits: &Tensor, labels: Option<&Tensor>) -> Res
         classes: classes as u32,
         _pad: [0; 2],
     };
-    gpu.dispatch(
-        &KernelKey::new("classify", entry),
-        &params,
-        &buffers,
-        gpu.grid((n as u64).div_ceil(WG))?,
-    );
+    crate::ops::dispatch_flat(gpu, ("classify", entry), &params, &buffers, n)?;
     Ok(out)
 }
 

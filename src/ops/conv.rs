@@ -14,7 +14,7 @@ use super::gemm::Gemm;
 use crate::conv_spec::{Conv2d, ConvGeometry, ConvTranspose2d};
 use crate::error::shape_err;
 use crate::gpu::GemmPlan;
-use crate::{Activation, Error, Gpu, Result, Tensor, ops};
+use crate::{Activation, Gpu, Result, Tensor, ops};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -79,7 +79,7 @@ pub enum ConvPass {
 }
 
 fn u32_of(v: usize) -> Result<u32> {
-    u32::try_from(v).map_err(|_| Error::TooLarge(format!("convolution dimension {v} exceeds 2^32")))
+    crate::ops::dim(v, "convolution")
 }
 
 /// The (m, n, k) of each GEMM a pass dispatches, with its phase fields set. The

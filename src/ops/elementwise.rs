@@ -6,7 +6,6 @@
 //! two more muls, so neither needs a kernel of its own.
 
 use crate::error::shape_err;
-use crate::gpu::KernelKey;
 use crate::{Result, Tensor};
 
 #[repr(C)]
@@ -17,11 +16,8 @@ pub(crate) struct Params {
     pub _pad: [u32; 2],
 }
 
-const WG: u64 = 256;
-
 pub(crate) fn flat_params(n: usize, alpha: f32) -> Result<Params> {
-    let n = u32::try_from(n)
-        .map_err(|_| crate::Error::TooLarge(format!("{n} elements exceed the 2^32 index range")))?;
+    let n = crate::ops::dim(n, "elementwise")?;
     Ok(Params {
         n,
         alpha,
@@ -33,14 +29,14 @@ fn unary(entry: &'static str, x: &Tensor, alpha: f32) -> Result<Tensor> {
     let out = Tensor::uninit(x.gpu(), x.shape())?;
     if x.numel() > 0 {
         let gpu = x.gpu();
-        let groups = gpu.grid((x.numel() as u64).div_ceil(WG))?;
         let params = flat_params(x.numel(), alpha)?;
-        gpu.dispatch(
-            &KernelKey::new("elementwise", entry),
+        crate::ops::dispatch_flat(
+            gpu,
+            ("elementwise", entry),
             &params,
             &[x.buffer(), out.buffer()],
-            groups,
-        );
+            x.numel(),
+        )?;
     }
     Ok(out)
 }
@@ -56,14 +52,14 @@ fn binary(entry: &'static str, a: &Tensor, b: &Tensor, alpha: f32) -> Result<Ten
     let out = Tensor::uninit(a.gpu(), a.shape())?;
     if a.numel() > 0 {
         let gpu = a.gpu();
-        let groups = gpu.grid((a.numel() as u64).div_ceil(WG))?;
         let params = flat_params(a.numel(), alpha)?;
-        gpu.dispatch(
-            &KernelKey::new("elementwise", entry),
+        crate::ops::dispatch_flat(
+            gpu,
+            ("elementwise", entry),
             &params,
             &[a.buffer(), b.buffer(), out.buffer()],
-            groups,
-        );
+            a.numel(),
+        )?;
     }
     Ok(out)
 }
@@ -109,14 +105,14 @@ fn accumulate(entry: &'static str, dst: &Tensor, src: &Tensor, alpha: f32) -> Re
     }
     if dst.numel() > 0 {
         let gpu = dst.gpu();
-        let groups = gpu.grid((dst.numel() as u64).div_ceil(WG))?;
         let params = flat_params(dst.numel(), alpha)?;
-        gpu.dispatch(
-            &KernelKey::new("elementwise", entry),
+        crate::ops::dispatch_flat(
+            gpu,
+            ("elementwise", entry),
             &params,
             &[src.buffer(), dst.buffer()],
-            groups,
-        );
+            dst.numel(),
+        )?;
     }
     Ok(())
 }

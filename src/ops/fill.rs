@@ -1,23 +1,15 @@
 //! fill and copy, as kernels so they stay inside the open compute pass.
 
 use crate::error::shape_err;
-use crate::gpu::{Gpu, KernelKey};
+use crate::gpu::Gpu;
 use crate::ops::elementwise::flat_params;
 use crate::{Result, Tensor};
-
-const WG: u64 = 256;
 
 /// Sets every element of `t` to `value`.
 pub fn fill(t: &Tensor, value: f32) -> Result<()> {
     if t.numel() > 0 {
-        let gpu = t.gpu();
-        let groups = gpu.grid((t.numel() as u64).div_ceil(WG))?;
-        gpu.dispatch(
-            &KernelKey::new("fill", "fill"),
-            &flat_params(t.numel(), value)?,
-            &[t.buffer()],
-            groups,
-        );
+        let params = flat_params(t.numel(), value)?;
+        crate::ops::dispatch_flat(t.gpu(), ("fill", "fill"), &params, &[t.buffer()], t.numel())?;
     }
     Ok(())
 }
@@ -32,14 +24,9 @@ pub fn copy(dst: &Tensor, src: &Tensor) -> Result<()> {
         ));
     }
     if dst.numel() > 0 {
-        let gpu = dst.gpu();
-        let groups = gpu.grid((dst.numel() as u64).div_ceil(WG))?;
-        gpu.dispatch(
-            &KernelKey::new("fill", "copy"),
-            &flat_params(dst.numel(), 0.0)?,
-            &[src.buffer(), dst.buffer()],
-            groups,
-        );
+        let params = flat_params(dst.numel(), 0.0)?;
+        let buffers = [src.buffer(), dst.buffer()];
+        crate::ops::dispatch_flat(dst.gpu(), ("fill", "copy"), &params, &buffers, dst.numel())?;
     }
     Ok(())
 }

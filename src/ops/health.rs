@@ -2,8 +2,7 @@
 //! many tensors, in one submission and one read-back, for the checks that keep a
 //! NaN out of a checkpoint.
 
-use crate::gpu::KernelKey;
-use crate::{Error, Result, Tensor, ops};
+use crate::{Result, Tensor, ops};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -12,8 +11,6 @@ struct Params {
     slot: u32,
     _pad: [u32; 2],
 }
-
-const WG: u64 = 256;
 
 /// What `health` found in one tensor.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,20 +42,19 @@ pub fn health(tensors: &[&Tensor]) -> Result<Vec<Health>> {
         if t.numel() == 0 {
             continue;
         }
-        let n = u32::try_from(t.numel()).map_err(|_| {
-            Error::TooLarge(format!("health: {:?} exceeds 2^32 elements", t.shape()))
-        })?;
+        let n = crate::ops::dim(t.numel(), "health")?;
         let params = Params {
             n,
             slot: slot as u32,
             _pad: [0; 2],
         };
-        gpu.dispatch(
-            &KernelKey::new("health", "health_check"),
+        crate::ops::dispatch_flat(
+            gpu,
+            ("health", "health_check"),
             &params,
             &[t.buffer(), slots.buffer()],
-            gpu.grid((t.numel() as u64).div_ceil(WG))?,
-        );
+            t.numel(),
+        )?;
     }
     let bits: Vec<u32> = slots.to_vec()?.iter().map(|v| v.to_bits()).collect();
     Ok(bits

@@ -3,7 +3,7 @@
 //! on logits with integer labels or with target distributions. Targets for BCE may be any value in [0, 1], so
 //! label smoothing works. Each backward takes dloss, the gradient of the mean (shape []).
 
-use crate::gpu::{BufferRange, KernelKey};
+use crate::gpu::BufferRange;
 use crate::{Result, Tensor, error::shape_err, ops};
 
 /// Probabilities are clamped into [EPS, 1 - EPS] before their logarithm (Keras's epsilon).
@@ -18,12 +18,8 @@ struct Params {
     eps: f32,
 }
 
-const WG: u64 = 256;
-
 fn params(n: usize, classes: usize, count: usize) -> Result<Params> {
-    let idx = |v: usize| {
-        u32::try_from(v).map_err(|_| crate::Error::TooLarge(format!("{v} exceeds 2^32")))
-    };
+    let idx = |v: usize| crate::ops::dim(v, "loss");
     Ok(Params {
         n: idx(n)?,
         classes: idx(classes)?,
@@ -40,12 +36,7 @@ fn dispatch(
 ) -> Result<()> {
     let gpu = buffers[0].gpu();
     let buffers: Vec<BufferRange> = buffers.iter().map(|t| t.buffer()).collect();
-    gpu.dispatch(
-        &KernelKey::new("loss", entry),
-        &params,
-        &buffers,
-        gpu.grid((invocations as u64).div_ceil(WG))?,
-    );
+    crate::ops::dispatch_flat(gpu, ("loss", entry), &params, &buffers, invocations)?;
     Ok(())
 }
 

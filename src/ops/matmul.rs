@@ -5,7 +5,7 @@ use super::gemm::Gemm;
 use crate::Activation;
 use crate::error::shape_err;
 use crate::gpu::GemmPlan;
-use crate::{Error, Result, Tensor};
+use crate::{Result, Tensor};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -62,8 +62,7 @@ pub fn matmul_with(
     }
     let gpu = a.gpu();
     let c = Tensor::uninit(gpu, &[m, n])?;
-    let too_big =
-        |d: usize| u32::try_from(d).map_err(|_| Error::TooLarge(format!("dimension {d}")));
+    let too_big = |d: usize| crate::ops::dim(d, "matmul");
     let params = Params {
         m: too_big(m)?,
         n: too_big(n)?,

@@ -1,6 +1,9 @@
 //! Op launchers: each validates shapes in Rust, then records its kernel's dispatch.
 //! Their CPU twins, with the same names and argument order, are in `reference`.
 
+use crate::gpu::{BufferRange, Gpu, KernelKey};
+use crate::{Error, Result};
+
 mod adam;
 mod batchnorm;
 mod classify;
@@ -41,3 +44,29 @@ pub use reduce::{
     sum_backward,
 };
 pub use upsample::{upsample_nearest, upsample_nearest_backward};
+
+/// Invocations to a workgroup of the kernels with one item per invocation: the `WG`
+/// of their WGSL prelude, shaders/flat.wgsl.
+const FLAT_WG: u64 = 256;
+
+/// Records entry point `entry` of shaders/`shader`.wgsl for `items` invocations, one
+/// per item, FLAT_WG to a workgroup, on the 2-D grid that more than 65,535 workgroups
+/// need; `buffers` bind in order from binding 1.
+pub(crate) fn dispatch_flat<P: bytemuck::Pod>(
+    gpu: &Gpu,
+    (shader, entry): (&'static str, &'static str),
+    params: &P,
+    buffers: &[BufferRange],
+    items: usize,
+) -> Result<()> {
+    let groups = gpu.grid((items as u64).div_ceil(FLAT_WG))?;
+    gpu.dispatch(&KernelKey::new(shader, entry), params, buffers, groups);
+    Ok(())
+}
+
+/// `v` as a shader's u32 size or index; beyond 2^32 it is `Error::TooLarge`, naming
+/// `what`.
+pub(crate) fn dim(v: usize, what: &str) -> Result<u32> {
+    u32::try_from(v)
+        .map_err(|_| Error::TooLarge(format!("{what}: {v} exceeds the 2^32 index range")))
+}

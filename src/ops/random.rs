@@ -2,7 +2,7 @@
 //! (seed, offset): the same key gives the same numbers, on any adapter, and element i
 //! depends on nothing but the key and i.
 
-use crate::gpu::{BufferRange, KernelKey};
+use crate::gpu::BufferRange;
 use crate::{Result, Tensor, error::shape_err};
 
 #[repr(C)]
@@ -18,8 +18,6 @@ struct Params {
     _pad: u32,
 }
 
-const WG: u64 = 256;
-
 fn launch(
     entry: &'static str,
     inputs: &[&Tensor],
@@ -34,8 +32,7 @@ fn launch(
         return Ok(());
     }
     let params = Params {
-        n: u32::try_from(n)
-            .map_err(|_| crate::Error::TooLarge(format!("{n} elements exceed 2^32")))?,
+        n: crate::ops::dim(n, "random")?,
         seed_lo: seed as u32,
         seed_hi: (seed >> 32) as u32,
         offset_lo: offset as u32,
@@ -47,12 +44,7 @@ fn launch(
     let gpu = out.gpu();
     let mut buffers: Vec<BufferRange> = inputs.iter().map(|t| t.buffer()).collect();
     buffers.push(out.buffer());
-    gpu.dispatch(
-        &KernelKey::new("random", entry),
-        &params,
-        &buffers,
-        gpu.grid((n as u64).div_ceil(WG))?,
-    );
+    crate::ops::dispatch_flat(gpu, ("random", entry), &params, &buffers, n)?;
     Ok(())
 }
 

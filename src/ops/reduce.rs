@@ -16,7 +16,6 @@ struct Params {
     _pad: [u32; 2],
 }
 
-const WG: u64 = 256;
 /// With at least this many outputs, one invocation per output keeps the device busy.
 const SERIAL_MIN_OUTPUTS: usize = 256;
 /// Segment lengths: short enough that each f32 running sum stays accurate.
@@ -24,8 +23,7 @@ const SERIAL_SEGMENT: usize = 256;
 const TREE_SEGMENT: usize = 4096;
 
 fn index(n: usize) -> Result<u32> {
-    u32::try_from(n)
-        .map_err(|_| crate::Error::TooLarge(format!("{n} exceeds the 2^32 index range")))
+    crate::ops::dim(n, "reduce")
 }
 
 /// (outer, axis, inner) of `shape` around `axis`.
@@ -73,18 +71,15 @@ fn reduce(
             scale: if last { scale } else { 1.0 },
             _pad: [0; 2],
         };
-        let results = (outputs * nseg) as u64;
-        let groups = if entry == "reduce_serial" {
-            results.div_ceil(WG)
+        let results = outputs * nseg;
+        let buffers = [current.buffer(), out.buffer()];
+        if entry == "reduce_serial" {
+            crate::ops::dispatch_flat(gpu, ("reduce", entry), &params, &buffers, results)?;
         } else {
-            results
-        };
-        gpu.dispatch(
-            &KernelKey::new("reduce", entry),
-            &params,
-            &[current.buffer(), out.buffer()],
-            gpu.grid(groups)?,
-        );
+            // A workgroup per result, its invocations summing one segment together.
+            let groups = gpu.grid(results as u64)?;
+            gpu.dispatch(&KernelKey::new("reduce", entry), &params, &buffers, groups);
+        }
         if last {
             return Ok(out);
         }
@@ -179,12 +174,13 @@ fn broadcast(
             scale,
             _pad: [0; 2],
         };
-        gpu.dispatch(
-            &KernelKey::new("reduce", "broadcast_axis"),
+        crate::ops::dispatch_flat(
+            gpu,
+            ("reduce", "broadcast_axis"),
             &params,
             &[dy.buffer(), out.buffer()],
-            gpu.grid((n as u64).div_ceil(WG))?,
-        );
+            n,
+        )?;
     }
     Ok(out)
 }

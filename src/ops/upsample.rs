@@ -1,6 +1,5 @@
 //! Nearest-neighbour upsampling (Keras UpSampling2D) and its backward.
 
-use crate::gpu::KernelKey;
 use crate::{Result, Tensor, error::shape_err};
 
 #[repr(C)]
@@ -13,8 +12,6 @@ struct Params {
     fw: u32,
     _pad: [u32; 3],
 }
-
-const WG: u64 = 256;
 
 fn dims(shape: &[usize], op: &str) -> Result<[usize; 4]> {
     <[usize; 4]>::try_from(shape)
@@ -31,9 +28,7 @@ fn launch(
     if out.numel() == 0 {
         return Ok(());
     }
-    let idx = |v: usize| {
-        u32::try_from(v).map_err(|_| crate::Error::TooLarge(format!("{v} exceeds 2^32")))
-    };
+    let idx = |v: usize| crate::ops::dim(v, "upsample");
     let params = Params {
         planes: idx(small[0] * small[1])?,
         h: idx(small[2])?,
@@ -43,12 +38,13 @@ fn launch(
         _pad: [0; 3],
     };
     let gpu = out.gpu();
-    gpu.dispatch(
-        &KernelKey::new("upsample", entry),
+    crate::ops::dispatch_flat(
+        gpu,
+        ("upsample", entry),
         &params,
         &[src.buffer(), out.buffer()],
-        gpu.grid((out.numel() as u64).div_ceil(WG))?,
-    );
+        out.numel(),
+    )?;
     Ok(())
 }
 

@@ -177,18 +177,18 @@ fn ctrl_c_during_the_sample_export_stops_promptly() {
 }
 
 /// The first Ctrl-C asks for a checkpoint at the end of the step; a second, sent
-/// while that step still runs, ends the process at once, without one.
+/// while that step still runs, ends the process at once, without one. Steps of 512
+/// images take seconds on a CPU device, and the second signal goes once the run has
+/// said it saw the first (two at once would merge into one).
 #[test]
 fn a_second_ctrl_c_quits_at_once() {
     let out = scratch("process_twice");
-    let mut run = Run::start(
-        "mnist_dcgan",
-        &out,
-        &["--eval-every=0", "--max-steps=100000"],
-    );
+    let flags = ["--eval-every=0", "--max-steps=100000", "--batch-size=512"];
+    let mut run = Run::start("mnist_dcgan", &out, &flags);
     run.wait_for("parameters");
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_millis(500));
     run.signal("INT");
+    run.wait_for("send it again to quit at once");
     run.signal("INT");
     let (code, stderr, _) = run.finish();
     assert_eq!(code, Some(130), "{stderr}");
