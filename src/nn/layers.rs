@@ -17,16 +17,31 @@ pub trait Layer {
         None
     }
 
+    /// The weight and bias of a layer that has them.
+    fn weights(&self) -> Option<&Weights> {
+        None
+    }
+
+    fn weights_mut(&mut self) -> Option<&mut Weights> {
+        None
+    }
+
     /// Divides this layer's weight by its spectral norm from now on (see
     /// `SpectralNorm`), the power iteration's start drawn from (`seed`, `index`); a
     /// layer without a weight ignores it.
-    fn spectral_norm(&mut self, _seed: u64, _index: u64) -> Result<()> {
-        Ok(())
+    fn spectral_norm(&mut self, seed: u64, index: u64) -> Result<()> {
+        match self.weights_mut() {
+            Some(w) => w.spectral_norm(seed, index),
+            None => Ok(()),
+        }
     }
 
     /// One power iteration of the spectral norm, if the layer has one.
     fn power_iteration(&self) -> Result<()> {
-        Ok(())
+        match self.weights().map(|w| (w, &w.spectral)) {
+            Some((w, Some(norm))) => norm.power_iteration(&w.weight.value),
+            _ => Ok(()),
+        }
     }
 
     /// The activation this layer is, when it is nothing but one.
@@ -38,11 +53,19 @@ pub trait Layer {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
 
     fn params(&self) -> Vec<Rc<Param>> {
-        Vec::new()
+        let Some(w) = self.weights() else {
+            return Vec::new();
+        };
+        [Some(w.weight.clone()), w.bias.clone()]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
+    /// Non-trained state: batch norm's running statistics, spectral norm's vectors.
     fn buffers(&self) -> Vec<&Buffer> {
-        Vec::new()
+        let norm = self.weights().and_then(|w| w.spectral.as_ref());
+        norm.map_or_else(Vec::new, SpectralNorm::buffers)
     }
 }
 
@@ -50,60 +73,64 @@ fn param(gpu: &Gpu, name: &str, value: crate::Tensor) -> Result<Rc<Param>> {
     Param::new(gpu, name, value)
 }
 
-/// `<name>.weight` of `shape` from the initialiser, and a zero `<name>.bias` of
-/// `outputs` when asked for.
-fn weight_and_bias(
-    gpu: &Gpu,
-    name: &str,
-    init: &Initializer,
-    shape: &[usize],
-    fans: (usize, usize),
-    outputs: Option<usize>,
-) -> Result<(Rc<Param>, Option<Rc<Param>>)> {
-    let weight = param(
-        gpu,
-        &format!("{name}.weight"),
-        init.weight(gpu, shape, fans.0, fans.1)?,
-    )?;
-    let bias = outputs
-        .map(|n| param(gpu, &format!("{name}.bias"), ops::zeros(gpu, &[n])?))
-        .transpose()?;
-    Ok((weight, bias))
+/// A layer's weight, its bias if it has one, and its spectral norm once asked for.
+pub struct Weights {
+    pub weight: Rc<Param>,
+    pub bias: Option<Rc<Param>>,
+    pub spectral: Option<SpectralNorm>,
 }
 
-/// A layer's weight (spectrally normalised, when it is) and bias as graph values.
-fn weights(
-    g: &mut Graph,
-    weight: &Rc<Param>,
-    bias: Option<&Rc<Param>>,
-    spectral: Option<&SpectralNorm>,
-) -> Result<(Var, Option<Var>)> {
-    let w = g.param(weight);
-    let w = match spectral {
-        Some(norm) => norm.apply(g, w)?,
-        None => w,
-    };
-    Ok((w, bias.map(|b| g.param(b))))
-}
+impl Weights {
+    /// `<name>.weight` of `shape` from the initialiser, and a zero `<name>.bias` of
+    /// `outputs` when asked for.
+    fn new(
+        gpu: &Gpu,
+        name: &str,
+        init: &Initializer,
+        shape: &[usize],
+        fans: (usize, usize),
+        outputs: Option<usize>,
+    ) -> Result<Weights> {
+        let weight = param(
+            gpu,
+            &format!("{name}.weight"),
+            init.weight(gpu, shape, fans.0, fans.1)?,
+        )?;
+        let bias = outputs
+            .map(|n| param(gpu, &format!("{name}.bias"), ops::zeros(gpu, &[n])?))
+            .transpose()?;
+        Ok(Weights {
+            weight,
+            bias,
+            spectral: None,
+        })
+    }
 
-fn start_spectral_norm(weight: &Rc<Param>, seed: u64, index: u64) -> Result<SpectralNorm> {
-    let gpu = weight.value.gpu();
-    let name = weight.name.trim_end_matches(".weight");
-    SpectralNorm::new(gpu, name, &weight.value, seed, index)
-}
+    fn shape(&self) -> &[usize] {
+        self.weight.value.shape()
+    }
 
-fn weight_and_bias_params(weight: &Rc<Param>, bias: &Option<Rc<Param>>) -> Vec<Rc<Param>> {
-    [Some(weight.clone()), bias.clone()]
-        .into_iter()
-        .flatten()
-        .collect()
+    /// The weight (spectrally normalised, when it is) and bias as graph values.
+    fn vars(&self, g: &mut Graph) -> Result<(Var, Option<Var>)> {
+        let w = g.param(&self.weight);
+        let w = match &self.spectral {
+            Some(norm) => norm.apply(g, w)?,
+            None => w,
+        };
+        Ok((w, self.bias.as_ref().map(|b| g.param(b))))
+    }
+
+    fn spectral_norm(&mut self, seed: u64, index: u64) -> Result<()> {
+        let value = &self.weight.value;
+        let name = self.weight.name.trim_end_matches(".weight");
+        self.spectral = Some(SpectralNorm::new(value.gpu(), name, value, seed, index)?);
+        Ok(())
+    }
 }
 
 /// Dense: (in) -> (out), y = x·W + b with W (in, out).
 pub struct Linear {
-    pub weight: Rc<Param>,
-    pub bias: Option<Rc<Param>>,
-    pub spectral: Option<SpectralNorm>,
+    pub weights: Weights,
 }
 
 impl Linear {
@@ -115,7 +142,7 @@ impl Linear {
         outputs: usize,
         bias: bool,
     ) -> Result<Linear> {
-        let (weight, bias) = weight_and_bias(
+        let weights = Weights::new(
             gpu,
             name,
             init,
@@ -123,17 +150,13 @@ impl Linear {
             (inputs, outputs),
             bias.then_some(outputs),
         )?;
-        Ok(Linear {
-            weight,
-            bias,
-            spectral: None,
-        })
+        Ok(Linear { weights })
     }
 }
 
 impl Linear {
     fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
-        let (w, b) = weights(g, &self.weight, self.bias.as_ref(), self.spectral.as_ref())?;
+        let (w, b) = self.weights.vars(g)?;
         g.linear(x, w, b, act)
     }
 }
@@ -148,8 +171,7 @@ impl Layer for Linear {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        let [inputs, outputs] =
-            <[usize; 2]>::try_from(self.weight.value.shape()).expect("2-D weight");
+        let [inputs, outputs] = <[usize; 2]>::try_from(self.weights.shape()).expect("2-D weight");
         if input != [inputs] {
             return Err(shape_err!(
                 "Linear({inputs} -> {outputs}) got input {input:?}; add Flatten first"
@@ -158,32 +180,19 @@ impl Layer for Linear {
         Ok(vec![outputs])
     }
 
-    fn params(&self) -> Vec<Rc<Param>> {
-        weight_and_bias_params(&self.weight, &self.bias)
+    fn weights(&self) -> Option<&Weights> {
+        Some(&self.weights)
     }
 
-    fn spectral_norm(&mut self, seed: u64, index: u64) -> Result<()> {
-        self.spectral = Some(start_spectral_norm(&self.weight, seed, index)?);
-        Ok(())
-    }
-
-    fn power_iteration(&self) -> Result<()> {
-        self.spectral
-            .as_ref()
-            .map_or(Ok(()), |n| n.power_iteration(&self.weight.value))
-    }
-
-    fn buffers(&self) -> Vec<&Buffer> {
-        self.spectral.iter().flat_map(|n| n.buffers()).collect()
+    fn weights_mut(&mut self) -> Option<&mut Weights> {
+        Some(&mut self.weights)
     }
 }
 
 /// Conv2D: (Cin, H, W) -> (Cout, Ho, Wo), weights (Cout, Cin, KH, KW).
 pub struct Conv {
-    pub weight: Rc<Param>,
-    pub bias: Option<Rc<Param>>,
+    pub weights: Weights,
     pub spec: Conv2d,
-    pub spectral: Option<SpectralNorm>,
 }
 
 impl Conv {
@@ -199,7 +208,7 @@ impl Conv {
         bias: bool,
     ) -> Result<Conv> {
         let taps = kernel * kernel;
-        let (weight, bias) = weight_and_bias(
+        let weights = Weights::new(
             gpu,
             name,
             init,
@@ -207,18 +216,13 @@ impl Conv {
             (cin * taps, cout * taps),
             bias.then_some(cout),
         )?;
-        Ok(Conv {
-            weight,
-            bias,
-            spec,
-            spectral: None,
-        })
+        Ok(Conv { weights, spec })
     }
 }
 
 impl Conv {
     fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
-        let (w, b) = weights(g, &self.weight, self.bias.as_ref(), self.spectral.as_ref())?;
+        let (w, b) = self.weights.vars(g)?;
         g.conv2d(x, w, b, self.spec, act)
     }
 }
@@ -235,36 +239,23 @@ impl Layer for Conv {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let geometry = self
             .spec
-            .geometry(&[&[1], input].concat(), self.weight.value.shape())?;
+            .geometry(&[&[1], input].concat(), self.weights.shape())?;
         Ok(geometry.output_shape()[1..].to_vec())
     }
 
-    fn params(&self) -> Vec<Rc<Param>> {
-        weight_and_bias_params(&self.weight, &self.bias)
+    fn weights(&self) -> Option<&Weights> {
+        Some(&self.weights)
     }
 
-    fn spectral_norm(&mut self, seed: u64, index: u64) -> Result<()> {
-        self.spectral = Some(start_spectral_norm(&self.weight, seed, index)?);
-        Ok(())
-    }
-
-    fn power_iteration(&self) -> Result<()> {
-        self.spectral
-            .as_ref()
-            .map_or(Ok(()), |n| n.power_iteration(&self.weight.value))
-    }
-
-    fn buffers(&self) -> Vec<&Buffer> {
-        self.spectral.iter().flat_map(|n| n.buffers()).collect()
+    fn weights_mut(&mut self) -> Option<&mut Weights> {
+        Some(&mut self.weights)
     }
 }
 
 /// Conv2DTranspose: (Cin, H, W) -> (Cout, Ho, Wo), weights (Cin, Cout, KH, KW).
 pub struct ConvTranspose {
-    pub weight: Rc<Param>,
-    pub bias: Option<Rc<Param>>,
+    pub weights: Weights,
     pub spec: ConvTranspose2d,
-    pub spectral: Option<SpectralNorm>,
 }
 
 impl ConvTranspose {
@@ -280,7 +271,7 @@ impl ConvTranspose {
         bias: bool,
     ) -> Result<ConvTranspose> {
         let taps = kernel * kernel;
-        let (weight, bias) = weight_and_bias(
+        let weights = Weights::new(
             gpu,
             name,
             init,
@@ -288,18 +279,13 @@ impl ConvTranspose {
             (cout * taps, cin * taps),
             bias.then_some(cout),
         )?;
-        Ok(ConvTranspose {
-            weight,
-            bias,
-            spec,
-            spectral: None,
-        })
+        Ok(ConvTranspose { weights, spec })
     }
 }
 
 impl ConvTranspose {
     fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
-        let (w, b) = weights(g, &self.weight, self.bias.as_ref(), self.spectral.as_ref())?;
+        let (w, b) = self.weights.vars(g)?;
         g.conv_transpose2d(x, w, b, self.spec, act)
     }
 }
@@ -316,27 +302,16 @@ impl Layer for ConvTranspose {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let geometry = self
             .spec
-            .geometry(&[&[1], input].concat(), self.weight.value.shape())?;
+            .geometry(&[&[1], input].concat(), self.weights.shape())?;
         Ok(geometry.input_shape()[1..].to_vec())
     }
 
-    fn params(&self) -> Vec<Rc<Param>> {
-        weight_and_bias_params(&self.weight, &self.bias)
+    fn weights(&self) -> Option<&Weights> {
+        Some(&self.weights)
     }
 
-    fn spectral_norm(&mut self, seed: u64, index: u64) -> Result<()> {
-        self.spectral = Some(start_spectral_norm(&self.weight, seed, index)?);
-        Ok(())
-    }
-
-    fn power_iteration(&self) -> Result<()> {
-        self.spectral
-            .as_ref()
-            .map_or(Ok(()), |n| n.power_iteration(&self.weight.value))
-    }
-
-    fn buffers(&self) -> Vec<&Buffer> {
-        self.spectral.iter().flat_map(|n| n.buffers()).collect()
+    fn weights_mut(&mut self) -> Option<&mut Weights> {
+        Some(&mut self.weights)
     }
 }
 

@@ -6,6 +6,6 @@ mod sequential;
 mod spectral;
 
 pub use init::{Init, Initializer};
-pub use layers::{BatchNorm, Conv, ConvTranspose, Layer, Linear, Stateless};
+pub use layers::{BatchNorm, Conv, ConvTranspose, Layer, Linear, Stateless, Weights};
 pub use sequential::Sequential;
 pub use spectral::SpectralNorm;
