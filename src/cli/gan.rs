@@ -31,6 +31,10 @@ pub struct GanExample {
     pub sample_every: usize,
     pub eval_every: usize,
     pub eval_samples: usize,
+    /// The recipe's defaults, for `arch` only: another --arch trains unconditionally
+    /// without an average unless told otherwise.
+    pub conditional: bool,
+    pub ema: f32,
 }
 
 /// The flags. Those without a default here take the example's (`GanExample`).
@@ -60,16 +64,18 @@ pub struct GanArgs {
     /// Train a conditional GAN: G takes each sample's class (one-hot, after its noise)
     /// and D projects its features on a class embedding. Grids show a row per class;
     /// --export-samples also writes the classes to `labels-idx1-ubyte`; the metric adds
-    /// label accuracy.
-    #[arg(long)]
+    /// label accuracy. `--conditional false` turns it off [default: the example's,
+    /// for its default --arch].
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub conditional: bool,
     /// Divide the weight of every Linear and conv of D by its spectral norm (one power
     /// iteration a step).
     #[arg(long)]
     pub spectral_norm: bool,
     /// Keep an exponential moving average of G's weights with this decay (0.999 is
-    /// usual), and draw grids, scores and exported samples from it; 0 turns it off.
-    #[arg(long, default_value_t = 0.0)]
+    /// usual), and draw grids, scores and exported samples from it; 0 turns it off
+    /// [default: the example's, for its default --arch].
+    #[arg(long)]
     pub ema: f32,
     /// Adam's defaults [an --arch article's own, when it has one].
     #[arg(long, value_enum, default_value_t = Optimizer::Dcgan)]
@@ -165,6 +171,8 @@ impl GanArgs {
                 ("sample_every", example.sample_every.to_string()),
                 ("eval_every", example.eval_every.to_string()),
                 ("eval_samples", example.eval_samples.to_string()),
+                ("conditional", example.conditional.to_string()),
+                ("ema", example.ema.to_string()),
             ];
             defaults
                 .into_iter()
@@ -173,6 +181,15 @@ impl GanArgs {
                 })
         });
         let defaulted = |id| matches.value_source(id) == Some(ValueSource::DefaultValue);
+        // The example's recipe was chosen for its own models.
+        if args.arch != example.arch {
+            if defaulted("conditional") {
+                args.conditional = false;
+            }
+            if defaulted("ema") {
+                args.ema = 0.0;
+            }
+        }
         if let Some(preset) = args.arch.preset() {
             if defaulted("batch_size") {
                 args.batch_size = preset.batch_size;

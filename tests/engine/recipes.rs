@@ -251,7 +251,7 @@ fn a_conditional_run_draws_a_row_per_class_and_exports_the_classes() {
     );
     let grid = image::open(out.join("latest.png")).unwrap();
     let unconditional = scratch("recipe_unconditional");
-    run(&unconditional, &["--max-steps=10"]);
+    run(&unconditional, &["--max-steps=10", "--conditional=false"]);
     let square = image::open(unconditional.join("latest.png")).unwrap();
     assert_eq!(grid.width(), square.width());
     // Rows of 30 pixels (a 28-pixel image and its border): 8 of them, then 10.

@@ -207,6 +207,14 @@ fn an_article_brings_its_batch_size_and_optimizer_unless_told_otherwise() {
     assert_eq!((own.batch_size, own.optimizer), (20, Optimizer::Dcgan));
     let dcgan = parse(&[]);
     assert_eq!((dcgan.batch_size, dcgan.optimizer), (32, Optimizer::Dcgan));
+    // mnist_dcgan's recipe (conditional, EMA) is its DCGAN's; another --arch goes
+    // without, unless told.
+    assert_eq!((dcgan.conditional, dcgan.ema), (true, 0.995));
+    assert_eq!((a.conditional, a.ema), (false, 0.0));
+    let off = parse(&["--conditional=false", "--ema=0"]);
+    assert_eq!((off.conditional, off.ema), (false, 0.0));
+    let bare = parse(&["--arch=keras", "--conditional", "--ema=0.9"]);
+    assert_eq!((bare.conditional, bare.ema), (true, 0.9));
     // Keras's Adam defaults, and the two learning rates set apart.
     let keras = parse(&["--optimizer=keras", "--lr-d=5e-4"])
         .train_config()
