@@ -15,4 +15,4 @@ pub use gpu_images::GpuImages;
 pub use idx::{Idx, encode_idx, parse_idx, read_idx};
 pub use image_set::ImageSet;
 pub use mnist::Mnist;
-pub use split::Split;
+pub use split::{Split, one_hot};

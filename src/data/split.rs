@@ -16,3 +16,13 @@ impl Split {
         self.count += other.count;
     }
 }
+
+/// One row of `classes` bytes per label: 1 at the label, 0 elsewhere. A label past
+/// the last class wraps round.
+pub fn one_hot(labels: &[u8], classes: usize) -> Vec<u8> {
+    let mut rows = vec![0u8; labels.len() * classes];
+    for (row, &label) in labels.iter().enumerate() {
+        rows[row * classes + usize::from(label) % classes] = 1;
+    }
+    rows
+}

@@ -5,6 +5,7 @@
 use super::model::metadata_number;
 use super::train::TrainConfig;
 use super::zoo::ModelConfig;
+use crate::data::ImageSet;
 use crate::io::checkpoint;
 use crate::{AdamConfig, Error, Result};
 use std::collections::BTreeMap;
@@ -138,6 +139,18 @@ fn check_settings(config: &TrainConfig, model: &ModelConfig) -> Result<()> {
     }
     check_adam(&config.recipe.adam_g, "generator", "--lr-g")?;
     check_adam(&config.recipe.adam_d, "discriminator", "--lr-d")
+}
+
+/// Refuses a batch that the data set can't fill even once.
+pub fn check_batch(batch_size: usize, images: usize, set: ImageSet) -> Result<()> {
+    if batch_size > images {
+        return Err(Error::Usage(format!(
+            "--batch-size {batch_size} is more than the {images} {} training images; use at \
+             most {images}",
+            set.name()
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses a fresh run into an output directory that holds a checkpoint, unless it

@@ -11,9 +11,9 @@ mod schedule;
 mod train;
 pub mod zoo;
 
-pub use checks::{CHECKPOINT, MAX_SAMPLES, check_resume, check_run};
+pub use checks::{CHECKPOINT, MAX_SAMPLES, check_batch, check_resume, check_run};
 pub use model::{Gan, Restored, StepStats, metadata_number};
 pub use recipe::{Loss, Recipe};
 pub use schedule::{EVAL_NOISE_STREAM, FIXED_NOISE_STREAM, NOISE_STREAM, Schedule, epoch_order};
-pub use train::{Dataset, TrainConfig, check_batch, run, run_metadata};
+pub use train::{Dataset, TrainConfig, run, run_metadata};
 pub use zoo::{Arch, ModelConfig};

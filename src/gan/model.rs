@@ -4,6 +4,7 @@ use super::recipe::Recipe;
 use super::schedule::EVAL_NOISE_STREAM;
 use super::zoo::{self, ModelConfig};
 use crate::autograd::{Graph, Param, Var};
+use crate::data::one_hot;
 use crate::metrics::{Readouts, SCORE_BATCH, Score, Scorer};
 use crate::nn::Sequential;
 use crate::optim::Adam;
@@ -66,11 +67,11 @@ impl Conditioning {
 
     /// One-hot rows (n, classes) for `asked`, one class per sample.
     fn one_hot(&self, gpu: &Gpu, asked: &[u8]) -> Result<Tensor> {
-        let mut data = vec![0.0; asked.len() * self.classes];
-        for (row, &class) in asked.iter().enumerate() {
-            data[row * self.classes + usize::from(class) % self.classes] = 1.0;
-        }
-        Tensor::from_slice(gpu, &[asked.len(), self.classes], &data)
+        let rows: Vec<f32> = one_hot(asked, self.classes)
+            .into_iter()
+            .map(f32::from)
+            .collect();
+        Tensor::from_slice(gpu, &[asked.len(), self.classes], &rows)
     }
 }
 
@@ -92,10 +93,10 @@ impl Gan {
     /// `batch_size`.
     pub fn new(gpu: &Gpu, model: &ModelConfig, recipe: &Recipe, batch_size: usize) -> Result<Gan> {
         let g = zoo::generator(gpu, model)?;
-        let d = match recipe.spectral_norm {
-            true => zoo::discriminator(gpu, model)?.spectral_norm(model.seed)?,
-            false => zoo::discriminator(gpu, model)?,
-        };
+        let mut d = zoo::discriminator(gpu, model)?;
+        if recipe.spectral_norm {
+            d = d.spectral_norm(model.seed)?;
+        }
         let conditioning = match model.classes {
             0 => None,
             _ => Some(Conditioning::new(gpu, model, &d)?),

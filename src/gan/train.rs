@@ -1,13 +1,13 @@
 //! The training loop: a GAN on a data set, the metric, and everything written under
 //! the output directory.
 
-use super::checks::{CHECKPOINT, MAY_CHANGE, check_resume, check_run};
+use super::checks::{CHECKPOINT, MAY_CHANGE, check_batch, check_resume, check_run};
 use super::model::Restored;
 use super::report;
 use super::schedule::{FIXED_NOISE_STREAM, NOISE_STREAM, Schedule};
 use super::zoo::ModelConfig;
 use super::{Gan, Recipe};
-use crate::data::{GpuImages, ImageSet, Split, encode_idx};
+use crate::data::{GpuImages, ImageSet, Split, encode_idx, one_hot};
 use crate::metrics::{Classifier, Scorer};
 use crate::{AdamConfig, Error, Gpu, Result, Tensor, interrupt, io, ops};
 use std::collections::BTreeMap;
@@ -99,11 +99,8 @@ impl Dataset {
     ) -> Result<Dataset> {
         let images = GpuImages::upload(gpu, &train.images, train.count, &set.image_shape())?;
         let classes = set.classes();
-        let mut one_hot = vec![0u8; train.count * classes];
-        for (row, &label) in train.labels.iter().enumerate() {
-            one_hot[row * classes + usize::from(label)] = 1;
-        }
-        let one_hot = GpuImages::upload_scaled(gpu, &one_hot, train.count, &[classes], 1.0, 0.0)?;
+        let rows = one_hot(&train.labels, classes);
+        let one_hot = GpuImages::upload_scaled(gpu, &rows, train.count, &[classes], 1.0, 0.0)?;
         let metric = match classifier.map(|path| Classifier::load(gpu, set, path)) {
             Some(Ok((classifier, _))) => {
                 let (scorer, floor) = Scorer::with_floor(gpu, classifier, train, test)?;
@@ -466,18 +463,6 @@ pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset)
         started.elapsed().as_secs_f64(),
         config.out.display()
     );
-    Ok(())
-}
-
-/// Refuses a batch that the data set can't fill even once.
-pub fn check_batch(batch_size: usize, images: usize, set: ImageSet) -> Result<()> {
-    if batch_size > images {
-        return Err(Error::Usage(format!(
-            "--batch-size {batch_size} is more than the {images} {} training images; use at \
-             most {images}",
-            set.name()
-        )));
-    }
     Ok(())
 }
 

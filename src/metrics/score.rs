@@ -217,17 +217,7 @@ impl Scorer {
         count: usize,
         batch: impl FnMut(usize, usize) -> Result<Tensor>,
     ) -> Result<Score> {
-        self.score_by(count, SCORE_BATCH, batch)
-    }
-
-    /// `score` with images drawn `per_batch` at a time.
-    pub fn score_by(
-        &self,
-        count: usize,
-        per_batch: usize,
-        batch: impl FnMut(usize, usize) -> Result<Tensor>,
-    ) -> Result<Score> {
-        let readouts = Readouts::collect(&self.classifier, count, per_batch, batch)?;
+        let readouts = Readouts::collect(&self.classifier, count, SCORE_BATCH, batch)?;
         Score::new(&readouts, &self.reference)
     }
 
