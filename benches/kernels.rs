@@ -7,7 +7,8 @@
 use duel::gpu::{GemmCore, TILED_64, TILED_128};
 use duel::ops::ConvPass;
 use duel::{
-    Activation, Conv2d, ConvTranspose2d, Gpu, Padding, Result, Tensor, TransposePadding, ops,
+    Activation, Conv2dSpec, ConvTranspose2dSpec, Gpu, Padding, Result, Tensor, TransposePadding,
+    ops,
 };
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use std::time::Duration;
@@ -125,7 +126,7 @@ fn matmul_case(
 }
 
 fn matmul_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
-    // (M, K, N, transposes, label): the headline cubes, odd shapes, and Linear layers.
+    // (M, K, N, transposes, label): the headline cubes, odd shapes, and Dense layers.
     let mut cases: Vec<(usize, usize, usize, bool, bool, &str)> = vec![
         (1024, 1024, 1024, false, false, "matmul A·B"),
         (1024, 1024, 1024, true, false, "matmul Aᵀ·B"),
@@ -243,8 +244,8 @@ fn conv_layer_rows(
 
 #[derive(Clone, Copy)]
 enum Layer {
-    Conv(Conv2d),
-    Transpose(ConvTranspose2d),
+    Conv(Conv2dSpec),
+    Transpose(ConvTranspose2dSpec),
 }
 
 /// The DCGAN-sized convolutions of the GAN-ops issue, each pass timed on its own.
@@ -252,22 +253,22 @@ fn conv_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
     let layers = [
         (
             "conv2d k5 s2 same",
-            Layer::Conv(Conv2d::new(2, Padding::Same)),
+            Layer::Conv(Conv2dSpec::new(2, Padding::Same)),
             5,
         ),
         (
             "conv2d k4 s2 p1",
-            Layer::Conv(Conv2d::new(2, Padding::symmetric(1))),
+            Layer::Conv(Conv2dSpec::new(2, Padding::symmetric(1))),
             4,
         ),
         (
             "convT k5 s2 same",
-            Layer::Transpose(ConvTranspose2d::new(2, TransposePadding::Same)),
+            Layer::Transpose(ConvTranspose2dSpec::new(2, TransposePadding::Same)),
             5,
         ),
         (
             "convT k4 s2 p1",
-            Layer::Transpose(ConvTranspose2d::torch(2, 1, 0)),
+            Layer::Transpose(ConvTranspose2dSpec::torch(2, 1, 0)),
             4,
         ),
     ];
@@ -282,25 +283,25 @@ fn conv_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
 }
 
 /// Every GEMM of one step of the default DCGAN (examples/mnist_dcgan) at `batch`:
-/// both Linear layers' forward and gradients, and the three passes of each conv.
+/// both Dense layers' forward and gradients, and the three passes of each conv.
 fn dcgan_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>, batch: usize) -> Result<()> {
     let b = batch;
     let label = |what: &str| format!("dcgan b{b} {what}");
-    // (label, (M, K, N), transposes). G's Linear 100 -> 6272: forward, and its weight
-    // gradient Xᵀ·dY (z needs no gradient). D's Linear 6272 -> 1: forward, input
+    // (label, (M, K, N), transposes). G's Dense 100 -> 6272: forward, and its weight
+    // gradient Xᵀ·dY (z needs no gradient). D's Dense 6272 -> 1: forward, input
     // gradient dY·Wᵀ, weight gradient Xᵀ·dY.
-    type Linear = (&'static str, (usize, usize, usize), (bool, bool));
-    let g_linear: [Linear; 2] = [
+    type Dense = (&'static str, (usize, usize, usize), (bool, bool));
+    let g_linear: [Dense; 2] = [
         ("G dense forward", (b, 100, 6272), (false, false)),
         ("G dense weight grad", (100, b, 6272), (true, false)),
     ];
-    let d_linear: [Linear; 3] = [
+    let d_linear: [Dense; 3] = [
         ("D dense forward", (b, 6272, 1), (false, false)),
         ("D dense input grad", (b, 1, 6272), (false, true)),
         ("D dense weight grad", (6272, b, 1), (true, false)),
     ];
-    let up = Layer::Transpose(ConvTranspose2d::torch(2, 1, 0));
-    let down = Layer::Conv(Conv2d::new(2, Padding::symmetric(1)));
+    let up = Layer::Transpose(ConvTranspose2dSpec::torch(2, 1, 0));
+    let down = Layer::Conv(Conv2dSpec::new(2, Padding::symmetric(1)));
     let convs: [(&str, [usize; 4], [usize; 4], Layer); 4] = [
         ("G convT 128->64", [b, 128, 7, 7], [128, 64, 4, 4], up),
         ("G convT 64->1", [b, 64, 14, 14], [64, 1, 4, 4], up),
@@ -419,10 +420,10 @@ fn bandwidth_rows(
             Box::new(|| ops::adam_step(&x, &y, &m, &v, &adam, 1)),
         ),
         (
-            "upsample_nearest 2x",
+            "upsample 2x",
             "64x128x7x7".to_string(),
             4 * 5 * 64 * 128 * 49,
-            Box::new(|| ops::upsample_nearest(&small_maps, (2, 2)).map(drop)),
+            Box::new(|| ops::upsample(&small_maps, (2, 2)).map(drop)),
         ),
         (
             "batch_norm_train",

@@ -10,11 +10,11 @@ use crate::common::{
 };
 use duel::reference as r;
 use duel::{Activation, Gpu};
-use duel::{Conv2d, ConvTranspose2d, Padding, TransposePadding, ops};
+use duel::{Conv2dSpec, ConvTranspose2dSpec, Padding, TransposePadding, ops};
 
 /// Each case runs on every context of `conv_gpus`: the adapter's own GEMM plans and
 /// forced ones, so every kind of core and split-K meets every convolution pass.
-fn check_conv(x_shape: [usize; 4], w_shape: [usize; 4], spec: Conv2d, seed: u64) {
+fn check_conv(x_shape: [usize; 4], w_shape: [usize; 4], spec: Conv2dSpec, seed: u64) {
     for (i, gpu) in conv_gpus().into_iter().enumerate() {
         check_conv_on(gpu, &format!("context {i}"), x_shape, w_shape, spec, seed);
     }
@@ -25,7 +25,7 @@ fn check_conv_on(
     context: &str,
     x_shape: [usize; 4],
     w_shape: [usize; 4],
-    spec: Conv2d,
+    spec: Conv2dSpec,
     seed: u64,
 ) {
     // The epilogue's activation, a different one from case to case.
@@ -81,7 +81,7 @@ fn check_conv_on(
 fn check_conv_transpose(
     x_shape: [usize; 4],
     w_shape: [usize; 4],
-    spec: ConvTranspose2d,
+    spec: ConvTranspose2dSpec,
     out_hw: [usize; 2],
     seed: u64,
 ) {
@@ -96,7 +96,7 @@ fn check_conv_transpose_on(
     context: &str,
     x_shape: [usize; 4],
     w_shape: [usize; 4],
-    spec: ConvTranspose2d,
+    spec: ConvTranspose2dSpec,
     out_hw: [usize; 2],
     seed: u64,
 ) {
@@ -151,16 +151,24 @@ fn check_conv_transpose_on(
 
 #[test]
 fn conv2d_small_and_odd_shapes_match_reference() {
-    let cases: [([usize; 4], [usize; 4], Conv2d); 5] = [
+    let cases: [([usize; 4], [usize; 4], Conv2dSpec); 5] = [
         // batch 1, Keras "same"
-        ([1, 3, 7, 9], [5, 3, 3, 3], Conv2d::new(1, Padding::Same)),
+        (
+            [1, 3, 7, 9],
+            [5, 3, 3, 3],
+            Conv2dSpec::new(1, Padding::Same),
+        ),
         // stride 2, "valid", 5×5 kernel
-        ([2, 4, 13, 11], [6, 4, 5, 5], Conv2d::new(2, Padding::Valid)),
+        (
+            [2, 4, 13, 11],
+            [6, 4, 5, 5],
+            Conv2dSpec::new(2, Padding::Valid),
+        ),
         // stride 3 with asymmetric padding and a non-square kernel
         (
             [3, 2, 10, 8],
             [3, 2, 3, 2],
-            Conv2d::new(
+            Conv2dSpec::new(
                 3,
                 Padding::Explicit {
                     top: 1,
@@ -174,10 +182,14 @@ fn conv2d_small_and_odd_shapes_match_reference() {
         (
             [4, 1, 28, 28],
             [8, 1, 4, 4],
-            Conv2d::new(2, Padding::symmetric(1)),
+            Conv2dSpec::new(2, Padding::symmetric(1)),
         ),
         // stride 4, 1×1 kernel, "same" with a remainder
-        ([2, 3, 9, 10], [2, 3, 1, 1], Conv2d::new(4, Padding::Same)),
+        (
+            [2, 3, 9, 10],
+            [2, 3, 1, 1],
+            Conv2dSpec::new(4, Padding::Same),
+        ),
     ];
     for (i, (x, w, spec)) in cases.into_iter().enumerate() {
         check_conv(x, w, spec, 500 + i as u64);
@@ -189,13 +201,13 @@ fn conv2d_large_matches_reference() {
     check_conv(
         [16, 64, 14, 14],
         [128, 64, 5, 5],
-        Conv2d::new(2, Padding::Same),
+        Conv2dSpec::new(2, Padding::Same),
         510,
     );
 }
 
 /// Input shape, weight shape, spec, and the output height and width it must give.
-type TransposeCase = ([usize; 4], [usize; 4], ConvTranspose2d, [usize; 2]);
+type TransposeCase = ([usize; 4], [usize; 4], ConvTranspose2dSpec, [usize; 2]);
 
 #[test]
 fn conv_transpose2d_small_and_odd_shapes_match_reference() {
@@ -204,35 +216,35 @@ fn conv_transpose2d_small_and_odd_shapes_match_reference() {
         (
             [1, 3, 4, 5],
             [3, 2, 3, 3],
-            ConvTranspose2d::torch(1, 1, 0),
+            ConvTranspose2dSpec::torch(1, 1, 0),
             [4, 5],
         ),
         // DCGAN's generator: 4×4, stride 2, padding 1 doubles 7×7
         (
             [2, 8, 7, 7],
             [8, 4, 4, 4],
-            ConvTranspose2d::torch(2, 1, 0),
+            ConvTranspose2dSpec::torch(2, 1, 0),
             [14, 14],
         ),
         // Keras "same", stride 2, 5×5 kernel
         (
             [2, 5, 5, 6],
             [5, 3, 5, 5],
-            ConvTranspose2d::new(2, TransposePadding::Same),
+            ConvTranspose2dSpec::new(2, TransposePadding::Same),
             [10, 12],
         ),
         // output_padding 1
         (
             [1, 2, 5, 5],
             [2, 3, 3, 3],
-            ConvTranspose2d::torch(2, 1, 1),
+            ConvTranspose2dSpec::torch(2, 1, 1),
             [10, 10],
         ),
         // stride 3, output_padding 2, no padding
         (
             [2, 2, 4, 3],
             [2, 2, 3, 3],
-            ConvTranspose2d::torch(3, 0, 2),
+            ConvTranspose2dSpec::torch(3, 0, 2),
             [14, 11],
         ),
     ];
@@ -246,7 +258,7 @@ fn conv_transpose2d_large_matches_reference() {
     check_conv_transpose(
         [16, 128, 7, 7],
         [128, 64, 5, 5],
-        ConvTranspose2d::new(2, TransposePadding::Same),
+        ConvTranspose2dSpec::new(2, TransposePadding::Same),
         [14, 14],
         610,
     );

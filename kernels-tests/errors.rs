@@ -21,7 +21,12 @@ fn matmul_shape_errors_name_the_shapes() {
     assert!(m.contains("[3, 4]") && m.contains("[5, 6]"), "{m}");
     let m = shape_message(ops::matmul_tn(&t(&[3, 4]), &t(&[5, 6])));
     assert!(m.contains("Aᵀ·B"), "{m}");
-    let m = shape_message(ops::matmul_bias(&t(&[3, 4]), &t(&[4, 6]), &t(&[5])));
+    let m = shape_message(ops::dense(
+        &t(&[3, 4]),
+        &t(&[4, 6]),
+        Some(&t(&[5])),
+        Activation::Identity,
+    ));
     assert!(m.contains("[6]") && m.contains("[5]"), "{m}");
     let m = shape_message(ops::matmul(&t(&[3, 4, 1]), &t(&[4, 6])));
     assert!(m.contains("2-D"), "{m}");
@@ -79,9 +84,9 @@ fn a_missing_adapter_says_how_to_get_one() {
 
 #[test]
 fn convolution_parameter_errors_say_what_is_wrong() {
-    use duel::{Conv2d, ConvTranspose2d, Padding};
+    use duel::{Conv2dSpec, ConvTranspose2dSpec, Padding};
     let x = t(&[1, 3, 4, 4]);
-    let conv = Conv2d::new(1, Padding::Valid);
+    let conv = Conv2dSpec::new(1, Padding::Valid);
     let m = shape_message(ops::conv2d(
         &x,
         &t(&[2, 3, 5, 5]),
@@ -110,7 +115,7 @@ fn convolution_parameter_errors_say_what_is_wrong() {
         &x,
         &t(&[2, 3, 3, 3]),
         None,
-        &Conv2d::new(0, Padding::Valid),
+        &Conv2dSpec::new(0, Padding::Valid),
         Activation::Identity,
     ));
     assert!(m.contains("stride"), "{m}");
@@ -118,7 +123,7 @@ fn convolution_parameter_errors_say_what_is_wrong() {
         &x,
         &t(&[3, 2, 3, 3]),
         None,
-        &ConvTranspose2d::torch(2, 0, 2),
+        &ConvTranspose2dSpec::torch(2, 0, 2),
         Activation::Identity,
     ));
     assert!(m.contains("output_padding"), "{m}");
@@ -126,7 +131,7 @@ fn convolution_parameter_errors_say_what_is_wrong() {
         &x,
         &t(&[2, 2, 3, 3]),
         None,
-        &ConvTranspose2d::torch(1, 0, 0),
+        &ConvTranspose2dSpec::torch(1, 0, 0),
         Activation::Identity,
     ));
     assert!(m.contains("channels"), "{m}");

@@ -95,10 +95,10 @@ fn matmul_backward_matches_finite_differences() {
     let (da, db) = r::matmul_backward(&dc, &a, &b);
     check("matmul/a", |a| r::matmul(a, &b), &a, &dc, &da);
     check("matmul/b", |b| r::matmul(&a, b), &b, &dc, &db);
-    // The bias gradient of a Linear layer is the upstream gradient summed over the batch.
+    // The bias gradient of a Dense layer is the upstream gradient summed over the batch.
     check(
-        "matmul_bias/bias",
-        |bias| r::matmul_bias(&a, &b, bias),
+        "dense/bias",
+        |bias| r::dense(&a, &b, Some(bias), Activation::Identity),
         &bias,
         &dc,
         &r::sum_axis(&dc, 0),
@@ -134,9 +134,9 @@ fn reduction_backward_matches_finite_differences() {
 
 #[test]
 fn conv2d_backward_matches_finite_differences() {
-    use duel::{Conv2d, Padding};
+    use duel::{Conv2dSpec, Padding};
     let specs = [
-        Conv2d::new(
+        Conv2dSpec::new(
             2,
             Padding::Explicit {
                 top: 1,
@@ -145,7 +145,7 @@ fn conv2d_backward_matches_finite_differences() {
                 right: 1,
             },
         ),
-        Conv2d::new(1, Padding::Same),
+        Conv2dSpec::new(1, Padding::Same),
     ];
     for (i, spec) in specs.iter().enumerate() {
         let seed = 20 + 4 * i as u64;
@@ -180,10 +180,10 @@ fn conv2d_backward_matches_finite_differences() {
 
 #[test]
 fn conv_transpose2d_backward_matches_finite_differences() {
-    use duel::{ConvTranspose2d, TransposePadding};
+    use duel::{ConvTranspose2dSpec, TransposePadding};
     let specs = [
-        ConvTranspose2d::torch(2, 1, 1),
-        ConvTranspose2d::new(2, TransposePadding::Same),
+        ConvTranspose2dSpec::torch(2, 1, 1),
+        ConvTranspose2dSpec::new(2, TransposePadding::Same),
     ];
     for (i, spec) in specs.iter().enumerate() {
         let seed = 40 + 4 * i as u64;
@@ -228,14 +228,14 @@ fn dropout_and_upsample_backward_match_finite_differences() {
         &r::dropout_backward(&dy, 0.4, 5, 6),
     );
     for factor in [(2, 2), (3, 1)] {
-        let up = r::upsample_nearest(&x, factor);
+        let up = r::upsample(&x, factor);
         let dy = random_array(&mut rng(62), &up.shape, -1.0, 1.0);
         check(
             "upsample",
-            |x| r::upsample_nearest(x, factor),
+            |x| r::upsample(x, factor),
             &x,
             &dy,
-            &r::upsample_nearest_backward(&dy, factor),
+            &r::upsample_backward(&dy, factor),
         );
     }
 }

@@ -1,17 +1,17 @@
 //! The harness's promises: pooled buffers, cached pipelines, batched submissions.
 //! These tests open their own `Gpu` so that other tests' work does not move the counters.
 
-use duel::{Gpu, Tensor, ops};
+use duel::{Activation, Gpu, Tensor, ops};
 
 fn own_gpu() -> Gpu {
     Gpu::new().unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// One pass of a small Linear → LeakyReLU → mean-square loop, with its backward and
+/// One pass of a small Dense → LeakyReLU → mean-square loop, with its backward and
 /// a plain gradient-descent update.
 fn training_like_pass(gpu: &Gpu, w: &Tensor, bias: &Tensor, input: &[f32]) -> f32 {
     let x = Tensor::from_slice(gpu, &[16, 24], input).unwrap();
-    let h = ops::matmul_bias(&x, w, bias).unwrap();
+    let h = ops::dense(&x, w, Some(bias), Activation::Identity).unwrap();
     let y = ops::leaky_relu(&h, 0.2).unwrap();
     let loss = ops::mean(&ops::mul(&y, &y).unwrap()).unwrap();
     let dsquare = ops::mean_backward(&ops::full(gpu, &[], 1.0).unwrap(), y.shape()).unwrap();

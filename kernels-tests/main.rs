@@ -4,7 +4,7 @@
 //! GPU tests need an adapter and fail, not skip, without one: CI always has lavapipe.
 
 mod adam;
-mod batchnorm;
+mod batch_norm;
 mod classify;
 mod common;
 mod conv;

@@ -23,7 +23,7 @@ pub fn plans() -> Vec<GemmPlan> {
         .collect()
 }
 
-/// (M, K, N): degenerate, odd, batch 1, a Linear layer's shapes, and a large case.
+/// (M, K, N): degenerate, odd, batch 1, a Dense layer's shapes, and a large case.
 const SHAPES: &[(usize, usize, usize)] = &[
     (1, 1, 1),
     (7, 13, 29),
@@ -134,9 +134,9 @@ fn named_launchers_and_backward_match_reference() {
         4.0 * EPS,
     );
     assert_close(
-        "matmul_bias",
-        &ops::matmul_bias(&ga, &gb, &gbias).unwrap(),
-        &r::matmul_bias(&a, &b, &bias),
+        "dense",
+        &ops::dense(&ga, &gb, Some(&gbias), Activation::Identity).unwrap(),
+        &r::dense(&a, &b, Some(&bias), Activation::Identity),
         tol,
         4.0 * EPS,
     );

@@ -16,21 +16,21 @@ fn upsample_and_backward_match_reference() {
     ];
     for (i, (shape, factor)) in cases.into_iter().enumerate() {
         let x = random_array(&mut rng(800 + i as u64), &shape, -1.0, 1.0);
-        let y = ops::upsample_nearest(&upload(&x), factor).unwrap();
+        let y = ops::upsample(&upload(&x), factor).unwrap();
         assert_close(
             &format!("upsample {shape:?} {factor:?}"),
             &y,
-            &r::upsample_nearest(&x, factor),
+            &r::upsample(&x, factor),
             0.0,
             0.0,
         );
         let dy = random_array(&mut rng(810 + i as u64), y.shape(), -1.0, 1.0);
-        let dx = ops::upsample_nearest_backward(&upload(&dy), factor).unwrap();
+        let dx = ops::upsample_backward(&upload(&dy), factor).unwrap();
         let sums = (factor.0 * factor.1) as f64;
         assert_close(
             &format!("upsample_backward {shape:?} {factor:?}"),
             &dx,
-            &r::upsample_nearest_backward(&dy, factor),
+            &r::upsample_backward(&dy, factor),
             sums * EPS,
             sums * EPS,
         );
@@ -40,12 +40,10 @@ fn upsample_and_backward_match_reference() {
 #[test]
 fn upsample_rejects_bad_shapes() {
     let t = ops::zeros(crate::common::gpu(), &[1, 1, 5, 5]).unwrap();
-    assert!(ops::upsample_nearest(&t, (0, 2)).is_err());
+    assert!(ops::upsample(&t, (0, 2)).is_err());
     assert!(
-        ops::upsample_nearest_backward(&t, (2, 2)).is_err(),
+        ops::upsample_backward(&t, (2, 2)).is_err(),
         "5 is not a multiple of 2"
     );
-    assert!(
-        ops::upsample_nearest(&ops::zeros(crate::common::gpu(), &[5, 5]).unwrap(), (2, 2)).is_err()
-    );
+    assert!(ops::upsample(&ops::zeros(crate::common::gpu(), &[5, 5]).unwrap(), (2, 2)).is_err());
 }

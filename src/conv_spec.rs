@@ -34,14 +34,14 @@ impl Padding {
 
 /// A 2-D convolution: weights (Cout, Cin, KH, KW) over inputs (N, Cin, H, W).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Conv2d {
+pub struct Conv2dSpec {
     pub stride: (usize, usize),
     pub padding: Padding,
 }
 
-impl Conv2d {
-    pub fn new(stride: usize, padding: Padding) -> Conv2d {
-        Conv2d {
+impl Conv2dSpec {
+    pub fn new(stride: usize, padding: Padding) -> Conv2dSpec {
+        Conv2dSpec {
             stride: (stride, stride),
             padding,
         }
@@ -64,22 +64,22 @@ pub enum TransposePadding {
 /// inputs (N, Cin, H, W). It is the input gradient of the convolution that maps its
 /// output back to its input, and is computed as exactly that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConvTranspose2d {
+pub struct ConvTranspose2dSpec {
     pub stride: (usize, usize),
     pub padding: TransposePadding,
 }
 
-impl ConvTranspose2d {
-    pub fn new(stride: usize, padding: TransposePadding) -> ConvTranspose2d {
-        ConvTranspose2d {
+impl ConvTranspose2dSpec {
+    pub fn new(stride: usize, padding: TransposePadding) -> ConvTranspose2dSpec {
+        ConvTranspose2dSpec {
             stride: (stride, stride),
             padding,
         }
     }
 
-    /// PyTorch's `ConvTranspose2d(stride=s, padding=p, output_padding=op)`.
-    pub fn torch(stride: usize, padding: usize, output_padding: usize) -> ConvTranspose2d {
-        ConvTranspose2d::new(
+    /// PyTorch's `ConvTranspose2dSpec(stride=s, padding=p, output_padding=op)`.
+    pub fn torch(stride: usize, padding: usize, output_padding: usize) -> ConvTranspose2dSpec {
+        ConvTranspose2dSpec::new(
             stride,
             TransposePadding::Explicit {
                 padding: (padding, padding),
@@ -167,7 +167,7 @@ fn check_stride(stride: (usize, usize), op: &str) -> Result<()> {
     Ok(())
 }
 
-impl Conv2d {
+impl Conv2dSpec {
     /// Resolves against x (N, Cin, H, W) and weights (Cout, Cin, KH, KW).
     pub fn geometry(&self, x: &[usize], weight: &[usize]) -> Result<ConvGeometry> {
         let op = "conv2d";
@@ -214,7 +214,7 @@ impl Conv2d {
     }
 }
 
-impl ConvTranspose2d {
+impl ConvTranspose2dSpec {
     /// Resolves against x (N, Cin, H, W) and weights (Cin, Cout, KH, KW). The geometry
     /// returned is that of the convolution being transposed: its `output_shape()` is
     /// this op's input and its `input_shape()` this op's output.

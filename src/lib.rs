@@ -21,7 +21,7 @@ pub mod optim;
 pub mod reference;
 mod tensor;
 
-pub use conv_spec::{Conv2d, ConvTranspose2d, Padding, TransposePadding};
+pub use conv_spec::{Conv2dSpec, ConvTranspose2dSpec, Padding, TransposePadding};
 pub use error::{Error, Result};
 pub use gpu::Gpu;
 pub use op_config::{Activation, AdamConfig, BatchNormConfig};

@@ -5,14 +5,14 @@
 
 use super::graph::{Graph, Var};
 use super::op::{Grads, Op};
-use crate::conv_spec::{Conv2d, ConvTranspose2d};
+use crate::conv_spec::{Conv2dSpec, ConvTranspose2dSpec};
 use crate::{Activation, Result, Tensor, ops};
 
 /// Which convolution, with its geometry.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ConvKind {
-    Plain(Conv2d),
-    Transposed(ConvTranspose2d),
+    Plain(Conv2dSpec),
+    Transposed(ConvTranspose2dSpec),
 }
 
 impl ConvKind {
@@ -55,7 +55,7 @@ impl Graph {
         x: Var,
         w: Var,
         b: Option<Var>,
-        spec: Conv2d,
+        spec: Conv2dSpec,
         act: Activation,
     ) -> Result<Var> {
         self.conv(x, w, b, ConvKind::Plain(spec), act)
@@ -67,7 +67,7 @@ impl Graph {
         x: Var,
         w: Var,
         b: Option<Var>,
-        spec: ConvTranspose2d,
+        spec: ConvTranspose2dSpec,
         act: Activation,
     ) -> Result<Var> {
         self.conv(x, w, b, ConvKind::Transposed(spec), act)

@@ -1,4 +1,4 @@
-//! Matrix products: `matmul` and the fused `linear`, with their rules.
+//! Matrix products: `matmul` and the fused `dense`, with their rules.
 
 use super::graph::{Graph, Var};
 use super::op::{Grads, Op};
@@ -21,19 +21,11 @@ impl Graph {
 
     /// act(x · w + b) with x (N, in), w (in, out), b (out). `act` must be
     /// `differentiable_from_output`.
-    pub fn linear(&mut self, x: Var, w: Var, b: Option<Var>, act: Activation) -> Result<Var> {
+    pub fn dense(&mut self, x: Var, w: Var, b: Option<Var>, act: Activation) -> Result<Var> {
         super::activation::check_fusable(act)?;
-        let y = ops::matmul_with(
-            None,
-            self.value(x),
-            self.value(w),
-            b.map(|b| self.value(b)),
-            false,
-            false,
-            act,
-        )?;
+        let y = ops::dense(self.value(x), self.value(w), b.map(|b| self.value(b)), act)?;
         let inputs: Vec<Var> = [Some(x), Some(w), b].into_iter().flatten().collect();
-        Ok(self.push(y, Op::Linear { x, w, b, act }, &inputs))
+        Ok(self.push(y, Op::Dense { x, w, b, act }, &inputs))
     }
 }
 
@@ -65,7 +57,7 @@ pub(crate) fn matmul_rule(
     Ok(grads)
 }
 
-pub(crate) fn linear_rule(
+pub(crate) fn dense_rule(
     g: &mut Graph,
     y: Var,
     x: Var,

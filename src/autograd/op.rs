@@ -28,7 +28,7 @@ pub(crate) enum Op {
     },
     /// act(x · w + b) with x (N, in), w (in, out): the activation runs in the GEMM's
     /// epilogue and is differentiated from the output.
-    Linear {
+    Dense {
         x: Var,
         w: Var,
         b: Option<Var>,
@@ -157,7 +157,7 @@ impl Op {
         match self {
             Op::Leaf | Op::Param(_) => Ok(Vec::new()),
             Op::Matmul { a, b, ta, tb } => dense::matmul_rule(g, *a, *b, *ta, *tb, dy),
-            Op::Linear { x, w, b, act } => dense::linear_rule(g, out, *x, *w, *b, *act, dy),
+            Op::Dense { x, w, b, act } => dense::dense_rule(g, out, *x, *w, *b, *act, dy),
             Op::Conv { x, w, b, kind, act } => conv::conv_rule(g, out, *x, *w, *b, kind, *act, dy),
             Op::ConvData { dy: d, w, kind } => conv::conv_data_rule(g, *d, *w, kind, dy),
             Op::ConvWeight { dy: d, x, kind } => conv::conv_weight_rule(g, *d, *x, kind, dy),

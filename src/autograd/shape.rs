@@ -13,12 +13,12 @@ impl Graph {
     }
 
     pub fn upsample(&mut self, x: Var, factor: (usize, usize)) -> Result<Var> {
-        let y = ops::upsample_nearest(self.value(x), factor)?;
+        let y = ops::upsample(self.value(x), factor)?;
         Ok(self.push(y, Op::Upsample { x, factor }, &[x]))
     }
 
     fn upsample_grad(&mut self, dy: Var, factor: (usize, usize)) -> Result<Var> {
-        let dx = ops::upsample_nearest_backward(self.value(dy), factor)?;
+        let dx = ops::upsample_backward(self.value(dy), factor)?;
         Ok(self.push(dx, Op::UpsampleGrad { dy, factor }, &[dy]))
     }
 

@@ -68,7 +68,7 @@ pub struct GanArgs {
     /// for its default --arch].
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub conditional: bool,
-    /// Divide the weight of every Linear and conv of D by its spectral norm (one power
+    /// Divide the weight of every Dense and conv of D by its spectral norm (one power
     /// iteration a step).
     #[arg(long)]
     pub spectral_norm: bool,

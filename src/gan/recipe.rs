@@ -123,7 +123,7 @@ pub struct Recipe {
     pub gp: f32,
     /// D steps per G step: a step trains D, and every `n_critic`-th step also G.
     pub n_critic: usize,
-    /// Divide the weight of every Linear and conv of D by its spectral norm, estimated
+    /// Divide the weight of every Dense and conv of D by its spectral norm, estimated
     /// by one power iteration a step.
     pub spectral_norm: bool,
     /// After each G step, an exponential moving average of G's weights takes in the

@@ -5,14 +5,14 @@
 //! take the data set's images; each change is named beside its model.
 
 use crate::nn::{Init, Sequential};
-use crate::{BatchNormConfig, Conv2d, ConvTranspose2d, Error, Gpu, Padding, Result};
+use crate::{BatchNormConfig, Conv2dSpec, ConvTranspose2dSpec, Error, Gpu, Padding, Result};
 use crate::{TransposePadding, error::shape_err};
 use std::collections::BTreeMap;
 
 /// Which pair of models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
-    /// DCGAN: Linear → ConvTranspose generator (each doubling the side, from 7×7 for
+    /// DCGAN: Dense → ConvTranspose generator (each doubling the side, from 7×7 for
     /// 28×28 images, from 4×4 for 32×32), strided-conv discriminator.
     Dcgan,
     /// The Keras tutorials' models. On 28×28×1, the DCGAN tutorial's: Dense →
@@ -229,8 +229,8 @@ pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
     // G takes the noise, then the one-hot class of a conditional GAN.
     let (inputs, ngf, seed) = (model.nz + model.classes, model.ngf, model.seed);
     let [c, h, w] = model.image;
-    let up = ConvTranspose2d::torch(2, 1, 0);
-    let same = Conv2d::new(1, Padding::Same);
+    let up = ConvTranspose2dSpec::torch(2, 1, 0);
+    let same = Conv2dSpec::new(1, Padding::Same);
     let keras = |g| keras_bn(Sequential::new(gpu, "g", &[inputs], Init::GlorotUniform, g));
     match model.arch {
         Arch::Dcgan => {
@@ -258,11 +258,11 @@ pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
                 .batch_norm()?
                 .leaky_relu(0.2)?
                 .reshape(&[ngf * 4, 7, 7])?
-                .upsample2d()?
+                .upsample()?
                 .conv2d(ngf * 2, 5, same, false)?
                 .batch_norm()?
                 .leaky_relu(0.2)?
-                .upsample2d()?
+                .upsample()?
                 .conv2d(ngf, 5, same, false)?
                 .batch_norm()?
                 .leaky_relu(0.2)?
@@ -292,11 +292,11 @@ pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
                 .reshape(&[ngf * 2, 7, 7])?
                 .batch_norm()?
                 .leaky_relu(0.2)?
-                .upsample2d()?
+                .upsample()?
                 .conv2d(ngf * 2, 4, same, true)?
                 .batch_norm()?
                 .leaky_relu(0.2)?
-                .upsample2d()?
+                .upsample()?
                 .conv2d(1, 4, same, true)?
                 .tanh()
         }
@@ -312,10 +312,10 @@ pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
                 .conv_transpose2d(
                     ngf,
                     5,
-                    ConvTranspose2d::new(2, TransposePadding::Same),
+                    ConvTranspose2dSpec::new(2, TransposePadding::Same),
                     true,
                 )?
-                .conv2d(1, 5, Conv2d::new(1, Padding::Valid), true)?
+                .conv2d(1, 5, Conv2dSpec::new(1, Padding::Valid), true)?
                 .tanh()
         }
         // Article C's Dense(128) can't reshape to (4, 4, 128), its valid layers can't
@@ -324,7 +324,7 @@ pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
         // convs and the last conv (7 → 14 → 28 → 28), and tanh on the output.
         Arch::ArticleC => {
             model.expect_image(&[MNIST])?;
-            let up = ConvTranspose2d::new(2, TransposePadding::Same);
+            let up = ConvTranspose2dSpec::new(2, TransposePadding::Same);
             keras(seed)
                 .dense(7 * 7 * ngf * 2, true)?
                 .reshape(&[ngf * 2, 7, 7])?
@@ -344,7 +344,7 @@ pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
 /// (The article also scales the data to [0, 1] under its tanh; duel's data is in
 /// [-1, 1], tanh's range.)
 fn keras_cifar_generator(g: Sequential, ngf: usize) -> Result<Sequential> {
-    let same = |stride| ConvTranspose2d::new(stride, TransposePadding::Same);
+    let same = |stride| ConvTranspose2dSpec::new(stride, TransposePadding::Same);
     g.dense(8 * 8 * ngf * 2, true)?
         .relu()?
         .reshape(&[ngf * 2, 8, 8])?
@@ -362,8 +362,8 @@ pub fn discriminator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
     let (ndf, seed) = (model.ndf, model.seed.wrapping_add(1));
     let image = &model.image[..];
     let keras = || keras_bn(Sequential::new(gpu, "d", image, Init::GlorotUniform, seed));
-    let strided = Conv2d::new(2, Padding::symmetric(1));
-    let same = |stride| Conv2d::new(stride, Padding::Same);
+    let strided = Conv2dSpec::new(2, Padding::symmetric(1));
+    let same = |stride| Conv2dSpec::new(stride, Padding::Same);
     match model.arch {
         Arch::Dcgan => {
             let doublings = dcgan_doublings(model)?;

@@ -90,7 +90,7 @@ pub(crate) enum ShaderId {
     },
 }
 
-/// How profiles and labels name a shader: `batchnorm`, `gemm_conv_forward on tiled 64x64x16
+/// How profiles and labels name a shader: `batch_norm`, `gemm_conv_forward on tiled 64x64x16
 /// (4x4 each), split-K`.
 impl std::fmt::Display for ShaderId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

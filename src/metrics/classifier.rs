@@ -1,5 +1,5 @@
 //! The classifiers the metric measures with, one per image set: strided convs with
-//! batch norm → Linear(128) features → ReLU → Dropout → Linear(10).
+//! batch norm → Dense(128) features → ReLU → Dropout → Dense(10).
 //! - MNIST: conv 32 → two strided convs of 32 (to 7×7); about 234k parameters, so its
 //!   trained weights (0.9 MB) ship in the repository.
 //! - CIFAR-10: conv 32 → strided convs of 64, 128 and 128 (to 4×4); about 690k
@@ -9,7 +9,7 @@ use crate::autograd::{Buffer, Graph, Param, Var};
 use crate::data::ImageSet;
 use crate::io::checkpoint;
 use crate::nn::{Init, Sequential};
-use crate::{Conv2d, Error, Gpu, Padding, Result, Tensor};
+use crate::{Conv2dSpec, Error, Gpu, Padding, Result, Tensor};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -48,7 +48,7 @@ impl Classifier {
             ImageSet::Mnist => &[32, 32],         // 28 → 14 → 7
             ImageSet::Cifar10 => &[64, 128, 128], // 32 → 16 → 8 → 4
         };
-        let strided = Conv2d::new(2, Padding::symmetric(1));
+        let strided = Conv2dSpec::new(2, Padding::symmetric(1));
         let mut features = Sequential::new(
             gpu,
             "features",
@@ -56,7 +56,7 @@ impl Classifier {
             Init::GlorotUniform,
             seed,
         )
-        .conv2d(32, 3, Conv2d::new(1, Padding::Same), true)?
+        .conv2d(32, 3, Conv2dSpec::new(1, Padding::Same), true)?
         .relu()?;
         for &width in widths {
             features = features

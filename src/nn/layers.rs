@@ -4,7 +4,7 @@
 use super::init::Initializer;
 use super::spectral::SpectralNorm;
 use crate::autograd::{Buffer, Graph, Param, Var};
-use crate::conv_spec::{Conv2d, ConvTranspose2d};
+use crate::conv_spec::{Conv2dSpec, ConvTranspose2dSpec};
 use crate::{Activation, BatchNormConfig, Gpu, Result, error::shape_err, ops};
 use std::rc::Rc;
 
@@ -129,11 +129,11 @@ impl Weights {
 }
 
 /// Dense: (in) -> (out), y = x·W + b with W (in, out).
-pub struct Linear {
+pub struct Dense {
     pub weights: Weights,
 }
 
-impl Linear {
+impl Dense {
     pub fn new(
         gpu: &Gpu,
         name: &str,
@@ -141,7 +141,7 @@ impl Linear {
         inputs: usize,
         outputs: usize,
         bias: bool,
-    ) -> Result<Linear> {
+    ) -> Result<Dense> {
         let weights = Weights::new(
             gpu,
             name,
@@ -150,18 +150,18 @@ impl Linear {
             (inputs, outputs),
             bias.then_some(outputs),
         )?;
-        Ok(Linear { weights })
+        Ok(Dense { weights })
     }
 }
 
-impl Linear {
+impl Dense {
     fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
         let (w, b) = self.weights.vars(g)?;
-        g.linear(x, w, b, act)
+        g.dense(x, w, b, act)
     }
 }
 
-impl Layer for Linear {
+impl Layer for Dense {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
         self.apply(g, x, Activation::Identity)
     }
@@ -174,7 +174,7 @@ impl Layer for Linear {
         let [inputs, outputs] = <[usize; 2]>::try_from(self.weights.shape()).expect("2-D weight");
         if input != [inputs] {
             return Err(shape_err!(
-                "Linear({inputs} -> {outputs}) got input {input:?}; add Flatten first"
+                "Dense({inputs} -> {outputs}) got input {input:?}; add Flatten first"
             ));
         }
         Ok(vec![outputs])
@@ -190,12 +190,12 @@ impl Layer for Linear {
 }
 
 /// Conv2D: (Cin, H, W) -> (Cout, Ho, Wo), weights (Cout, Cin, KH, KW).
-pub struct Conv {
+pub struct Conv2d {
     pub weights: Weights,
-    pub spec: Conv2d,
+    pub spec: Conv2dSpec,
 }
 
-impl Conv {
+impl Conv2d {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         gpu: &Gpu,
@@ -204,9 +204,9 @@ impl Conv {
         cin: usize,
         cout: usize,
         kernel: usize,
-        spec: Conv2d,
+        spec: Conv2dSpec,
         bias: bool,
-    ) -> Result<Conv> {
+    ) -> Result<Conv2d> {
         let taps = kernel * kernel;
         let weights = Weights::new(
             gpu,
@@ -216,18 +216,18 @@ impl Conv {
             (cin * taps, cout * taps),
             bias.then_some(cout),
         )?;
-        Ok(Conv { weights, spec })
+        Ok(Conv2d { weights, spec })
     }
 }
 
-impl Conv {
+impl Conv2d {
     fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
         let (w, b) = self.weights.vars(g)?;
         g.conv2d(x, w, b, self.spec, act)
     }
 }
 
-impl Layer for Conv {
+impl Layer for Conv2d {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
         self.apply(g, x, Activation::Identity)
     }
@@ -253,12 +253,12 @@ impl Layer for Conv {
 }
 
 /// Conv2DTranspose: (Cin, H, W) -> (Cout, Ho, Wo), weights (Cin, Cout, KH, KW).
-pub struct ConvTranspose {
+pub struct ConvTranspose2d {
     pub weights: Weights,
-    pub spec: ConvTranspose2d,
+    pub spec: ConvTranspose2dSpec,
 }
 
-impl ConvTranspose {
+impl ConvTranspose2d {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         gpu: &Gpu,
@@ -267,9 +267,9 @@ impl ConvTranspose {
         cin: usize,
         cout: usize,
         kernel: usize,
-        spec: ConvTranspose2d,
+        spec: ConvTranspose2dSpec,
         bias: bool,
-    ) -> Result<ConvTranspose> {
+    ) -> Result<ConvTranspose2d> {
         let taps = kernel * kernel;
         let weights = Weights::new(
             gpu,
@@ -279,18 +279,18 @@ impl ConvTranspose {
             (cout * taps, cin * taps),
             bias.then_some(cout),
         )?;
-        Ok(ConvTranspose { weights, spec })
+        Ok(ConvTranspose2d { weights, spec })
     }
 }
 
-impl ConvTranspose {
+impl ConvTranspose2d {
     fn apply(&self, g: &mut Graph, x: Var, act: Activation) -> Result<Var> {
         let (w, b) = self.weights.vars(g)?;
         g.conv_transpose2d(x, w, b, self.spec, act)
     }
 }
 
-impl Layer for ConvTranspose {
+impl Layer for ConvTranspose2d {
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
         self.apply(g, x, Activation::Identity)
     }

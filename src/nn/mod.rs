@@ -6,6 +6,6 @@ mod sequential;
 mod spectral;
 
 pub use init::{Init, Initializer};
-pub use layers::{BatchNorm, Conv, ConvTranspose, Layer, Linear, Stateless, Weights};
+pub use layers::{BatchNorm, Conv2d, ConvTranspose2d, Dense, Layer, Stateless, Weights};
 pub use sequential::Sequential;
 pub use spectral::SpectralNorm;

@@ -6,14 +6,14 @@
 //! Sequential::new(&gpu, "g", &[100], Init::Dcgan, seed)
 //!     .dense(7 * 7 * 128, false)?.batch_norm()?.relu()?
 //!     .reshape(&[128, 7, 7])?
-//!     .conv_transpose2d(64, 4, ConvTranspose2d::torch(2, 1, 0), false)?.batch_norm()?.relu()?
-//!     .conv_transpose2d(1, 4, ConvTranspose2d::torch(2, 1, 0), false)?.tanh()?
+//!     .conv_transpose2d(64, 4, ConvTranspose2dSpec::torch(2, 1, 0), false)?.batch_norm()?.relu()?
+//!     .conv_transpose2d(1, 4, ConvTranspose2dSpec::torch(2, 1, 0), false)?.tanh()?
 //! ```
 
 use super::init::{Init, Initializer};
-use super::layers::{BatchNorm, Conv, ConvTranspose, Layer, Linear, Stateless};
+use super::layers::{BatchNorm, Conv2d, ConvTranspose2d, Dense, Layer, Stateless};
 use crate::autograd::{Buffer, Graph, Param, Var};
-use crate::conv_spec::{Conv2d, ConvTranspose2d};
+use crate::conv_spec::{Conv2dSpec, ConvTranspose2dSpec};
 use crate::{BatchNormConfig, Gpu, Result, error::shape_err};
 use std::rc::Rc;
 
@@ -80,7 +80,7 @@ impl Sequential {
                 self.shape
             ));
         };
-        let layer = Linear::new(
+        let layer = Dense::new(
             &self.gpu,
             &self.layer_name(),
             &self.init,
@@ -96,11 +96,11 @@ impl Sequential {
         self,
         filters: usize,
         kernel: usize,
-        spec: Conv2d,
+        spec: Conv2dSpec,
         bias: bool,
     ) -> Result<Sequential> {
         let cin = self.channels("Conv2D")?;
-        let layer = Conv::new(
+        let layer = Conv2d::new(
             &self.gpu,
             &self.layer_name(),
             &self.init,
@@ -118,11 +118,11 @@ impl Sequential {
         self,
         filters: usize,
         kernel: usize,
-        spec: ConvTranspose2d,
+        spec: ConvTranspose2dSpec,
         bias: bool,
     ) -> Result<Sequential> {
         let cin = self.channels("Conv2DTranspose")?;
-        let layer = ConvTranspose::new(
+        let layer = ConvTranspose2d::new(
             &self.gpu,
             &self.layer_name(),
             &self.init,
@@ -172,7 +172,7 @@ impl Sequential {
     }
 
     /// UpSampling2D(size=(2, 2)).
-    pub fn upsample2d(self) -> Result<Sequential> {
+    pub fn upsample(self) -> Result<Sequential> {
         self.push(Stateless::Upsample(2, 2))
     }
 
@@ -236,7 +236,7 @@ impl Sequential {
         self.layers.iter().flat_map(|l| l.buffers()).collect()
     }
 
-    /// Divides the weight of every Linear and conv by its spectral norm from now on
+    /// Divides the weight of every Dense and conv by its spectral norm from now on
     /// (see `SpectralNorm`), each power iteration starting from (`seed`, its index).
     pub fn spectral_norm(mut self, seed: u64) -> Result<Sequential> {
         for (index, layer) in self.layers.iter_mut().enumerate() {

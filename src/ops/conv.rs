@@ -11,7 +11,7 @@
 //! | conv and convT weight grad  | gemm_conv_weight_grad |
 
 use super::gemm::Gemm;
-use crate::conv_spec::{Conv2d, ConvGeometry, ConvTranspose2d};
+use crate::conv_spec::{Conv2dSpec, ConvGeometry, ConvTranspose2dSpec};
 use crate::error::shape_err;
 use crate::gpu::GemmPlan;
 use crate::{Activation, Gpu, Result, Tensor, ops};
@@ -246,7 +246,7 @@ pub fn conv2d(
     x: &Tensor,
     w: &Tensor,
     bias: Option<&Tensor>,
-    spec: &Conv2d,
+    spec: &Conv2dSpec,
     act: Activation,
 ) -> Result<Tensor> {
     let g = spec.geometry(x.shape(), w.shape())?;
@@ -261,7 +261,7 @@ pub fn conv2d_backward_input(
     dy: &Tensor,
     w: &Tensor,
     input_shape: &[usize],
-    spec: &Conv2d,
+    spec: &Conv2dSpec,
 ) -> Result<Tensor> {
     let g = spec.geometry(input_shape, w.shape())?;
     check_shape(
@@ -280,7 +280,7 @@ pub fn conv2d_backward_weight(
     dy: &Tensor,
     x: &Tensor,
     weight_shape: &[usize],
-    spec: &Conv2d,
+    spec: &Conv2dSpec,
 ) -> Result<Tensor> {
     let g = spec.geometry(x.shape(), weight_shape)?;
     check_shape(
@@ -311,7 +311,7 @@ pub fn conv_transpose2d(
     x: &Tensor,
     w: &Tensor,
     bias: Option<&Tensor>,
-    spec: &ConvTranspose2d,
+    spec: &ConvTranspose2dSpec,
     act: Activation,
 ) -> Result<Tensor> {
     let g = spec.geometry(x.shape(), w.shape())?;
@@ -326,7 +326,7 @@ pub fn conv_transpose2d_backward_input(
     dy: &Tensor,
     w: &Tensor,
     input_shape: &[usize],
-    spec: &ConvTranspose2d,
+    spec: &ConvTranspose2dSpec,
 ) -> Result<Tensor> {
     let g = spec.geometry(input_shape, w.shape())?;
     check_shape(
@@ -346,7 +346,7 @@ pub fn conv_transpose2d_backward_weight(
     dy: &Tensor,
     x: &Tensor,
     weight_shape: &[usize],
-    spec: &ConvTranspose2d,
+    spec: &ConvTranspose2dSpec,
 ) -> Result<Tensor> {
     let g = spec.geometry(x.shape(), weight_shape)?;
     check_shape(

@@ -1,5 +1,5 @@
-//! Matmul launchers: C = A·B, Aᵀ·B and A·Bᵀ (what a Linear layer's backward needs),
-//! each with an optional fused bias add.
+//! Matmul launchers: C = A·B, Aᵀ·B and A·Bᵀ (what a Dense layer's backward needs),
+//! each with an optional fused bias add and activation; `dense` is Dense's forward.
 
 use super::gemm::Gemm;
 use crate::Activation;
@@ -100,9 +100,9 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     matmul_with(None, a, b, None, false, false, Activation::Identity)
 }
 
-/// C (M, N) = A (M, K) · B (K, N) + bias (N), the forward of a Linear layer.
-pub fn matmul_bias(a: &Tensor, b: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    matmul_with(None, a, b, Some(bias), false, false, Activation::Identity)
+/// y (N, out) = act(x (N, in) · w (in, out) [+ bias (out)]): the forward of Dense.
+pub fn dense(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> Result<Tensor> {
+    matmul_with(None, x, w, bias, false, false, act)
 }
 
 /// C (M, N) = Aᵀ · B with A stored (K, M) and B (K, N): a weight gradient Xᵀ·dY.

@@ -5,7 +5,7 @@ use crate::gpu::{BufferRange, Gpu, KernelKey};
 use crate::{Error, Result};
 
 mod adam;
-mod batchnorm;
+mod batch_norm;
 mod classify;
 mod conv;
 mod elementwise;
@@ -19,7 +19,7 @@ mod reduce;
 mod upsample;
 
 pub use adam::adam_step;
-pub use batchnorm::{BatchNormSaved, batch_norm_backward, batch_norm_eval, batch_norm_train};
+pub use batch_norm::{BatchNormSaved, batch_norm_backward, batch_norm_eval, batch_norm_train};
 pub use classify::{accuracy, argmax, max_softmax};
 pub use conv::{
     ConvPass, conv_gemm_plans, conv_transpose2d, conv_transpose2d_backward_input,
@@ -37,13 +37,13 @@ pub use loss::{
     softmax_cross_entropy_backward, softmax_cross_entropy_soft,
     softmax_cross_entropy_soft_backward,
 };
-pub use matmul::{matmul, matmul_backward, matmul_bias, matmul_nt, matmul_tn, matmul_with};
+pub use matmul::{dense, matmul, matmul_backward, matmul_nt, matmul_tn, matmul_with};
 pub use random::{dropout, dropout_backward, fill_normal, fill_uniform};
 pub use reduce::{
     mean, mean_axis, mean_axis_backward, mean_backward, sum, sum_axis, sum_axis_backward,
     sum_backward,
 };
-pub use upsample::{upsample_nearest, upsample_nearest_backward};
+pub use upsample::{upsample, upsample_backward};
 
 /// Invocations to a workgroup of the kernels with one item per invocation: the `WG`
 /// of their WGSL prelude, shaders/flat.wgsl.

@@ -119,7 +119,7 @@ pub fn mean(x: &Tensor) -> Result<Tensor> {
 }
 
 /// Sums along `axis`, which is removed from the shape.
-/// `sum_axis(dy, 0)` of a (N, F) gradient is a Linear layer's bias gradient.
+/// `sum_axis(dy, 0)` of a (N, F) gradient is a Dense layer's bias gradient.
 pub fn sum_axis(x: &Tensor, axis: usize) -> Result<Tensor> {
     check_axis(x, axis, "sum_axis")?;
     let (outer, len, inner) = split(x.shape(), axis);

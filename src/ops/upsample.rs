@@ -58,21 +58,21 @@ fn check_factor(factor: (usize, usize), op: &str) -> Result<()> {
 }
 
 /// y (N, C, H·fh, W·fw) repeats each pixel of x (N, C, H, W) fh × fw times.
-pub fn upsample_nearest(x: &Tensor, factor: (usize, usize)) -> Result<Tensor> {
-    check_factor(factor, "upsample_nearest")?;
-    let [n, c, h, w] = dims(x.shape(), "upsample_nearest")?;
+pub fn upsample(x: &Tensor, factor: (usize, usize)) -> Result<Tensor> {
+    check_factor(factor, "upsample")?;
+    let [n, c, h, w] = dims(x.shape(), "upsample")?;
     let y = Tensor::uninit(x.gpu(), &[n, c, h * factor.0, w * factor.1])?;
     launch("upsample", x, &y, [n, c, h, w], factor)?;
     Ok(y)
 }
 
 /// dx (N, C, H, W): each element the sum of the fh × fw gradients of its copies.
-pub fn upsample_nearest_backward(dy: &Tensor, factor: (usize, usize)) -> Result<Tensor> {
-    check_factor(factor, "upsample_nearest_backward")?;
-    let [n, c, bh, bw] = dims(dy.shape(), "upsample_nearest_backward")?;
+pub fn upsample_backward(dy: &Tensor, factor: (usize, usize)) -> Result<Tensor> {
+    check_factor(factor, "upsample_backward")?;
+    let [n, c, bh, bw] = dims(dy.shape(), "upsample_backward")?;
     if bh % factor.0 != 0 || bw % factor.1 != 0 {
         return Err(shape_err!(
-            "upsample_nearest_backward: gradient {:?} is not a multiple of the factors {factor:?}",
+            "upsample_backward: gradient {:?} is not a multiple of the factors {factor:?}",
             dy.shape()
         ));
     }

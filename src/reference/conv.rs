@@ -4,7 +4,7 @@
 
 use super::Array;
 use crate::Activation;
-use crate::conv_spec::{Conv2d, ConvGeometry, ConvTranspose2d};
+use crate::conv_spec::{Conv2dSpec, ConvGeometry, ConvTranspose2dSpec};
 
 /// Where tap (kh, kw) of output pixel (oh, ow) reads the input, if inside it.
 fn source(g: &ConvGeometry, oh: usize, ow: usize, kh: usize, kw: usize) -> Option<(usize, usize)> {
@@ -38,11 +38,17 @@ fn at4(shape: [usize; 4], i: [usize; 4]) -> usize {
     ((i[0] * shape[1] + i[1]) * shape[2] + i[2]) * shape[3] + i[3]
 }
 
-fn geometry(spec: &Conv2d, x: &[usize], w: &[usize]) -> ConvGeometry {
+fn geometry(spec: &Conv2dSpec, x: &[usize], w: &[usize]) -> ConvGeometry {
     spec.geometry(x, w).expect("reference conv2d shapes")
 }
 
-pub fn conv2d(x: &Array, w: &Array, bias: Option<&Array>, spec: &Conv2d, act: Activation) -> Array {
+pub fn conv2d(
+    x: &Array,
+    w: &Array,
+    bias: Option<&Array>,
+    spec: &Conv2dSpec,
+    act: Activation,
+) -> Array {
     let g = geometry(spec, &x.shape, &w.shape);
     let (xs, ws, ys) = (g.input_shape(), g.weight_shape(), g.output_shape());
     let mut y = vec![0.0; ys.iter().product()];
@@ -58,7 +64,12 @@ pub fn conv2d(x: &Array, w: &Array, bias: Option<&Array>, spec: &Conv2d, act: Ac
     super::activate(Array::new(&ys, y), act)
 }
 
-pub fn conv2d_backward_input(dy: &Array, w: &Array, input_shape: &[usize], spec: &Conv2d) -> Array {
+pub fn conv2d_backward_input(
+    dy: &Array,
+    w: &Array,
+    input_shape: &[usize],
+    spec: &Conv2dSpec,
+) -> Array {
     let g = geometry(spec, input_shape, &w.shape);
     let (xs, ws, ys) = (g.input_shape(), g.weight_shape(), g.output_shape());
     let mut dx = vec![0.0; xs.iter().product()];
@@ -73,7 +84,7 @@ pub fn conv2d_backward_weight(
     dy: &Array,
     x: &Array,
     weight_shape: &[usize],
-    spec: &Conv2d,
+    spec: &Conv2dSpec,
 ) -> Array {
     let g = geometry(spec, &x.shape, weight_shape);
     let (xs, ws, ys) = (g.input_shape(), g.weight_shape(), g.output_shape());
@@ -130,7 +141,7 @@ fn each_scatter(
 
 /// Shapes of a transposed convolution: input, weights (Cin, Cout, KH, KW), output.
 fn transpose_shapes(
-    spec: &ConvTranspose2d,
+    spec: &ConvTranspose2dSpec,
     x: &[usize],
     w: &[usize],
 ) -> (ConvGeometry, [usize; 4], [usize; 4], [usize; 4]) {
@@ -149,7 +160,7 @@ pub fn conv_transpose2d(
     x: &Array,
     w: &Array,
     bias: Option<&Array>,
-    spec: &ConvTranspose2d,
+    spec: &ConvTranspose2dSpec,
     act: Activation,
 ) -> Array {
     let (g, xs, ws, ys) = transpose_shapes(spec, &x.shape, &w.shape);
@@ -171,7 +182,7 @@ pub fn conv_transpose2d_backward_input(
     dy: &Array,
     w: &Array,
     input_shape: &[usize],
-    spec: &ConvTranspose2d,
+    spec: &ConvTranspose2dSpec,
 ) -> Array {
     let (g, xs, ws, ys) = transpose_shapes(spec, input_shape, &w.shape);
     let pixels = ys[2] * ys[3];
@@ -187,7 +198,7 @@ pub fn conv_transpose2d_backward_weight(
     dy: &Array,
     x: &Array,
     weight_shape: &[usize],
-    spec: &ConvTranspose2d,
+    spec: &ConvTranspose2dSpec,
 ) -> Array {
     let (g, xs, ws, ys) = transpose_shapes(spec, &x.shape, weight_shape);
     let pixels = ys[2] * ys[3];

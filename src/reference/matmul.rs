@@ -53,8 +53,8 @@ pub fn matmul(a: &Array, b: &Array) -> Array {
     matmul_with(a, b, None, false, false, Activation::Identity)
 }
 
-pub fn matmul_bias(a: &Array, b: &Array, bias: &Array) -> Array {
-    matmul_with(a, b, Some(bias), false, false, Activation::Identity)
+pub fn dense(x: &Array, w: &Array, bias: Option<&Array>, act: Activation) -> Array {
+    matmul_with(x, w, bias, false, false, act)
 }
 
 pub fn matmul_tn(a: &Array, b: &Array) -> Array {

@@ -4,7 +4,7 @@
 
 mod adam;
 mod array;
-mod batchnorm;
+mod batch_norm;
 mod classify;
 mod conv;
 mod elementwise;
@@ -18,7 +18,7 @@ mod upsample;
 
 pub use adam::adam_step;
 pub use array::Array;
-pub use batchnorm::{BatchNormSaved, batch_norm_backward, batch_norm_eval, batch_norm_train};
+pub use batch_norm::{BatchNormSaved, batch_norm_backward, batch_norm_eval, batch_norm_train};
 pub use classify::{accuracy, argmax, max_softmax};
 pub use conv::{
     conv_transpose2d, conv_transpose2d_backward_input, conv_transpose2d_backward_weight, conv2d,
@@ -35,10 +35,10 @@ pub use loss::{
     softmax_cross_entropy_backward, softmax_cross_entropy_soft,
     softmax_cross_entropy_soft_backward,
 };
-pub use matmul::{matmul, matmul_backward, matmul_bias, matmul_nt, matmul_tn, matmul_with};
+pub use matmul::{dense, matmul, matmul_backward, matmul_nt, matmul_tn, matmul_with};
 pub use random::{dropout, dropout_backward, fill_normal, fill_uniform, philox};
 pub use reduce::{
     mean, mean_axis, mean_axis_backward, mean_backward, sum, sum_axis, sum_axis_backward,
     sum_backward,
 };
-pub use upsample::{upsample_nearest, upsample_nearest_backward};
+pub use upsample::{upsample, upsample_backward};

@@ -2,7 +2,7 @@
 
 use super::Array;
 
-pub fn upsample_nearest(x: &Array, factor: (usize, usize)) -> Array {
+pub fn upsample(x: &Array, factor: (usize, usize)) -> Array {
     let [n, c, h, w] = <[usize; 4]>::try_from(&x.shape[..]).expect("(N, C, H, W)");
     let (bh, bw) = (h * factor.0, w * factor.1);
     let mut y = vec![0.0; n * c * bh * bw];
@@ -17,7 +17,7 @@ pub fn upsample_nearest(x: &Array, factor: (usize, usize)) -> Array {
     Array::new(&[n, c, bh, bw], y)
 }
 
-pub fn upsample_nearest_backward(dy: &Array, factor: (usize, usize)) -> Array {
+pub fn upsample_backward(dy: &Array, factor: (usize, usize)) -> Array {
     let [n, c, bh, bw] = <[usize; 4]>::try_from(&dy.shape[..]).expect("(N, C, H, W)");
     let (h, w) = (bh / factor.0, bw / factor.1);
     let mut dx = vec![0.0; n * c * h * w];

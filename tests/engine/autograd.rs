@@ -8,7 +8,7 @@
 use crate::common::{gpu, numeric_grad, param, random, upload};
 use duel::autograd::{Graph, Param, Var};
 use duel::reference::{self as r, Array};
-use duel::{Activation, BatchNormConfig, Conv2d, ConvTranspose2d, Padding, Tensor, ops};
+use duel::{Activation, BatchNormConfig, Conv2dSpec, ConvTranspose2dSpec, Padding, Tensor, ops};
 use std::rc::Rc;
 
 fn assert_grad(what: &str, p: &Param, want: &Array) {
@@ -25,7 +25,7 @@ fn assert_grad(what: &str, p: &Param, want: &Array) {
 /// x · w, with no bias or activation.
 fn dense(g: &mut Graph, x: Var, w: &Rc<Param>) -> Var {
     let w = g.param(w);
-    g.linear(x, w, None, Activation::Identity).unwrap()
+    g.dense(x, w, None, Activation::Identity).unwrap()
 }
 
 fn scalar(a: &Array) -> f64 {
@@ -43,15 +43,18 @@ fn two_layer_mlp_gradients_match_finite_differences() {
         random(&[1], 6, -0.2, 0.2),
     ];
     let loss = |p: &[Array]| {
-        let h = r::leaky_relu(&r::matmul_bias(&x, &p[0], &p[1]), 0.2);
-        scalar(&r::bce_with_logits(&r::matmul_bias(&h, &p[2], &p[3]), &t))
+        let h = r::leaky_relu(&r::dense(&x, &p[0], Some(&p[1]), Activation::Identity), 0.2);
+        scalar(&r::bce_with_logits(
+            &r::dense(&h, &p[2], Some(&p[3]), Activation::Identity),
+            &t,
+        ))
     };
     let params: Vec<Rc<Param>> = init
         .iter()
         .enumerate()
         .map(|(i, a)| param(&format!("p{i}"), a))
         .collect();
-    // The LeakyReLU as an op of its own, then fused into the first Linear's epilogue.
+    // The LeakyReLU as an op of its own, then fused into the first Dense's epilogue.
     for fused in [false, true] {
         let mut g = Graph::new(gpu(), true, 0);
         let xv = g.input(upload(&x));
@@ -59,15 +62,15 @@ fn two_layer_mlp_gradients_match_finite_differences() {
         let h = if fused {
             {
                 let (w, b) = (g.param(&params[0]), g.param(&params[1]));
-                g.linear(xv, w, Some(b), leaky).unwrap()
+                g.dense(xv, w, Some(b), leaky).unwrap()
             }
         } else {
             let (w, b) = (g.param(&params[0]), g.param(&params[1]));
-            let h = g.linear(xv, w, Some(b), Activation::Identity).unwrap();
+            let h = g.dense(xv, w, Some(b), Activation::Identity).unwrap();
             g.leaky_relu(h, 0.2).unwrap()
         };
         let (w, b) = (g.param(&params[2]), g.param(&params[3]));
-        let y = g.linear(h, w, Some(b), Activation::Identity).unwrap();
+        let y = g.dense(h, w, Some(b), Activation::Identity).unwrap();
         let l = g.bce_with_logits(y, &upload(&t)).unwrap();
         let gpu_loss = g.value(l).to_vec().unwrap()[0];
         assert!(
@@ -87,10 +90,10 @@ fn two_layer_mlp_gradients_match_finite_differences() {
 /// conv → sigmoid → BN → LeakyReLU → convT → tanh → BCE, with each activation as an op
 /// of its own and then fused into the epilogue of the op before it.
 #[test]
-fn conv_batchnorm_convtranspose_chain_matches_finite_differences() {
+fn conv2d_batch_norm_conv_transpose2d_chain_matches_finite_differences() {
     let x = random(&[2, 2, 6, 6], 10, -1.0, 1.0);
-    let conv = Conv2d::new(2, Padding::symmetric(1));
-    let convt = ConvTranspose2d::torch(2, 1, 0);
+    let conv = Conv2dSpec::new(2, Padding::symmetric(1));
+    let convt = ConvTranspose2dSpec::torch(2, 1, 0);
     let bn = BatchNormConfig::default();
     let t = random(&[2, 2, 6, 6], 11, 0.0, 1.0);
     let init = [
@@ -225,7 +228,7 @@ fn no_grad_records_nothing_to_differentiate() {
     let y = g
         .no_grad(|g| {
             let w = g.param(&w);
-            g.linear(x, w, None, Activation::Identity)
+            g.dense(x, w, None, Activation::Identity)
         })
         .unwrap();
     let ones = upload(&Array::new(&[1, 2], vec![1.0; 2]));
@@ -356,7 +359,7 @@ fn adam_updates_every_parameter_in_one_dispatch() {
 }
 
 /// The least-squares pieces: sub, mul (with distinct operands and as square), mean and
-/// the mse composed of them, through two Linear layers, against finite differences.
+/// the mse composed of them, through two Dense layers, against finite differences.
 #[test]
 fn mse_and_elementwise_ops_match_finite_differences() {
     let x = random(&[5, 4], 60, -1.0, 1.0);
@@ -368,7 +371,7 @@ fn mse_and_elementwise_ops_match_finite_differences() {
     ];
     // mean((x·W0 + b - t)²) + mean((x·W0 + b) ⊙ (x·W2))
     let loss = |p: &[Array]| {
-        let y = r::matmul_bias(&x, &p[0], &p[1]);
+        let y = r::dense(&x, &p[0], Some(&p[1]), Activation::Identity);
         let y2 = r::matmul(&x, &p[2]);
         let d = r::sub(&y, &t);
         scalar(&r::mean(&r::mul(&d, &d))) + scalar(&r::mean(&r::mul(&y, &y2)))
@@ -386,8 +389,8 @@ fn mse_and_elementwise_ops_match_finite_differences() {
         g.param(&params[1]),
         g.param(&params[2]),
     );
-    let y = g.linear(xv, w, Some(b), identity).unwrap();
-    let y2 = g.linear(xv, w2, None, identity).unwrap();
+    let y = g.dense(xv, w, Some(b), identity).unwrap();
+    let y2 = g.dense(xv, w2, None, identity).unwrap();
     let squared = g.mse(y, tv).unwrap();
     let product = g.mul(y, y2).unwrap();
     let cross = g.mean(product).unwrap();

@@ -13,7 +13,7 @@ use crate::common::{gpu, numeric_grad, param, random, upload};
 use duel::autograd::{Graph, Var};
 use duel::nn::SpectralNorm;
 use duel::reference::{self as r, Array};
-use duel::{Activation, BatchNormConfig, Conv2d, ConvTranspose2d, Padding};
+use duel::{Activation, BatchNormConfig, Conv2dSpec, ConvTranspose2dSpec, Padding};
 
 const ACTS: [Activation; 5] = [
     Activation::Identity,
@@ -110,14 +110,13 @@ fn linear_with_each_fused_activation_and_bias() {
     for (k, act) in ACTS.into_iter().enumerate() {
         let w = random(&[5, 4], 10 + k as u64, -0.5, 0.5);
         let b = random(&[4], 20 + k as u64, -0.2, 0.2);
-        let forward =
-            |g: &mut Graph, x: Var, p: &[Var]| g.linear(x, p[0], Some(p[1]), act).unwrap();
+        let forward = |g: &mut Graph, x: Var, p: &[Var]| g.dense(x, p[0], Some(p[1]), act).unwrap();
         let dx = |x: &Array, p: &[Array]| {
-            let z = r::matmul_bias(x, &p[0], &p[1]);
+            let z = r::dense(x, &p[0], Some(&p[1]), Activation::Identity);
             let y = r::activate(z.clone(), act);
             r::matmul_backward(&act_backward(&c, &z, &y, act), x, &p[0]).0
         };
-        check(&format!("linear {act:?}"), &x, &[w, b], &c, &forward, &dx);
+        check(&format!("dense {act:?}"), &x, &[w, b], &c, &forward, &dx);
     }
 }
 
@@ -128,7 +127,7 @@ fn each_activation_as_an_op_of_its_own() {
     for (k, act) in ACTS.into_iter().enumerate().skip(1) {
         let w = random(&[3, 2], 30 + k as u64, -0.8, 0.8);
         let forward = |g: &mut Graph, x: Var, p: &[Var]| {
-            let z = g.linear(x, p[0], None, Activation::Identity).unwrap();
+            let z = g.dense(x, p[0], None, Activation::Identity).unwrap();
             g.activation(z, act).unwrap()
         };
         let dx = |x: &Array, p: &[Array]| {
@@ -144,7 +143,7 @@ fn each_activation_as_an_op_of_its_own() {
 fn conv_with_bias_and_leaky_relu_odd_shapes_and_strides() {
     let leaky = Activation::LeakyRelu(0.2);
     for (k, (stride, pad)) in [(1, 1), (2, 0), (2, 1)].into_iter().enumerate() {
-        let spec = Conv2d::new(stride, Padding::symmetric(pad));
+        let spec = Conv2dSpec::new(stride, Padding::symmetric(pad));
         let x = away_from_zero(&[2, 2, 5, 5], 40 + k as u64);
         let w = random(&[3, 2, 3, 3], 50 + k as u64, -0.4, 0.4);
         let b = random(&[3], 60 + k as u64, -0.1, 0.1);
@@ -170,7 +169,7 @@ fn conv_with_bias_and_leaky_relu_odd_shapes_and_strides() {
 
 #[test]
 fn conv_transpose_with_bias_and_tanh() {
-    let spec = ConvTranspose2d::torch(2, 1, 0);
+    let spec = ConvTranspose2dSpec::torch(2, 1, 0);
     let x = away_from_zero(&[1, 3, 3, 3], 80);
     let w = random(&[3, 2, 4, 4], 81, -0.4, 0.4);
     let b = random(&[2], 82, -0.1, 0.1);
@@ -197,7 +196,7 @@ fn sum_and_mean_on_the_path() {
     let w = random(&[4, 2], 91, -0.8, 0.8);
     let c = random(&[3, 2], 92, -1.0, 1.0);
     let forward = |g: &mut Graph, x: Var, p: &[Var]| {
-        let z = g.linear(x, p[0], None, Activation::Identity).unwrap();
+        let z = g.dense(x, p[0], None, Activation::Identity).unwrap();
         let s = g.sigmoid(z).unwrap();
         let m = g.mean(s).unwrap();
         let total = g.sum(z).unwrap();
@@ -284,7 +283,7 @@ fn spectral_norm_of_a_linear_weight() {
     let (u, v) = (download(&norm.u.value), download(&norm.v.value));
     let forward = |g: &mut Graph, x: Var, p: &[Var]| {
         let w = norm.apply(g, p[0]).unwrap();
-        g.linear(x, w, None, Activation::Identity).unwrap()
+        g.dense(x, w, None, Activation::Identity).unwrap()
     };
     let dx = |_: &Array, p: &[Array]| {
         let sigma = r::matmul_tn(&u, &r::matmul(&p[0], &v)).data[0];

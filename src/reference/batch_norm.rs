@@ -1,4 +1,4 @@
-//! CPU twins of `ops::batchnorm`, two-pass in f64.
+//! CPU twins of `ops::batch_norm`, two-pass in f64.
 
 use super::Array;
 use crate::{Activation, BatchNormConfig};

@@ -89,7 +89,7 @@ fn apply(
     let y = Tensor::uninit(gpu, x.shape())?;
     let [(act_name, act_value), (alpha_name, alpha_value)] = act.constants();
     gpu.dispatch(
-        &KernelKey::new("batchnorm", "bn_apply")
+        &KernelKey::new("batch_norm", "bn_apply")
             .with_value(act_name, act_value)
             .with_value(alpha_name, alpha_value),
         params,
@@ -138,13 +138,13 @@ pub fn batch_norm_train(
     let partial_mean = Tensor::uninit(gpu, &[n, c])?;
     let partial_m2 = Tensor::uninit(gpu, &[n, c])?;
     gpu.dispatch(
-        &KernelKey::new("batchnorm", "bn_partial_stats"),
+        &KernelKey::new("batch_norm", "bn_partial_stats"),
         &params,
         &[x.buffer(), partial_mean.buffer(), partial_m2.buffer()],
         per_thread(gpu, n * c)?,
     );
     gpu.dispatch(
-        &KernelKey::new("batchnorm", "bn_merge_stats"),
+        &KernelKey::new("batch_norm", "bn_merge_stats"),
         &params,
         &[
             partial_mean.buffer(),
@@ -226,7 +226,7 @@ pub fn batch_norm_backward(
     let partial_dgamma = Tensor::uninit(gpu, &[n, c])?;
     let partial_dbeta = Tensor::uninit(gpu, &[n, c])?;
     gpu.dispatch(
-        &KernelKey::new("batchnorm", "bn_partial_grad"),
+        &KernelKey::new("batch_norm", "bn_partial_grad"),
         &params,
         &[
             dy.buffer(),
@@ -239,7 +239,7 @@ pub fn batch_norm_backward(
         per_thread(gpu, n * c)?,
     );
     gpu.dispatch(
-        &KernelKey::new("batchnorm", "bn_merge_grad"),
+        &KernelKey::new("batch_norm", "bn_merge_grad"),
         &params,
         &[
             partial_dgamma.buffer(),
@@ -251,7 +251,7 @@ pub fn batch_norm_backward(
     );
     let dx = Tensor::uninit(gpu, x.shape())?;
     gpu.dispatch(
-        &KernelKey::new("batchnorm", "bn_backward_apply"),
+        &KernelKey::new("batch_norm", "bn_backward_apply"),
         &params,
         &[
             dy.buffer(),

@@ -1,5 +1,5 @@
 // Batch normalisation over x viewed as (N, C, S): per channel c, statistics over the
-// N·S values x[n, c, s]. 2-D batchnorm has S = H·W; 1-D batchnorm (N, F) has C = F, S = 1.
+// N·S values x[n, c, s]. 2-D batch norm has S = H·W; 1-D batch norm (N, F) has C = F, S = 1.
 //
 // Two per-channel buffers describe the normalisation: `mean`, and `second`, which in
 // training is this batch's inverse standard deviation 1/sqrt(var + eps) and in eval
