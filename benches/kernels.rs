@@ -368,19 +368,19 @@ fn bandwidth_rows(
             "relu",
             format!("{n}"),
             8 * n,
-            Box::new(|| ops::relu(&x).map(drop)),
+            Box::new(|| ops::activation(&x, Activation::Relu).map(drop)),
         ),
         (
             "leaky_relu_backward",
             format!("{n}"),
             12 * n,
-            Box::new(|| ops::leaky_relu_backward(&x, &y, 0.2).map(drop)),
+            Box::new(|| ops::activation_backward(&x, &y, Activation::LeakyRelu(0.2)).map(drop)),
         ),
         (
             "tanh",
             format!("{n}"),
             8 * n,
-            Box::new(|| ops::tanh(&x).map(drop)),
+            Box::new(|| ops::activation(&x, Activation::Tanh).map(drop)),
         ),
         (
             "fill",

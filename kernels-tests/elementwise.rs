@@ -6,7 +6,7 @@
 
 use crate::common::{EPS, assert_close, random_array, rng, upload};
 use duel::reference::{self as r, Array};
-use duel::{Tensor, ops};
+use duel::{Activation, Tensor, ops};
 
 /// Batch 1, odd shapes, and one large enough to need a 2-D grid (over 65,535 groups of 256).
 const SHAPES: &[&[usize]] = &[
@@ -17,8 +17,18 @@ const SHAPES: &[&[usize]] = &[
     &[65_535 * 256 + 77],
 ];
 
-type GpuUnary = fn(&Tensor) -> duel::Result<Tensor>;
-type CpuUnary = fn(&Array) -> Array;
+/// Every activation, with the absolute tolerances of its forward and its backward:
+/// none for the piecewise-linear ones; for tanh and sigmoid, 8ε forward (see above)
+/// and 4ε backward (dy·(1 - y²) and dy·y·(1 - y) of exact inputs: a few roundings of
+/// values within [-2, 2]).
+const ACTIVATIONS: [(Activation, f64, f64); 5] = [
+    (Activation::Identity, 0.0, 0.0),
+    (Activation::Relu, 0.0, 0.0),
+    (Activation::LeakyRelu(0.2), 0.0, 0.0),
+    (Activation::Tanh, 8.0 * EPS, 4.0 * EPS),
+    (Activation::Sigmoid, 8.0 * EPS, 4.0 * EPS),
+];
+
 type GpuBinary = fn(&Tensor, &Tensor) -> duel::Result<Tensor>;
 type CpuBinary = fn(&Array, &Array) -> Array;
 
@@ -30,26 +40,15 @@ fn each_shape(seed: u64, mut f: impl FnMut(&[usize], &mut rand::rngs::StdRng)) {
 
 #[test]
 fn unary_forward_ops_match_reference() {
-    let cases: [(&str, GpuUnary, CpuUnary, f64); 4] = [
-        ("relu", ops::relu, r::relu, 0.0),
-        ("tanh", ops::tanh, r::tanh, 8.0 * EPS),
-        ("sigmoid", ops::sigmoid, r::sigmoid, 8.0 * EPS),
-        (
-            "leaky_relu(0.2)",
-            |x| ops::leaky_relu(x, 0.2),
-            |x| r::leaky_relu(x, 0.2),
-            0.0,
-        ),
-    ];
     each_shape(10, |shape, rng| {
         // Wide inputs reach the saturated ends of tanh and sigmoid.
         let x = random_array(rng, shape, -30.0, 30.0);
         let gx = upload(&x);
-        for (name, gpu_op, cpu_op, atol) in cases {
+        for (act, atol, _) in ACTIVATIONS {
             assert_close(
-                &format!("{name} {shape:?}"),
-                &gpu_op(&gx).unwrap(),
-                &cpu_op(&x),
+                &format!("activation {act:?} {shape:?}"),
+                &ops::activation(&gx, act).unwrap(),
+                &r::activation(&x, act),
                 atol,
                 EPS,
             );
@@ -101,29 +100,10 @@ fn lerp_assign_matches_reference() {
 
 #[test]
 fn binary_and_backward_ops_match_reference() {
-    let cases: [(&str, GpuBinary, CpuBinary, f64); 8] = [
+    let cases: [(&str, GpuBinary, CpuBinary, f64); 4] = [
         ("add", ops::add, r::add, 0.0),
         ("sub", ops::sub, r::sub, 0.0),
         ("mul", ops::mul, r::mul, 0.0),
-        ("relu_backward", ops::relu_backward, r::relu_backward, 0.0),
-        (
-            "leaky_relu_backward",
-            |a, b| ops::leaky_relu_backward(a, b, 0.2),
-            |a, b| r::leaky_relu_backward(a, b, 0.2),
-            0.0,
-        ),
-        (
-            "tanh_backward",
-            ops::tanh_backward,
-            r::tanh_backward,
-            4.0 * EPS,
-        ),
-        (
-            "sigmoid_backward",
-            ops::sigmoid_backward,
-            r::sigmoid_backward,
-            4.0 * EPS,
-        ),
         (
             "add_assign",
             |a, b| {
@@ -137,7 +117,7 @@ fn binary_and_backward_ops_match_reference() {
     ];
     each_shape(20, |shape, rng| {
         let a = random_array(rng, shape, -2.0, 2.0);
-        // Backward kernels of tanh and sigmoid take the forward output, which lies in (-1, 1).
+        // The backward of tanh and sigmoid takes the forward output, which lies in (-1, 1).
         let b = random_array(rng, shape, -1.0, 1.0);
         let (ga, gb) = (upload(&a), upload(&b));
         for (name, gpu_op, cpu_op, atol) in cases {
@@ -149,6 +129,15 @@ fn binary_and_backward_ops_match_reference() {
                 2.0 * EPS,
             );
         }
+        for (act, _, atol) in ACTIVATIONS {
+            assert_close(
+                &format!("activation_backward {act:?} {shape:?}"),
+                &ops::activation_backward(&ga, &gb, act).unwrap(),
+                &r::activation_backward(&a, &b, act),
+                atol,
+                2.0 * EPS,
+            );
+        }
     });
 }
 
@@ -156,18 +145,13 @@ fn binary_and_backward_ops_match_reference() {
 fn sigmoid_and_tanh_stay_finite_at_extremes() {
     let x = Array::from_f32(&[6], &[-100.0, -88.0, -1e-30, 1e-30, 88.0, 100.0]);
     let gx = upload(&x);
-    assert_close(
-        "sigmoid extremes",
-        &ops::sigmoid(&gx).unwrap(),
-        &r::sigmoid(&x),
-        8.0 * EPS,
-        EPS,
-    );
-    assert_close(
-        "tanh extremes",
-        &ops::tanh(&gx).unwrap(),
-        &r::tanh(&x),
-        8.0 * EPS,
-        EPS,
-    );
+    for act in [Activation::Sigmoid, Activation::Tanh] {
+        assert_close(
+            &format!("{act:?} extremes"),
+            &ops::activation(&gx, act).unwrap(),
+            &r::activation(&x, act),
+            8.0 * EPS,
+            EPS,
+        );
+    }
 }

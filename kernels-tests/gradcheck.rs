@@ -43,28 +43,20 @@ fn away_from_zero(shape: &[usize], seed: u64) -> Array {
 fn activations_backward_match_finite_differences() {
     let x = away_from_zero(&[3, 7], 1);
     let dy = random_array(&mut rng(2), &[3, 7], -1.0, 1.0);
-    check("relu", r::relu, &x, &dy, &r::relu_backward(&dy, &x));
-    check(
-        "leaky_relu",
-        |x| r::leaky_relu(x, 0.2),
-        &x,
-        &dy,
-        &r::leaky_relu_backward(&dy, &x, 0.2),
-    );
-    check(
-        "tanh",
-        r::tanh,
-        &x,
-        &dy,
-        &r::tanh_backward(&dy, &r::tanh(&x)),
-    );
-    check(
-        "sigmoid",
-        r::sigmoid,
-        &x,
-        &dy,
-        &r::sigmoid_backward(&dy, &r::sigmoid(&x)),
-    );
+    for act in [
+        Activation::Relu,
+        Activation::LeakyRelu(0.2),
+        Activation::Tanh,
+        Activation::Sigmoid,
+    ] {
+        let at = match act.backward_reads_input() {
+            true => x.clone(),
+            false => r::activation(&x, act),
+        };
+        let forward = |x: &Array| r::activation(x, act);
+        let dx = r::activation_backward(&dy, &at, act);
+        check(&format!("{act:?}"), forward, &x, &dy, &dx);
+    }
 }
 
 #[test]

@@ -11,12 +11,13 @@ fn own_gpu() -> Gpu {
 /// a plain gradient-descent update.
 fn training_like_pass(gpu: &Gpu, w: &Tensor, bias: &Tensor, input: &[f32]) -> f32 {
     let x = Tensor::from_slice(gpu, &[16, 24], input).unwrap();
+    let leaky = Activation::LeakyRelu(0.2);
     let h = ops::dense(&x, w, Some(bias), Activation::Identity).unwrap();
-    let y = ops::leaky_relu(&h, 0.2).unwrap();
+    let y = ops::activation(&h, leaky).unwrap();
     let loss = ops::mean(&ops::mul(&y, &y).unwrap()).unwrap();
     let dsquare = ops::mean_backward(&ops::full(gpu, &[], 1.0).unwrap(), y.shape()).unwrap();
     let dy = ops::scale(&ops::mul(&dsquare, &y).unwrap(), 2.0).unwrap();
-    let dh = ops::leaky_relu_backward(&dy, &h, 0.2).unwrap();
+    let dh = ops::activation_backward(&dy, &h, leaky).unwrap();
     let (_dx, dw) = ops::matmul_backward(&dh, &x, w).unwrap();
     let db = ops::sum_axis(&dh, 0).unwrap();
     ops::add_assign(w, &ops::scale(&dw, -0.01).unwrap()).unwrap();

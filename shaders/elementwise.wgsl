@@ -2,15 +2,13 @@
 // One invocation per element; the grid may be 2-D when n needs more than 65,535 groups.
 //
 // Entry points and bindings (binding 0 is always Params):
-//   unary  (1: x, 2: out):             scale, relu, leaky_relu, tanh_forward, sigmoid_forward,
+//   unary  (1: x, 2: out):             scale, activation (the override ACT's),
 //                                      rsqrt ((x + alpha)^-1/2)
-//   binary (1: a, 2: b, 3: out):       add, sub, mul,
-//                                      relu_backward(dy, x), leaky_relu_backward(dy, x),
-//                                      tanh_backward(dy, y), sigmoid_backward(dy, y)
+//   binary (1: a, 2: b, 3: out):       add, sub, mul, activation_backward(dy, at)
 //   accumulate (1: src, 2: dst):       add_assign (dst += src),
 //                                      lerp_assign (dst += alpha * (src - dst))
-// `alpha` is the scale factor for scale, the negative slope for leaky_relu, and the
-// epsilon for rsqrt.
+// `alpha` is the scale factor for scale, the weight of the new value for lerp_assign,
+// and the epsilon for rsqrt.
 
 struct Params {
     n: u32,
@@ -43,31 +41,10 @@ fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 }
 
 @compute @workgroup_size(256)
-fn relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = flat_index(wid, nwg, lid);
-    if i < p.n { uout[i] = act_relu(ux[i]); }
-}
-
-@compute @workgroup_size(256)
-fn leaky_relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn activation(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = flat_index(wid, nwg, lid);
-    if i < p.n { uout[i] = act_leaky_relu(ux[i], p.alpha); }
-}
-
-@compute @workgroup_size(256)
-fn tanh_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = flat_index(wid, nwg, lid);
-    if i < p.n { uout[i] = act_tanh(ux[i]); }
-}
-
-@compute @workgroup_size(256)
-fn sigmoid_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = flat_index(wid, nwg, lid);
-    if i < p.n { uout[i] = sigmoid(ux[i]); }
+    if i < p.n { uout[i] = activate(ux[i]); }
 }
 
 @compute @workgroup_size(256)
@@ -99,33 +76,10 @@ fn mul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 }
 
 @compute @workgroup_size(256)
-fn relu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = flat_index(wid, nwg, lid);
-    if i < p.n { bout[i] = select(0.0, ba[i], bb[i] > 0.0); }
-}
-
-@compute @workgroup_size(256)
-fn leaky_relu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn activation_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = flat_index(wid, nwg, lid);
-    if i < p.n { bout[i] = select(ba[i] * p.alpha, ba[i], bb[i] > 0.0); }
-}
-
-@compute @workgroup_size(256)
-fn tanh_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = flat_index(wid, nwg, lid);
-    // Takes the forward output y: d tanh = 1 - y².
-    if i < p.n { let y = bb[i]; bout[i] = ba[i] * (1.0 - y * y); }
-}
-
-@compute @workgroup_size(256)
-fn sigmoid_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                    @builtin(local_invocation_id) lid: vec3<u32>) {
-    let i = flat_index(wid, nwg, lid);
-    // Takes the forward output y: d sigmoid = y (1 - y).
-    if i < p.n { let y = bb[i]; bout[i] = ba[i] * y * (1.0 - y); }
+    if i < p.n { bout[i] = act_grad(ba[i], bb[i]); }
 }
 
 @compute @workgroup_size(256)

@@ -28,6 +28,12 @@ impl Activation {
         [("ACT", f64::from(act)), ("ALPHA", f64::from(alpha))]
     }
 
+    /// Whether `ops::activation_backward` reads the activation's input (ReLU and
+    /// LeakyReLU: its sign, right for any slope) rather than its output (tanh, sigmoid).
+    pub fn backward_reads_input(self) -> bool {
+        matches!(self, Activation::Relu | Activation::LeakyRelu(_))
+    }
+
     /// Whether the gradient can be found from the output alone, as the tape does for
     /// an activation fused into the op before it: ReLU's and LeakyReLU's outputs are
     /// positive exactly where their inputs are (for a slope ≥ 0), and tanh and sigmoid

@@ -1,6 +1,7 @@
 //! Activations as ops of their own, and `act_backward`, the gradient through one,
 //! which the fused ops use too. A new activation is an `Activation` variant with its
-//! kernels; these rules take it from there.
+//! cases in shaders/activation.wgsl and the CPU twin; these rules take it from there,
+//! but for its second derivative in `act_backward_rule`.
 
 use super::graph::{Graph, Var};
 use super::op::{Grads, Op};
@@ -21,13 +22,10 @@ pub(crate) fn check_fusable(act: Activation) -> Result<()> {
 impl Graph {
     /// act(x) as an op of its own.
     pub fn activation(&mut self, x: Var, act: Activation) -> Result<Var> {
-        let y = match act {
-            Activation::Identity => return Ok(x),
-            Activation::Relu => ops::relu(self.value(x))?,
-            Activation::LeakyRelu(alpha) => ops::leaky_relu(self.value(x), alpha)?,
-            Activation::Tanh => ops::tanh(self.value(x))?,
-            Activation::Sigmoid => ops::sigmoid(self.value(x))?,
-        };
+        if act == Activation::Identity {
+            return Ok(x);
+        }
+        let y = ops::activation(self.value(x), act)?;
         Ok(self.push(y, Op::Act { x, act }, &[x]))
     }
 
@@ -50,25 +48,16 @@ impl Graph {
     /// dy · act′, read from `at`: the activation's output, or for ReLU and LeakyReLU
     /// either side of it (their sign decides). The identity passes dy on.
     pub(crate) fn act_backward(&mut self, dy: Var, at: Var, act: Activation) -> Result<Var> {
-        let (d, a) = (self.value(dy), self.value(at));
-        let dz = match act {
-            Activation::Identity => return Ok(dy),
-            Activation::Relu => ops::relu_backward(d, a)?,
-            Activation::LeakyRelu(alpha) => ops::leaky_relu_backward(d, a, alpha)?,
-            Activation::Tanh => ops::tanh_backward(d, a)?,
-            Activation::Sigmoid => ops::sigmoid_backward(d, a)?,
-        };
+        if act == Activation::Identity {
+            return Ok(dy);
+        }
+        let dz = ops::activation_backward(self.value(dy), self.value(at), act)?;
         Ok(self.push(dz, Op::ActBackward { dy, at, act }, &[dy, at]))
     }
 }
 
-/// ReLU and LeakyReLU read their input's sign (right for any slope); tanh and sigmoid
-/// their output.
 pub(crate) fn act_rule(g: &mut Graph, y: Var, x: Var, act: Activation, dy: Var) -> Result<Grads> {
-    let at = match act {
-        Activation::Relu | Activation::LeakyRelu(_) => x,
-        _ => y,
-    };
+    let at = if act.backward_reads_input() { x } else { y };
     Ok(vec![(x, g.act_backward(dy, at, act)?)])
 }
 

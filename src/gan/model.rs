@@ -8,7 +8,7 @@ use crate::data::one_hot;
 use crate::metrics::{Readouts, SCORE_BATCH, Score, Scorer};
 use crate::nn::Sequential;
 use crate::optim::Adam;
-use crate::{Error, Gpu, Result, Tensor, io::checkpoint, ops};
+use crate::{Activation, Error, Gpu, Result, Tensor, io::checkpoint, ops};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
@@ -208,7 +208,7 @@ impl Gan {
         };
 
         let shown = |out: Var| match recipe.loss.shows_probabilities() {
-            true => ops::mean(&ops::sigmoid(graph.value(out))?),
+            true => ops::mean(&ops::activation(graph.value(out), Activation::Sigmoid)?),
             false => ops::mean(graph.value(out)),
         };
         Ok(StepStats {

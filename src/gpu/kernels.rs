@@ -166,6 +166,20 @@ impl KernelKey {
         self.constants.push((name, value.to_bits()));
         self
     }
+
+    /// The override constants ACT and ALPHA that pick `act` in shaders/activation.wgsl.
+    pub fn with_activation(self, act: crate::Activation) -> Self {
+        let [(act_name, act_value), (alpha_name, alpha_value)] = act.constants();
+        self.with_value(act_name, act_value)
+            .with_value(alpha_name, alpha_value)
+    }
+}
+
+/// (shader, entry) with no override constants.
+impl From<(&'static str, &'static str)> for KernelKey {
+    fn from((shader, entry): (&'static str, &'static str)) -> Self {
+        KernelKey::new(shader, entry)
+    }
 }
 
 /// A compiled pipeline, the layout its bind groups must follow, and the bindings of

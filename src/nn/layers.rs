@@ -391,10 +391,7 @@ impl Layer for BatchNorm {
 /// Activations, dropout, upsampling and reshapes: layers without parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stateless {
-    Relu,
-    LeakyRelu(f32),
-    Tanh,
-    Sigmoid,
+    Activation(Activation),
     Dropout(f32),
     /// Nearest-neighbour upsampling by (fh, fw) (Keras UpSampling2D).
     Upsample(usize, usize),
@@ -405,20 +402,14 @@ pub enum Stateless {
 impl Layer for Stateless {
     fn activation(&self) -> Option<Activation> {
         match self {
-            Stateless::Relu => Some(Activation::Relu),
-            Stateless::LeakyRelu(alpha) => Some(Activation::LeakyRelu(*alpha)),
-            Stateless::Tanh => Some(Activation::Tanh),
-            Stateless::Sigmoid => Some(Activation::Sigmoid),
+            Stateless::Activation(act) => Some(*act),
             _ => None,
         }
     }
 
     fn forward(&self, g: &mut Graph, x: Var) -> Result<Var> {
         match self {
-            Stateless::Relu => g.relu(x),
-            Stateless::LeakyRelu(alpha) => g.leaky_relu(x, *alpha),
-            Stateless::Tanh => g.tanh(x),
-            Stateless::Sigmoid => g.sigmoid(x),
+            Stateless::Activation(act) => g.activation(x, *act),
             Stateless::Dropout(rate) => g.dropout(x, *rate),
             Stateless::Upsample(fh, fw) => g.upsample(x, (*fh, *fw)),
             Stateless::Reshape(shape) => {

@@ -14,7 +14,7 @@ use super::init::{Init, Initializer};
 use super::layers::{BatchNorm, Conv2d, ConvTranspose2d, Dense, Layer, Stateless};
 use crate::autograd::{Buffer, Graph, Param, Var};
 use crate::conv_spec::{Conv2dSpec, ConvTranspose2dSpec};
-use crate::{BatchNormConfig, Gpu, Result, error::shape_err};
+use crate::{Activation, BatchNormConfig, Gpu, Result, error::shape_err};
 use std::rc::Rc;
 
 pub struct Sequential {
@@ -148,20 +148,26 @@ impl Sequential {
         self.push(layer)
     }
 
+    /// Any `Activation` as a layer of its own; after a Dense, a conv or batch norm,
+    /// `forward` fuses it into that layer's kernel.
+    pub fn activation(self, act: Activation) -> Result<Sequential> {
+        self.push(Stateless::Activation(act))
+    }
+
     pub fn relu(self) -> Result<Sequential> {
-        self.push(Stateless::Relu)
+        self.activation(Activation::Relu)
     }
 
     pub fn leaky_relu(self, alpha: f32) -> Result<Sequential> {
-        self.push(Stateless::LeakyRelu(alpha))
+        self.activation(Activation::LeakyRelu(alpha))
     }
 
     pub fn tanh(self) -> Result<Sequential> {
-        self.push(Stateless::Tanh)
+        self.activation(Activation::Tanh)
     }
 
     pub fn sigmoid(self) -> Result<Sequential> {
-        self.push(Stateless::Sigmoid)
+        self.activation(Activation::Sigmoid)
     }
 
     pub fn dropout(self, rate: f32) -> Result<Sequential> {

@@ -87,11 +87,8 @@ fn apply(
 ) -> Result<Tensor> {
     let gpu = x.gpu();
     let y = Tensor::uninit(gpu, x.shape())?;
-    let [(act_name, act_value), (alpha_name, alpha_value)] = act.constants();
     gpu.dispatch(
-        &KernelKey::new("batch_norm", "bn_apply")
-            .with_value(act_name, act_value)
-            .with_value(alpha_name, alpha_value),
+        &KernelKey::new("batch_norm", "bn_apply").with_activation(act),
         params,
         &[
             x.buffer(),

@@ -1,12 +1,13 @@
 //! Elementwise launchers over tensors of any shape, forward and backward.
 //!
-//! Backward kernels take the upstream gradient first, then what the forward saw:
-//! ReLU and LeakyReLU take the input x, tanh and sigmoid take their output y.
-//! The gradients of add are the upstream gradient itself, and those of mul are
-//! two more muls, so neither needs a kernel of its own.
+//! Every activation runs through one forward and one backward kernel, which the
+//! override constants of `Activation` specialise. The gradients of add are the
+//! upstream gradient itself, and those of mul are two more muls, so neither needs a
+//! kernel of its own.
 
 use crate::error::shape_err;
-use crate::{Result, Tensor};
+use crate::gpu::KernelKey;
+use crate::{Activation, Result, Tensor};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -25,26 +26,21 @@ pub(crate) fn flat_params(n: usize, alpha: f32) -> Result<Params> {
     })
 }
 
-fn unary(entry: &'static str, x: &Tensor, alpha: f32) -> Result<Tensor> {
+fn unary(key: KernelKey, x: &Tensor, alpha: f32) -> Result<Tensor> {
     let out = Tensor::uninit(x.gpu(), x.shape())?;
     if x.numel() > 0 {
         let gpu = x.gpu();
         let params = flat_params(x.numel(), alpha)?;
-        crate::ops::dispatch_flat(
-            gpu,
-            ("elementwise", entry),
-            &params,
-            &[x.buffer(), out.buffer()],
-            x.numel(),
-        )?;
+        crate::ops::dispatch_flat(gpu, key, &params, &[x.buffer(), out.buffer()], x.numel())?;
     }
     Ok(out)
 }
 
-fn binary(entry: &'static str, a: &Tensor, b: &Tensor, alpha: f32) -> Result<Tensor> {
+fn binary(key: KernelKey, a: &Tensor, b: &Tensor, alpha: f32) -> Result<Tensor> {
     if a.shape() != b.shape() {
         return Err(shape_err!(
-            "{entry}: shapes differ: {:?} and {:?}",
+            "{}: shapes differ: {:?} and {:?}",
+            key.entry,
             a.shape(),
             b.shape()
         ));
@@ -53,35 +49,34 @@ fn binary(entry: &'static str, a: &Tensor, b: &Tensor, alpha: f32) -> Result<Ten
     if a.numel() > 0 {
         let gpu = a.gpu();
         let params = flat_params(a.numel(), alpha)?;
-        crate::ops::dispatch_flat(
-            gpu,
-            ("elementwise", entry),
-            &params,
-            &[a.buffer(), b.buffer(), out.buffer()],
-            a.numel(),
-        )?;
+        let buffers = [a.buffer(), b.buffer(), out.buffer()];
+        crate::ops::dispatch_flat(gpu, key, &params, &buffers, a.numel())?;
     }
     Ok(out)
 }
 
+fn entry(name: &'static str) -> KernelKey {
+    KernelKey::new("elementwise", name)
+}
+
 /// out = a + b, same shapes.
 pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    binary("add", a, b, 0.0)
+    binary(entry("add"), a, b, 0.0)
 }
 
 /// out = a - b, same shapes.
 pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    binary("sub", a, b, 0.0)
+    binary(entry("sub"), a, b, 0.0)
 }
 
 /// out = a * b, same shapes.
 pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    binary("mul", a, b, 0.0)
+    binary(entry("mul"), a, b, 0.0)
 }
 
 /// out = x * s.
 pub fn scale(x: &Tensor, s: f32) -> Result<Tensor> {
-    unary("scale", x, s)
+    unary(entry("scale"), x, s)
 }
 
 /// dst += src in place: how gradients accumulate.
@@ -95,10 +90,10 @@ pub fn lerp_assign(dst: &Tensor, src: &Tensor, t: f32) -> Result<()> {
     accumulate("lerp_assign", dst, src, t)
 }
 
-fn accumulate(entry: &'static str, dst: &Tensor, src: &Tensor, alpha: f32) -> Result<()> {
+fn accumulate(name: &'static str, dst: &Tensor, src: &Tensor, alpha: f32) -> Result<()> {
     if dst.shape() != src.shape() {
         return Err(shape_err!(
-            "{entry}: shapes differ: dst {:?}, src {:?}",
+            "{name}: shapes differ: dst {:?}, src {:?}",
             dst.shape(),
             src.shape()
         ));
@@ -106,55 +101,29 @@ fn accumulate(entry: &'static str, dst: &Tensor, src: &Tensor, alpha: f32) -> Re
     if dst.numel() > 0 {
         let gpu = dst.gpu();
         let params = flat_params(dst.numel(), alpha)?;
-        crate::ops::dispatch_flat(
-            gpu,
-            ("elementwise", entry),
-            &params,
-            &[src.buffer(), dst.buffer()],
-            dst.numel(),
-        )?;
+        let buffers = [src.buffer(), dst.buffer()];
+        crate::ops::dispatch_flat(gpu, entry(name), &params, &buffers, dst.numel())?;
     }
     Ok(())
 }
 
-pub fn relu(x: &Tensor) -> Result<Tensor> {
-    unary("relu", x, 0.0)
-}
-
-/// max(x, 0) for x > 0, else alpha * x.
-pub fn leaky_relu(x: &Tensor, alpha: f32) -> Result<Tensor> {
-    unary("leaky_relu", x, alpha)
-}
-
-pub fn tanh(x: &Tensor) -> Result<Tensor> {
-    unary("tanh_forward", x, 0.0)
-}
-
-pub fn sigmoid(x: &Tensor) -> Result<Tensor> {
-    unary("sigmoid_forward", x, 0.0)
+/// act(x).
+pub fn activation(x: &Tensor, act: Activation) -> Result<Tensor> {
+    unary(entry("activation").with_activation(act), x, 0.0)
 }
 
 /// (x + eps)^-1/2: batch norm's inverse standard deviation, from a variance.
 pub fn rsqrt(x: &Tensor, eps: f32) -> Result<Tensor> {
-    unary("rsqrt", x, eps)
+    unary(entry("rsqrt"), x, eps)
 }
 
-/// dx = dy where x > 0, else 0.
-pub fn relu_backward(dy: &Tensor, x: &Tensor) -> Result<Tensor> {
-    binary("relu_backward", dy, x, 0.0)
-}
-
-/// dx = dy where x > 0, else alpha * dy.
-pub fn leaky_relu_backward(dy: &Tensor, x: &Tensor, alpha: f32) -> Result<Tensor> {
-    binary("leaky_relu_backward", dy, x, alpha)
-}
-
-/// dx = dy * (1 - y²), from the forward output y.
-pub fn tanh_backward(dy: &Tensor, y: &Tensor) -> Result<Tensor> {
-    binary("tanh_backward", dy, y, 0.0)
-}
-
-/// dx = dy * y * (1 - y), from the forward output y.
-pub fn sigmoid_backward(dy: &Tensor, y: &Tensor) -> Result<Tensor> {
-    binary("sigmoid_backward", dy, y, 0.0)
+/// dx = dy · act′(x), read from `at`: the input x for ReLU and LeakyReLU (their sign),
+/// the output y for tanh and sigmoid (see `Activation::backward_reads_input`).
+pub fn activation_backward(dy: &Tensor, at: &Tensor, act: Activation) -> Result<Tensor> {
+    binary(
+        entry("activation_backward").with_activation(act),
+        dy,
+        at,
+        0.0,
+    )
 }

@@ -27,8 +27,7 @@ pub use conv::{
     conv2d_backward_weight,
 };
 pub use elementwise::{
-    add, add_assign, leaky_relu, leaky_relu_backward, lerp_assign, mul, relu, relu_backward, rsqrt,
-    scale, sigmoid, sigmoid_backward, sub, tanh, tanh_backward,
+    activation, activation_backward, add, add_assign, lerp_assign, mul, rsqrt, scale, sub,
 };
 pub use fill::{copy, fill, full, zeros};
 pub use health::{Health, health};
@@ -54,13 +53,13 @@ const FLAT_WG: u64 = 256;
 /// need; `buffers` bind in order from binding 1.
 pub(crate) fn dispatch_flat<P: bytemuck::Pod>(
     gpu: &Gpu,
-    (shader, entry): (&'static str, &'static str),
+    key: impl Into<KernelKey>,
     params: &P,
     buffers: &[BufferRange],
     items: usize,
 ) -> Result<()> {
     let groups = gpu.grid((items as u64).div_ceil(FLAT_WG))?;
-    gpu.dispatch(&KernelKey::new(shader, entry), params, buffers, groups);
+    gpu.dispatch(&key.into(), params, buffers, groups);
     Ok(())
 }
 

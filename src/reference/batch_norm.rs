@@ -76,7 +76,7 @@ pub fn batch_norm_train(
         running_mean.data[ch] = m * running_mean.data[ch] + (1.0 - m) * mean[ch];
         running_var.data[ch] = m * running_var.data[ch] + (1.0 - m) * batch_var;
     }
-    let y = super::activate(normalise(x, &mean, &invstd, gamma, beta), act);
+    let y = super::activation(&normalise(x, &mean, &invstd, gamma, beta), act);
     (
         y,
         BatchNormSaved {
@@ -101,7 +101,7 @@ pub fn batch_norm_eval(
         .iter()
         .map(|v| 1.0 / (v + eps).sqrt())
         .collect();
-    super::activate(normalise(x, &running_mean.data, &invstd, gamma, beta), act)
+    super::activation(&normalise(x, &running_mean.data, &invstd, gamma, beta), act)
 }
 
 pub fn batch_norm_backward(

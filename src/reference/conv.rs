@@ -61,7 +61,7 @@ pub fn conv2d(
             *v += b.data[(i / (g.ho * g.wo)) % g.cout];
         }
     }
-    super::activate(Array::new(&ys, y), act)
+    super::activation(&Array::new(&ys, y), act)
 }
 
 pub fn conv2d_backward_input(
@@ -175,7 +175,7 @@ pub fn conv_transpose2d(
             *v += b.data[(i / pixels) % ys[1]];
         }
     }
-    super::activate(Array::new(&ys, y), act)
+    super::activation(&Array::new(&ys, y), act)
 }
 
 pub fn conv_transpose2d_backward_input(

@@ -27,49 +27,46 @@ pub fn lerp_assign(dst: &mut Array, src: &Array, t: f32) {
     *dst = dst.zip(src, |d, s| d + f64::from(t) * (s - d));
 }
 
-/// `act` applied to every element: the epilogue of the GEMM and batch-norm twins.
-pub fn activate(x: Array, act: Activation) -> Array {
-    match act {
-        Activation::Identity => x,
-        Activation::Relu => relu(&x),
-        Activation::LeakyRelu(alpha) => leaky_relu(&x, alpha),
-        Activation::Tanh => tanh(&x),
-        Activation::Sigmoid => sigmoid(&x),
-    }
+/// act(x), elementwise; also the epilogue of the GEMM and batch-norm twins.
+pub fn activation(x: &Array, act: Activation) -> Array {
+    x.map(|v| match act {
+        Activation::Identity => v,
+        Activation::Relu => v.max(0.0),
+        Activation::LeakyRelu(alpha) => {
+            if v > 0.0 {
+                v
+            } else {
+                f64::from(alpha) * v
+            }
+        }
+        Activation::Tanh => v.tanh(),
+        Activation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
+    })
 }
 
-pub fn relu(x: &Array) -> Array {
-    x.map(|v| v.max(0.0))
-}
-
-pub fn leaky_relu(x: &Array, alpha: f32) -> Array {
-    x.map(|v| if v > 0.0 { v } else { f64::from(alpha) * v })
-}
-
-pub fn tanh(x: &Array) -> Array {
-    x.map(f64::tanh)
-}
-
-pub fn sigmoid(x: &Array) -> Array {
-    x.map(|v| 1.0 / (1.0 + (-v).exp()))
+/// dx = dy · act′(x), read from `at`: x for ReLU and LeakyReLU, y for tanh and sigmoid.
+pub fn activation_backward(dy: &Array, at: &Array, act: Activation) -> Array {
+    dy.zip(at, |g, a| match act {
+        Activation::Identity => g,
+        Activation::Relu => {
+            if a > 0.0 {
+                g
+            } else {
+                0.0
+            }
+        }
+        Activation::LeakyRelu(alpha) => {
+            if a > 0.0 {
+                g
+            } else {
+                f64::from(alpha) * g
+            }
+        }
+        Activation::Tanh => g * (1.0 - a * a),
+        Activation::Sigmoid => g * a * (1.0 - a),
+    })
 }
 
 pub fn rsqrt(x: &Array, eps: f32) -> Array {
     x.map(|v| 1.0 / (v + f64::from(eps)).sqrt())
-}
-
-pub fn relu_backward(dy: &Array, x: &Array) -> Array {
-    dy.zip(x, |g, v| if v > 0.0 { g } else { 0.0 })
-}
-
-pub fn leaky_relu_backward(dy: &Array, x: &Array, alpha: f32) -> Array {
-    dy.zip(x, |g, v| if v > 0.0 { g } else { f64::from(alpha) * g })
-}
-
-pub fn tanh_backward(dy: &Array, y: &Array) -> Array {
-    dy.zip(y, |g, t| g * (1.0 - t * t))
-}
-
-pub fn sigmoid_backward(dy: &Array, y: &Array) -> Array {
-    dy.zip(y, |g, s| g * s * (1.0 - s))
 }

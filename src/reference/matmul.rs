@@ -46,7 +46,7 @@ pub fn matmul_with(
             c[i * n + j] = s;
         }
     }
-    super::activate(Array::new(&[m, n], c), act)
+    super::activation(&Array::new(&[m, n], c), act)
 }
 
 pub fn matmul(a: &Array, b: &Array) -> Array {

@@ -25,8 +25,7 @@ pub use conv::{
     conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
 };
 pub use elementwise::{
-    activate, add, add_assign, leaky_relu, leaky_relu_backward, lerp_assign, mul, relu,
-    relu_backward, rsqrt, scale, sigmoid, sigmoid_backward, sub, tanh, tanh_backward,
+    activation, activation_backward, add, add_assign, lerp_assign, mul, rsqrt, scale, sub,
 };
 pub use fill::{copy, fill, full, zeros};
 pub use health::health;

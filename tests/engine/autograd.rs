@@ -43,7 +43,7 @@ fn two_layer_mlp_gradients_match_finite_differences() {
         random(&[1], 6, -0.2, 0.2),
     ];
     let loss = |p: &[Array]| {
-        let h = r::leaky_relu(&r::dense(&x, &p[0], Some(&p[1]), Activation::Identity), 0.2);
+        let h = r::dense(&x, &p[0], Some(&p[1]), Activation::LeakyRelu(0.2));
         scalar(&r::bce_with_logits(
             &r::dense(&h, &p[2], Some(&p[3]), Activation::Identity),
             &t,

@@ -25,13 +25,8 @@ const ACTS: [Activation; 5] = [
 
 /// The CPU twin of `act_backward`: dy · act′(z), with y = act(z).
 fn act_backward(dy: &Array, z: &Array, y: &Array, act: Activation) -> Array {
-    match act {
-        Activation::Identity => dy.clone(),
-        Activation::Relu => r::relu_backward(dy, z),
-        Activation::LeakyRelu(alpha) => r::leaky_relu_backward(dy, z, alpha),
-        Activation::Tanh => r::tanh_backward(dy, y),
-        Activation::Sigmoid => r::sigmoid_backward(dy, y),
-    }
+    let at = if act.backward_reads_input() { z } else { y };
+    r::activation_backward(dy, at, act)
 }
 
 fn assert_close(what: &str, got: &[f32], want: &Array) {
@@ -113,7 +108,7 @@ fn linear_with_each_fused_activation_and_bias() {
         let forward = |g: &mut Graph, x: Var, p: &[Var]| g.dense(x, p[0], Some(p[1]), act).unwrap();
         let dx = |x: &Array, p: &[Array]| {
             let z = r::dense(x, &p[0], Some(&p[1]), Activation::Identity);
-            let y = r::activate(z.clone(), act);
+            let y = r::activation(&z, act);
             r::matmul_backward(&act_backward(&c, &z, &y, act), x, &p[0]).0
         };
         check(&format!("dense {act:?}"), &x, &[w, b], &c, &forward, &dx);
@@ -132,7 +127,7 @@ fn each_activation_as_an_op_of_its_own() {
         };
         let dx = |x: &Array, p: &[Array]| {
             let z = r::matmul(x, &p[0]);
-            let y = r::activate(z.clone(), act);
+            let y = r::activation(&z, act);
             r::matmul_backward(&act_backward(&c, &z, &y, act), x, &p[0]).0
         };
         check(&format!("{act:?}"), &x, &[w], &c, &forward, &dx);
@@ -153,7 +148,7 @@ fn conv_with_bias_and_leaky_relu_odd_shapes_and_strides() {
             |g: &mut Graph, x: Var, p: &[Var]| g.conv2d(x, p[0], Some(p[1]), spec, leaky).unwrap();
         let dx = |x: &Array, p: &[Array]| {
             let z = r::conv2d(x, &p[0], Some(&p[1]), &spec, Activation::Identity);
-            let dz = r::leaky_relu_backward(&c, &z, 0.2);
+            let dz = r::activation_backward(&c, &z, Activation::LeakyRelu(0.2));
             r::conv2d_backward_input(&dz, &p[0], &x.shape, &spec)
         };
         check(
@@ -181,8 +176,8 @@ fn conv_transpose_with_bias_and_tanh() {
     };
     let dx = |x: &Array, p: &[Array]| {
         let z = r::conv_transpose2d(x, &p[0], Some(&p[1]), &spec, Activation::Identity);
-        let y = r::tanh(&z);
-        let dz = r::tanh_backward(&c, &y);
+        let tanh = Activation::Tanh;
+        let dz = r::activation_backward(&c, &r::activation(&z, tanh), tanh);
         r::conv_transpose2d_backward_input(&dz, &p[0], &x.shape, &spec)
     };
     check("conv_transpose", &x, &[w, b], &c, &forward, &dx);
@@ -211,7 +206,7 @@ fn sum_and_mean_on_the_path() {
     // f = m·t·Σ(c ⊙ z) with m = mean σ(z), t = Σ z, z = x·w; dz = ∂f/∂z, then dx = dz·wᵀ.
     let dx = |x: &Array, p: &[Array]| {
         let z = r::matmul(x, &p[0]);
-        let s = r::sigmoid(&z);
+        let s = r::activation(&z, Activation::Sigmoid);
         let n = z.numel() as f64;
         let m = s.data.iter().sum::<f64>() / n;
         let t: f64 = z.data.iter().sum();
@@ -256,7 +251,7 @@ fn batch_norm_in_training_mode() {
             let identity = Activation::Identity;
             let (z, saved) =
                 r::batch_norm_train(x, &p[0], &p[1], &mut mean, &mut var, &config, identity);
-            let dz = r::leaky_relu_backward(&c, &z, 0.2);
+            let dz = r::activation_backward(&c, &z, Activation::LeakyRelu(0.2));
             r::batch_norm_backward(&dz, x, &p[0], &saved).0
         };
         check(
