@@ -32,9 +32,11 @@ pub struct GanExample {
     pub eval_every: usize,
     pub eval_samples: usize,
     /// The recipe's defaults, for `arch` only: another --arch trains unconditionally
-    /// without an average unless told otherwise.
+    /// with BCE, without an average or spectral norm, unless told otherwise.
     pub conditional: bool,
     pub ema: f32,
+    pub loss: Loss,
+    pub spectral_norm: bool,
 }
 
 /// The flags. Those without a default here take the example's (`GanExample`).
@@ -48,8 +50,9 @@ pub struct GanArgs {
     #[arg(long)]
     pub batch_size: usize,
     /// bce (non-saturating, on D's logits), lsgan (least squares on D's output), hinge,
-    /// or wgan (Wasserstein: pair it with --gp).
-    #[arg(long, default_value = "bce")]
+    /// or wgan (Wasserstein: pair it with --gp) [default: the example's, for its
+    /// default --arch; bce for another].
+    #[arg(long)]
     pub loss: Loss,
     /// R1 penalty weight γ: γ/2 · E‖∇ₓD(x)‖² on real images, added to D's loss.
     #[arg(long, default_value_t = 0.0)]
@@ -69,8 +72,9 @@ pub struct GanArgs {
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub conditional: bool,
     /// Divide the weight of every Dense and conv of D by its spectral norm (one power
-    /// iteration a step).
-    #[arg(long)]
+    /// iteration a step). `--spectral-norm false` turns it off [default: the example's,
+    /// for its default --arch].
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub spectral_norm: bool,
     /// Keep an exponential moving average of G's weights with this decay (0.999 is
     /// usual), and draw grids, scores and exported samples from it; 0 turns it off
@@ -173,6 +177,8 @@ impl GanArgs {
                 ("eval_samples", example.eval_samples.to_string()),
                 ("conditional", example.conditional.to_string()),
                 ("ema", example.ema.to_string()),
+                ("loss", example.loss.to_string().to_ascii_lowercase()),
+                ("spectral_norm", example.spectral_norm.to_string()),
             ];
             defaults
                 .into_iter()
@@ -188,6 +194,12 @@ impl GanArgs {
             }
             if defaulted("ema") {
                 args.ema = 0.0;
+            }
+            if defaulted("loss") {
+                args.loss = Loss::Bce;
+            }
+            if defaulted("spectral_norm") {
+                args.spectral_norm = false;
             }
         }
         if let Some(preset) = args.arch.preset() {

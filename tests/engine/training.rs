@@ -6,7 +6,7 @@
 use crate::common::{cifar10_dir, gpu, mnist_dir, scratch};
 use duel::cli::{CIFAR10_DCGAN, GanArgs, GanExample, MLP_GAN, MNIST_DCGAN, Optimizer, run_gan};
 use duel::data::ImageSet;
-use duel::gan::{Dataset, ModelConfig, Recipe, TrainConfig, report};
+use duel::gan::{Dataset, Loss, ModelConfig, Recipe, TrainConfig, report};
 use duel::{AdamConfig, Error};
 use std::path::Path;
 
@@ -207,12 +207,20 @@ fn an_article_brings_its_batch_size_and_optimizer_unless_told_otherwise() {
     assert_eq!((own.batch_size, own.optimizer), (20, Optimizer::Dcgan));
     let dcgan = parse(&[]);
     assert_eq!((dcgan.batch_size, dcgan.optimizer), (32, Optimizer::Dcgan));
-    // mnist_dcgan's recipe (conditional, EMA) is its DCGAN's; another --arch goes
-    // without, unless told.
+    // mnist_dcgan's recipe (conditional, EMA, hinge, spectral norm) is its DCGAN's;
+    // another --arch goes without, unless told.
     assert_eq!((dcgan.conditional, dcgan.ema), (true, 0.995));
+    assert_eq!((dcgan.loss, dcgan.spectral_norm), (Loss::Hinge, true));
     assert_eq!((a.conditional, a.ema), (false, 0.0));
-    let off = parse(&["--conditional=false", "--ema=0"]);
+    assert_eq!((a.loss, a.spectral_norm), (Loss::Bce, false));
+    let off = parse(&[
+        "--conditional=false",
+        "--ema=0",
+        "--loss=bce",
+        "--spectral-norm=false",
+    ]);
     assert_eq!((off.conditional, off.ema), (false, 0.0));
+    assert_eq!((off.loss, off.spectral_norm), (Loss::Bce, false));
     let bare = parse(&["--arch=keras", "--conditional", "--ema=0.9"]);
     assert_eq!((bare.conditional, bare.ema), (true, 0.9));
     // Keras's Adam defaults, and the two learning rates set apart.
