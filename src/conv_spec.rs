@@ -77,7 +77,7 @@ impl ConvTranspose2dSpec {
         }
     }
 
-    /// PyTorch's `ConvTranspose2dSpec(stride=s, padding=p, output_padding=op)`.
+    /// PyTorch's `ConvTranspose2d(stride=s, padding=p, output_padding=op)`.
     pub fn torch(stride: usize, padding: usize, output_padding: usize) -> ConvTranspose2dSpec {
         ConvTranspose2dSpec::new(
             stride,

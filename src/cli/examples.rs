@@ -50,7 +50,7 @@ pub const CIFAR10_DCGAN: GanExample = GanExample {
     epochs: 1000,
     batch_size: 32,
     // Within 15 minutes on lavapipe on a 2-core CPU, scoring included: 0.62 s a step
-    // and about 25 s a score on an AMD EPYC.
+    // and 18 s a score on an AMD EPYC.
     max_steps: 1250,
     sample_every: 250,
     eval_every: 250,

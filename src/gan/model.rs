@@ -246,7 +246,7 @@ impl Gan {
         let n = graph.shape(features)[0];
         let flat = graph.reshape(features, &[n, graph.value(features).numel() / n])?;
         let embedding = graph.param(&c.embedding);
-        let embedded = graph.dense(y, embedding, None, crate::Activation::Identity)?;
+        let embedded = graph.dense(y, embedding, None, Activation::Identity)?;
         let products = graph.mul(embedded, flat)?;
         let projection = graph.sum_axis(products, 1)?;
         let projection = graph.reshape(projection, &[n, 1])?;

@@ -36,7 +36,7 @@ fn unary(key: KernelKey, x: &Tensor, alpha: f32) -> Result<Tensor> {
     Ok(out)
 }
 
-fn binary(key: KernelKey, a: &Tensor, b: &Tensor, alpha: f32) -> Result<Tensor> {
+fn binary(key: KernelKey, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if a.shape() != b.shape() {
         return Err(shape_err!(
             "{}: shapes differ: {:?} and {:?}",
@@ -48,7 +48,7 @@ fn binary(key: KernelKey, a: &Tensor, b: &Tensor, alpha: f32) -> Result<Tensor> 
     let out = Tensor::uninit(a.gpu(), a.shape())?;
     if a.numel() > 0 {
         let gpu = a.gpu();
-        let params = flat_params(a.numel(), alpha)?;
+        let params = flat_params(a.numel(), 0.0)?;
         let buffers = [a.buffer(), b.buffer(), out.buffer()];
         crate::ops::dispatch_flat(gpu, key, &params, &buffers, a.numel())?;
     }
@@ -61,17 +61,17 @@ fn entry(name: &'static str) -> KernelKey {
 
 /// out = a + b, same shapes.
 pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    binary(entry("add"), a, b, 0.0)
+    binary(entry("add"), a, b)
 }
 
 /// out = a - b, same shapes.
 pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    binary(entry("sub"), a, b, 0.0)
+    binary(entry("sub"), a, b)
 }
 
 /// out = a * b, same shapes.
 pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    binary(entry("mul"), a, b, 0.0)
+    binary(entry("mul"), a, b)
 }
 
 /// out = x * s.
@@ -120,10 +120,5 @@ pub fn rsqrt(x: &Tensor, eps: f32) -> Result<Tensor> {
 /// dx = dy · act′(x), read from `at`: the input x for ReLU and LeakyReLU (their sign),
 /// the output y for tanh and sigmoid (see `Activation::backward_reads_input`).
 pub fn activation_backward(dy: &Tensor, at: &Tensor, act: Activation) -> Result<Tensor> {
-    binary(
-        entry("activation_backward").with_activation(act),
-        dy,
-        at,
-        0.0,
-    )
+    binary(entry("activation_backward").with_activation(act), dy, at)
 }
