@@ -128,24 +128,24 @@ fn check(shape: &[usize], offset: f64, seed: u64) {
 }
 
 #[test]
-fn batch_norm_2d_matches_reference() {
+pub fn batch_norm_2d_matches_reference() {
     check(&[1, 3, 5, 7], 0.0, 1100);
     check(&[4, 5, 7, 9], 0.0, 1101);
 }
 
 #[test]
-fn batch_norm_1d_matches_reference() {
+pub fn batch_norm_1d_matches_reference() {
     check(&[16, 33], 0.0, 1110);
     check(&[2, 1], 0.0, 1111);
 }
 
 #[test]
-fn batch_norm_is_sound_at_a_large_mean_offset() {
+pub fn batch_norm_is_sound_at_a_large_mean_offset() {
     check(&[64, 128, 14, 14], 1e3, 1120);
 }
 
 #[test]
-fn batch_norm_shape_errors() {
+pub fn batch_norm_shape_errors() {
     let gpu = crate::common::gpu();
     let x = ops::zeros(gpu, &[2, 3, 4, 4]).unwrap();
     let good = ops::zeros(gpu, &[3]).unwrap();
@@ -172,7 +172,7 @@ fn batch_norm_shape_errors() {
 /// The apply pass's epilogue: each activation after the scale and shift, in training
 /// and in eval mode.
 #[test]
-fn batch_norm_with_an_activation_matches_reference() {
+pub fn batch_norm_with_an_activation_matches_reference() {
     let shape = [3, 5, 7, 9];
     for (i, act) in ACTIVATIONS.into_iter().enumerate() {
         let mut rng = rng(700 + i as u64);
@@ -202,7 +202,7 @@ fn batch_norm_with_an_activation_matches_reference() {
 /// the momentum (an f32: 0.8 is 0.800000012) and the final multiply-adds round: 8ε
 /// relative, for the GPU and the twin alike.
 #[test]
-fn running_statistics_follow_each_framework() {
+pub fn running_statistics_follow_each_framework() {
     let x = r::Array::new(&[100, 1], (0..100).map(f64::from).collect());
     let cases = [
         (BatchNormConfig::keras(0.8, 1e-3), 9.9, 0.8 + 0.2 * 833.25),

@@ -5,6 +5,7 @@ use duel::gpu::{GemmCore, GemmPlan, GemmPolicy, GpuOptions, TILED_64, TILED_128}
 use duel::reference::Array;
 use duel::{Activation, Gpu, Tensor};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::{Mutex, OnceLock};
 
 /// f32 machine epsilon, the unit the tolerances below are stated in.
@@ -28,6 +29,7 @@ pub const ACTIVATION_ATOL: f64 = 16.0 * EPS;
 
 /// The process-wide GPU. Panics with the engine's own message (which says how to
 /// install lavapipe) when there is no adapter.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
     GPU.get_or_init(|| Gpu::new().unwrap_or_else(|e| panic!("{e}")))
@@ -55,10 +57,14 @@ pub fn upload_to(gpu: &Gpu, a: &Array) -> Tensor {
 
 /// Downloads `t` and checks it against `want` elementwise: |got - want| <= atol + rtol·|want|.
 /// On failure, reports the worst element by how far it exceeds its bound.
+/// In the browser, where a download must be awaited, the check is queued and
+/// `browser::check_queued` makes it once the test body has recorded its work.
 pub fn assert_close(what: &str, t: &Tensor, want: &Array, atol: f64, rtol: f64) {
     assert_eq!(t.shape(), &want.shape[..], "{what}: shape");
-    let got = t.to_vec().expect("download");
-    assert_slice_close(what, &got, want, atol, rtol);
+    #[cfg(not(target_arch = "wasm32"))]
+    assert_slice_close(what, &t.to_vec().expect("download"), want, atol, rtol);
+    #[cfg(target_arch = "wasm32")]
+    browser::queue(what, t, want, atol, rtol);
 }
 
 pub fn assert_slice_close(what: &str, got: &[f32], want: &Array, atol: f64, rtol: f64) {
@@ -151,6 +157,13 @@ pub const SUBGROUP32: GemmCore = GemmCore::Subgroup {
     cols: 4,
 };
 
+/// Whether the browser's engine ever plans `core`: not the portable cores, which
+/// Chromium's SwiftShader crashes compiling around a convolution's loads (see
+/// `gemm_plan::auto_core`). Natively every core is planned somewhere.
+fn browser_gets(core: GemmCore) -> bool {
+    !cfg!(target_arch = "wasm32") || !matches!(core, GemmCore::Portable { .. })
+}
+
 /// Whether this adapter can run `core`: subgroup cores need their exact lane count.
 pub fn runs_here(core: GemmCore) -> bool {
     core.lanes()
@@ -158,6 +171,7 @@ pub fn runs_here(core: GemmCore) -> bool {
 }
 
 /// A GPU context whose every GEMM runs on `plan`, one per plan for the whole run.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn gpu_with(plan: GemmPlan) -> &'static Gpu {
     static GPUS: Mutex<Vec<(GemmPlan, &'static Gpu)>> = Mutex::new(Vec::new());
     let mut gpus = GPUS.lock().unwrap_or_else(|e| e.into_inner());
@@ -175,6 +189,83 @@ pub fn gpu_with(plan: GemmPlan) -> &'static Gpu {
     gpu
 }
 
+#[cfg(target_arch = "wasm32")]
+pub use browser::{gpu, gpu_with};
+
+/// The browser's side of the above: one device opened (awaited) before each test, plan
+/// contexts sharing it, and checks queued until their downloads can be awaited.
+#[cfg(target_arch = "wasm32")]
+pub mod browser {
+    use super::{GemmPlan, GemmPolicy, GpuOptions, assert_slice_close};
+    use duel::reference::Array;
+    use duel::{Gpu, Tensor};
+    use std::cell::{OnceCell, RefCell};
+
+    type Check = (String, Tensor, Array, f64, f64);
+
+    thread_local! {
+        static GPU: OnceCell<&'static Gpu> = const { OnceCell::new() };
+        static PLANS: RefCell<Vec<(GemmPlan, &'static Gpu)>> = const { RefCell::new(Vec::new()) };
+        static QUEUED: RefCell<Vec<Check>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Opens the page's adapter, once; each test awaits it first.
+    pub async fn open() {
+        if GPU.with(|g| g.get().is_some()) {
+            return;
+        }
+        let options = GpuOptions::from_env().unwrap();
+        let gpu = Gpu::with_options_async(&options)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let gpu: &'static Gpu = Box::leak(Box::new(gpu));
+        GPU.with(|g| {
+            let _ = g.set(gpu);
+        });
+    }
+
+    pub fn gpu() -> &'static Gpu {
+        GPU.with(|g| {
+            *g.get()
+                .expect("a browser test awaits browser::open() first")
+        })
+    }
+
+    pub fn gpu_with(plan: GemmPlan) -> &'static Gpu {
+        PLANS.with(|plans| {
+            let mut plans = plans.borrow_mut();
+            if let Some((_, gpu)) = plans.iter().find(|(p, _)| *p == plan) {
+                return *gpu;
+            }
+            let gpu = gpu()
+                .with_gemm(GemmPolicy::Plan(plan))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let gpu: &'static Gpu = Box::leak(Box::new(gpu));
+            plans.push((plan, gpu));
+            gpu
+        })
+    }
+
+    /// Queues a check of `t` as it is now: a test may overwrite it later, so the
+    /// check takes a copy (recorded in order, like the work before it).
+    pub fn queue(what: &str, t: &Tensor, want: &Array, atol: f64, rtol: f64) {
+        let snapshot = Tensor::uninit(t.gpu(), t.shape()).expect("a snapshot");
+        duel::ops::copy(&snapshot, t).expect("a snapshot");
+        let check = (what.to_string(), snapshot, want.clone(), atol, rtol);
+        QUEUED.with(|q| q.borrow_mut().push(check));
+    }
+
+    /// Downloads and checks everything queued, in order; returns how many.
+    pub async fn check_queued() -> usize {
+        let checks = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
+        for (what, t, want, atol, rtol) in &checks {
+            let got = t.to_vec_async().await.expect("download");
+            assert_slice_close(what, &got, want, *atol, *rtol);
+        }
+        checks.len()
+    }
+}
+
 /// The contexts the convolution tests run on: the adapter's own choices, then forced
 /// plans that cover each kind of core, split and unsplit.
 pub fn conv_gpus() -> Vec<&'static Gpu> {
@@ -188,7 +279,7 @@ pub fn conv_gpus() -> Vec<&'static Gpu> {
         .chain(
             plans
                 .into_iter()
-                .filter(|p| runs_here(p.core))
+                .filter(|p| runs_here(p.core) && browser_gets(p.core))
                 .map(gpu_with),
         )
         .collect()

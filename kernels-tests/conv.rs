@@ -150,7 +150,7 @@ fn check_conv_transpose_on(
 }
 
 #[test]
-fn conv2d_small_and_odd_shapes_match_reference() {
+pub fn conv2d_small_and_odd_shapes_match_reference() {
     let cases: [([usize; 4], [usize; 4], Conv2dSpec); 5] = [
         // batch 1, Keras "same"
         (
@@ -197,7 +197,7 @@ fn conv2d_small_and_odd_shapes_match_reference() {
 }
 
 #[test]
-fn conv2d_large_matches_reference() {
+pub fn conv2d_large_matches_reference() {
     check_conv(
         [16, 64, 14, 14],
         [128, 64, 5, 5],
@@ -210,7 +210,7 @@ fn conv2d_large_matches_reference() {
 type TransposeCase = ([usize; 4], [usize; 4], ConvTranspose2dSpec, [usize; 2]);
 
 #[test]
-fn conv_transpose2d_small_and_odd_shapes_match_reference() {
+pub fn conv_transpose2d_small_and_odd_shapes_match_reference() {
     let cases: [TransposeCase; 5] = [
         // batch 1, stride 1, padding 1
         (
@@ -254,7 +254,7 @@ fn conv_transpose2d_small_and_odd_shapes_match_reference() {
 }
 
 #[test]
-fn conv_transpose2d_large_matches_reference() {
+pub fn conv_transpose2d_large_matches_reference() {
     check_conv_transpose(
         [16, 128, 7, 7],
         [128, 64, 5, 5],

@@ -39,7 +39,7 @@ fn each_shape(seed: u64, mut f: impl FnMut(&[usize], &mut rand::rngs::StdRng)) {
 }
 
 #[test]
-fn unary_forward_ops_match_reference() {
+pub fn unary_forward_ops_match_reference() {
     each_shape(10, |shape, rng| {
         // Wide inputs reach the saturated ends of tanh and sigmoid.
         let x = random_array(rng, shape, -30.0, 30.0);
@@ -65,7 +65,7 @@ fn unary_forward_ops_match_reference() {
 
 /// WGSL's inverseSqrt is within 2 ulp, after one rounding of x + eps: 4ε relative.
 #[test]
-fn rsqrt_matches_reference() {
+pub fn rsqrt_matches_reference() {
     each_shape(20, |shape, rng| {
         let x = random_array(rng, shape, 0.0, 50.0);
         for eps in [1e-5, 1e-3] {
@@ -83,7 +83,7 @@ fn rsqrt_matches_reference() {
 /// a + t·(b - a) rounds three times, each within ε of values up to 5 in size: 16ε
 /// absolute covers them.
 #[test]
-fn lerp_assign_matches_reference() {
+pub fn lerp_assign_matches_reference() {
     each_shape(30, |shape, rng| {
         let a = random_array(rng, shape, -5.0, 5.0);
         let b = random_array(rng, shape, -5.0, 5.0);
@@ -99,7 +99,7 @@ fn lerp_assign_matches_reference() {
 }
 
 #[test]
-fn binary_and_backward_ops_match_reference() {
+pub fn binary_and_backward_ops_match_reference() {
     let cases: [(&str, GpuBinary, CpuBinary, f64); 4] = [
         ("add", ops::add, r::add, 0.0),
         ("sub", ops::sub, r::sub, 0.0),
@@ -142,7 +142,7 @@ fn binary_and_backward_ops_match_reference() {
 }
 
 #[test]
-fn sigmoid_and_tanh_stay_finite_at_extremes() {
+pub fn sigmoid_and_tanh_stay_finite_at_extremes() {
     let x = Array::from_f32(&[6], &[-100.0, -88.0, -1e-30, 1e-30, 88.0, 100.0]);
     let gx = upload(&x);
     for act in [Activation::Sigmoid, Activation::Tanh] {

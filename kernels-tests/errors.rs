@@ -16,7 +16,7 @@ fn shape_message<T: std::fmt::Debug>(r: duel::Result<T>) -> String {
 }
 
 #[test]
-fn matmul_shape_errors_name_the_shapes() {
+pub fn matmul_shape_errors_name_the_shapes() {
     let m = shape_message(ops::matmul(&t(&[3, 4]), &t(&[5, 6])));
     assert!(m.contains("[3, 4]") && m.contains("[5, 6]"), "{m}");
     let m = shape_message(ops::matmul_tn(&t(&[3, 4]), &t(&[5, 6])));
@@ -33,7 +33,7 @@ fn matmul_shape_errors_name_the_shapes() {
 }
 
 #[test]
-fn elementwise_and_reduction_shape_errors() {
+pub fn elementwise_and_reduction_shape_errors() {
     let m = shape_message(ops::add(&t(&[2, 3]), &t(&[3, 2])));
     assert!(m.contains("[2, 3]") && m.contains("[3, 2]"), "{m}");
     shape_message(ops::add_assign(&t(&[4]), &t(&[5])));
@@ -47,7 +47,7 @@ fn elementwise_and_reduction_shape_errors() {
 }
 
 #[test]
-fn a_buffer_over_the_binding_limit_is_an_error_not_a_panic() {
+pub fn a_buffer_over_the_binding_limit_is_an_error_not_a_panic() {
     let limit = gpu().limits().max_storage_buffer_binding_size as usize;
     match Tensor::uninit(gpu(), &[limit / 4 + 1]) {
         Err(Error::TooLarge(m)) => assert!(m.contains("bytes"), "{m}"),
@@ -56,7 +56,7 @@ fn a_buffer_over_the_binding_limit_is_an_error_not_a_panic() {
 }
 
 #[test]
-fn a_missing_adapter_says_how_to_get_one() {
+pub fn a_missing_adapter_says_how_to_get_one() {
     let options = GpuOptions {
         backends: wgpu::Backends::all(),
         adapter_name: Some("no such adapter".into()),
@@ -83,7 +83,7 @@ fn a_missing_adapter_says_how_to_get_one() {
 }
 
 #[test]
-fn convolution_parameter_errors_say_what_is_wrong() {
+pub fn convolution_parameter_errors_say_what_is_wrong() {
     use duel::{Conv2dSpec, ConvTranspose2dSpec, Padding};
     let x = t(&[1, 3, 4, 4]);
     let conv = Conv2dSpec::new(1, Padding::Valid);

@@ -7,7 +7,7 @@ use duel::{Tensor, ops};
 const SHAPES: &[&[usize]] = &[&[1], &[1, 3], &[7, 13, 29], &[65_535 * 256 + 5]];
 
 #[test]
-fn fill_and_copy_match_reference() {
+pub fn fill_and_copy_match_reference() {
     for (i, shape) in SHAPES.iter().enumerate() {
         let src = random_array(&mut rng(i as u64), shape, -5.0, 5.0);
         let t = Tensor::uninit(gpu(), shape).unwrap();

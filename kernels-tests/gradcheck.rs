@@ -40,7 +40,7 @@ fn away_from_zero(shape: &[usize], seed: u64) -> Array {
 }
 
 #[test]
-fn activations_backward_match_finite_differences() {
+pub fn activations_backward_match_finite_differences() {
     let x = away_from_zero(&[3, 7], 1);
     let dy = random_array(&mut rng(2), &[3, 7], -1.0, 1.0);
     for act in [
@@ -60,7 +60,7 @@ fn activations_backward_match_finite_differences() {
 }
 
 #[test]
-fn add_mul_scale_backward_match_finite_differences() {
+pub fn add_mul_scale_backward_match_finite_differences() {
     let a = random_array(&mut rng(3), &[4, 5], -1.0, 1.0);
     let b = random_array(&mut rng(4), &[4, 5], -1.0, 1.0);
     let dy = random_array(&mut rng(5), &[4, 5], -1.0, 1.0);
@@ -79,7 +79,7 @@ fn add_mul_scale_backward_match_finite_differences() {
 }
 
 #[test]
-fn matmul_backward_matches_finite_differences() {
+pub fn matmul_backward_matches_finite_differences() {
     let a = random_array(&mut rng(6), &[3, 4], -1.0, 1.0);
     let b = random_array(&mut rng(7), &[4, 5], -1.0, 1.0);
     let bias = random_array(&mut rng(8), &[5], -1.0, 1.0);
@@ -98,7 +98,7 @@ fn matmul_backward_matches_finite_differences() {
 }
 
 #[test]
-fn reduction_backward_matches_finite_differences() {
+pub fn reduction_backward_matches_finite_differences() {
     let x = random_array(&mut rng(10), &[3, 4, 5], -1.0, 1.0);
     for axis in 0..3 {
         let mut reduced = x.shape.clone();
@@ -125,7 +125,7 @@ fn reduction_backward_matches_finite_differences() {
 }
 
 #[test]
-fn conv2d_backward_matches_finite_differences() {
+pub fn conv2d_backward_matches_finite_differences() {
     use duel::{Conv2dSpec, Padding};
     let specs = [
         Conv2dSpec::new(
@@ -171,7 +171,7 @@ fn conv2d_backward_matches_finite_differences() {
 }
 
 #[test]
-fn conv_transpose2d_backward_matches_finite_differences() {
+pub fn conv_transpose2d_backward_matches_finite_differences() {
     use duel::{ConvTranspose2dSpec, TransposePadding};
     let specs = [
         ConvTranspose2dSpec::torch(2, 1, 1),
@@ -209,7 +209,7 @@ fn conv_transpose2d_backward_matches_finite_differences() {
 }
 
 #[test]
-fn dropout_and_upsample_backward_match_finite_differences() {
+pub fn dropout_and_upsample_backward_match_finite_differences() {
     let x = random_array(&mut rng(60), &[2, 3, 2, 3], -1.0, 1.0);
     let dy = random_array(&mut rng(61), &[2, 3, 2, 3], -1.0, 1.0);
     check(
@@ -233,7 +233,7 @@ fn dropout_and_upsample_backward_match_finite_differences() {
 }
 
 #[test]
-fn loss_backward_matches_finite_differences() {
+pub fn loss_backward_matches_finite_differences() {
     let dloss = Array::new(&[], vec![0.8]);
     let z = random_array(&mut rng(70), &[5, 3], -4.0, 4.0);
     let t = random_array(&mut rng(71), &[5, 3], 0.0, 1.0);
@@ -271,7 +271,7 @@ fn loss_backward_matches_finite_differences() {
 }
 
 #[test]
-fn batch_norm_backward_matches_finite_differences() {
+pub fn batch_norm_backward_matches_finite_differences() {
     let config = duel::BatchNormConfig::default();
     for shape in [&[3usize, 2, 2, 3][..], &[4, 3]] {
         let c = shape[1];

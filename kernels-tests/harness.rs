@@ -26,7 +26,7 @@ fn training_like_pass(gpu: &Gpu, w: &Tensor, bias: &Tensor, input: &[f32]) -> f3
 }
 
 #[test]
-fn repeated_work_allocates_no_buffers_and_compiles_no_pipelines_after_the_first_pass() {
+pub fn repeated_work_allocates_no_buffers_and_compiles_no_pipelines_after_the_first_pass() {
     let gpu = own_gpu();
     let w = ops::full(&gpu, &[24, 10], 0.05).unwrap();
     let bias = ops::zeros(&gpu, &[10]).unwrap();
@@ -54,7 +54,7 @@ fn repeated_work_allocates_no_buffers_and_compiles_no_pipelines_after_the_first_
 }
 
 #[test]
-fn dispatches_are_submitted_only_at_sync_points() {
+pub fn dispatches_are_submitted_only_at_sync_points() {
     let gpu = own_gpu();
     let x = ops::full(&gpu, &[1000], 1.0).unwrap();
     gpu.sync().unwrap();
@@ -84,7 +84,7 @@ fn dispatches_are_submitted_only_at_sync_points() {
 }
 
 #[test]
-fn an_upload_into_a_recycled_buffer_does_not_overtake_pending_reads() {
+pub fn an_upload_into_a_recycled_buffer_does_not_overtake_pending_reads() {
     let gpu = own_gpu();
     let first = Tensor::from_slice(&gpu, &[4], &[1.0, 2.0, 3.0, 4.0]).unwrap();
     let doubled = ops::scale(&first, 2.0).unwrap();
@@ -96,7 +96,7 @@ fn an_upload_into_a_recycled_buffer_does_not_overtake_pending_reads() {
 }
 
 #[test]
-fn reshape_is_a_view_over_the_same_buffer() {
+pub fn reshape_is_a_view_over_the_same_buffer() {
     let gpu = own_gpu();
     let x = Tensor::from_slice(&gpu, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
     let allocations = gpu.pool_stats().allocations;
@@ -111,7 +111,7 @@ fn reshape_is_a_view_over_the_same_buffer() {
 }
 
 #[test]
-fn gpu_timing_reports_a_positive_duration() {
+pub fn gpu_timing_reports_a_positive_duration() {
     let gpu = own_gpu();
     let a = ops::full(&gpu, &[128, 128], 1.0).unwrap();
     let elapsed = gpu.time(|| ops::matmul(&a, &a).map(drop)).unwrap();

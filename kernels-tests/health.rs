@@ -32,7 +32,7 @@ fn planted(seed: u64, shape: &[usize]) -> Array {
 }
 
 #[test]
-fn health_matches_reference() {
+pub fn health_matches_reference() {
     for seed in 0..6 {
         let arrays: Vec<Array> = SHAPES
             .iter()
@@ -49,7 +49,7 @@ fn health_matches_reference() {
 }
 
 #[test]
-fn health_of_clean_tensors_is_clean_and_finds_the_largest_magnitude() {
+pub fn health_of_clean_tensors_is_clean_and_finds_the_largest_magnitude() {
     let a = Array::new(&[2, 3], vec![0.5, -2.0, 1.0, 0.0, -0.0, 1.5]);
     let got = ops::health(&[&upload(&a)]).unwrap();
     assert_eq!(

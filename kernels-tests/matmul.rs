@@ -70,14 +70,14 @@ fn check(
 }
 
 #[test]
-fn matmul_a_b_matches_reference() {
+pub fn matmul_a_b_matches_reference() {
     for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
         check(m, k, n, false, false, false, Activation::Identity, i as u64);
     }
 }
 
 #[test]
-fn matmul_at_b_matches_reference() {
+pub fn matmul_at_b_matches_reference() {
     for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
         check(
             m,
@@ -93,7 +93,7 @@ fn matmul_at_b_matches_reference() {
 }
 
 #[test]
-fn matmul_a_bt_matches_reference() {
+pub fn matmul_a_bt_matches_reference() {
     for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
         check(
             m,
@@ -110,7 +110,7 @@ fn matmul_a_bt_matches_reference() {
 
 /// The epilogue: bias, then each activation in turn.
 #[test]
-fn matmul_with_fused_bias_and_activation_matches_reference() {
+pub fn matmul_with_fused_bias_and_activation_matches_reference() {
     for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
         let act = ACTIVATIONS[i % ACTIVATIONS.len()];
         check(m, k, n, false, false, true, act, 300 + i as u64);
@@ -118,7 +118,7 @@ fn matmul_with_fused_bias_and_activation_matches_reference() {
 }
 
 #[test]
-fn named_launchers_and_backward_match_reference() {
+pub fn named_launchers_and_backward_match_reference() {
     let mut rng = rng(400);
     let a = random_array(&mut rng, &[33, 47], -1.0, 1.0);
     let b = random_array(&mut rng, &[47, 21], -1.0, 1.0);

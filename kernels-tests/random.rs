@@ -4,12 +4,16 @@ use crate::common::{EPS, assert_close, gpu, random_array, rng, upload};
 use duel::reference::{self as r, Array};
 use duel::{Tensor, ops};
 
+// Reads values back to compute on them, which the browser can only await.
+#[cfg(not(target_arch = "wasm32"))]
 fn draw_uniform(shape: &[usize], lo: f32, hi: f32, seed: u64, offset: u64) -> Vec<f32> {
     let t = Tensor::uninit(gpu(), shape).unwrap();
     ops::fill_uniform(&t, lo, hi, seed, offset).unwrap();
     t.to_vec().unwrap()
 }
 
+// Reads values back to compute on them, which the browser can only await.
+#[cfg(not(target_arch = "wasm32"))]
 fn draw_normal(shape: &[usize], mean: f32, std: f32, seed: u64, offset: u64) -> Vec<f32> {
     let t = Tensor::uninit(gpu(), shape).unwrap();
     ops::fill_normal(&t, mean, std, seed, offset).unwrap();
@@ -36,7 +40,7 @@ fn normal_tolerance(mean: f64, std: f64) -> f64 {
 }
 
 #[test]
-fn uniform_and_normal_match_the_cpu_generator() {
+pub fn uniform_and_normal_match_the_cpu_generator() {
     // The bits agree exactly; what differs is f32 arithmetic: one multiply-add for the
     // uniform (ε relative), and log, sqrt and cos for the normal (see normal_tolerance).
     for (i, shape) in [&[1usize][..], &[7, 13, 29], &[1 << 16]]
@@ -62,8 +66,10 @@ fn uniform_and_normal_match_the_cpu_generator() {
     }
 }
 
+// Reads values back to compute on them, which the browser can only await.
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
-fn the_same_key_repeats_and_another_key_differs() {
+pub fn the_same_key_repeats_and_another_key_differs() {
     let a = draw_uniform(&[1000], 0.0, 1.0, 7, 0);
     assert_eq!(a, draw_uniform(&[1000], 0.0, 1.0, 7, 0));
     let other_offset = draw_uniform(&[1000], 0.0, 1.0, 7, 1);
@@ -111,8 +117,10 @@ fn mean_and_variance(x: &[f32]) -> (f64, f64) {
     )
 }
 
+// Reads values back to compute on them, which the browser can only await.
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
-fn uniform_and_normal_have_the_right_statistics() {
+pub fn uniform_and_normal_have_the_right_statistics() {
     // n = 2^20. Bounds: 5 standard errors for the moments (a false failure about once
     // in 10^6 runs); 1.95/√n for Kolmogorov–Smirnov (the 0.001 critical value).
     let n = 1 << 20;
@@ -141,8 +149,10 @@ fn uniform_and_normal_have_the_right_statistics() {
     assert!(d < 1.95 / root_n, "normal KS distance {d}");
 }
 
+// Reads values back to compute on them, which the browser can only await.
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
-fn dropout_matches_reference_and_backward_reuses_the_mask() {
+pub fn dropout_matches_reference_and_backward_reuses_the_mask() {
     for (i, shape) in [&[1usize][..], &[1, 17], &[7, 13, 29], &[65_535 * 256 + 3]]
         .into_iter()
         .enumerate()
@@ -192,7 +202,7 @@ fn dropout_matches_reference_and_backward_reuses_the_mask() {
 }
 
 #[test]
-fn bad_random_parameters_are_errors() {
+pub fn bad_random_parameters_are_errors() {
     let t = ops::zeros(gpu(), &[4]).unwrap();
     assert!(ops::fill_uniform(&t, 1.0, 1.0, 0, 0).is_err());
     assert!(ops::fill_normal(&t, 0.0, -1.0, 0, 0).is_err());

@@ -10,7 +10,7 @@ use duel::ops;
 use duel::reference as r;
 
 #[test]
-fn full_sum_and_mean_match_reference() {
+pub fn full_sum_and_mean_match_reference() {
     // One element, odd shapes, and lengths that need two and three passes.
     let shapes: &[&[usize]] = &[&[1], &[7, 13, 29], &[127, 255, 63], &[5_000_003]];
     for (i, shape) in shapes.iter().enumerate() {
@@ -35,7 +35,7 @@ fn full_sum_and_mean_match_reference() {
 }
 
 #[test]
-fn axis_sums_and_means_match_reference() {
+pub fn axis_sums_and_means_match_reference() {
     // Every axis of an odd 3-D shape, batch 1, a bias gradient, and long axes that
     // take several passes through each of the two kernels.
     let cases: &[(&[usize], usize)] = &[
@@ -70,7 +70,7 @@ fn axis_sums_and_means_match_reference() {
 }
 
 #[test]
-fn reduction_backward_matches_reference() {
+pub fn reduction_backward_matches_reference() {
     let shape = [7, 13, 29];
     for axis in 0..3 {
         let mut reduced = shape.to_vec();

@@ -17,7 +17,7 @@ fn validate(name: &str, source: &str) {
 }
 
 #[test]
-fn every_shader_parses_and_validates() {
+pub fn every_shader_parses_and_validates() {
     for (name, _) in SHADER_FILES {
         match shader_kind(name) {
             ShaderKind::Plain => validate(name, &shader_source(name)),
@@ -41,7 +41,7 @@ fn every_shader_parses_and_validates() {
 /// part must be reached from some plain shader or GEMM prelude, and every include must
 /// name a file.
 #[test]
-fn every_wgsl_file_is_compiled() {
+pub fn every_wgsl_file_is_compiled() {
     assert!(SHADER_FILES.iter().any(|(name, _)| *name == "elementwise"));
     let text_of = |name: &str| {
         SHADER_FILES

@@ -6,7 +6,7 @@ use duel::ops;
 use duel::reference as r;
 
 #[test]
-fn upsample_and_backward_match_reference() {
+pub fn upsample_and_backward_match_reference() {
     let cases: [([usize; 4], (usize, usize)); 5] = [
         ([1, 1, 1, 1], (2, 2)),
         ([1, 3, 7, 5], (2, 2)),
@@ -38,7 +38,7 @@ fn upsample_and_backward_match_reference() {
 }
 
 #[test]
-fn upsample_rejects_bad_shapes() {
+pub fn upsample_rejects_bad_shapes() {
     let t = ops::zeros(crate::common::gpu(), &[1, 1, 5, 5]).unwrap();
     assert!(ops::upsample(&t, (0, 2)).is_err());
     assert!(

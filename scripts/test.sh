@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
-# The project's test command: installs what is missing, checks formatting and lints,
-# then runs every test (kernels against their CPU references, on lavapipe without a GPU).
+# The project's test command: installs what is missing, checks formatting and lints
+# (native and wasm32), then runs every test: kernels against their CPU references and
+# the engine on lavapipe without a GPU, then in headless Chromium on WebGPU the same
+# kernel tests compiled to wasm and the browser page end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+bash scripts/install-web-deps.sh
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
-cargo fmt --check
+cargo fmt --all --check
 cargo clippy --all-targets -- -D warnings
+cargo clippy -p duel-web --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+# The page's wasm package and data, which the browser test (tests/web) serves.
+bash scripts/web.sh --build-only
 cargo test
+
+# The kernel tests in the browser: wasm-bindgen-test-runner drives Chromium through
+# chromedriver with web/webdriver.json's flags.
+cd web
+CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT=2400 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --target wasm32-unknown-unknown --release

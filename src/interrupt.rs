@@ -8,19 +8,28 @@
 //! The training loop turns that into a saved checkpoint; the examples exit with
 //! 128 + the signal's number, as a shell reports a process killed by it.
 
+//!
+//! In the browser no signal arrives, so `check` always passes there; the page pauses
+//! between steps instead.
+
 use crate::{Error, Result};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
+
+/// POSIX's numbers, the same on every Unix (and what `signal_hook` names them).
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
 
 /// The number of the first signal received, or 0.
 static SIGNAL: LazyLock<Arc<AtomicUsize>> = LazyLock::new(Arc::default);
 /// Raised with the first signal: a second one then exits the process.
-static RAISED: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
+#[cfg(feature = "native")]
+static RAISED: LazyLock<Arc<std::sync::atomic::AtomicBool>> = LazyLock::new(Arc::default);
 
 /// Routes SIGINT and SIGTERM here, and says on stderr, within a tenth of a second of
 /// the first, that the run is stopping and how to quit at once. Until this is called
 /// they end the process as usual, which is right for programs with nothing to save.
+#[cfg(feature = "native")]
 pub fn install() -> Result<()> {
     for signal in [SIGINT, SIGTERM] {
         // Registered first, so it sees the flag as the previous signal left it.

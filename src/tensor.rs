@@ -139,12 +139,21 @@ impl Tensor {
     }
 
     /// Downloads the contents. This is a sync point: pending work is submitted first.
-    pub fn to_vec(&self) -> Result<Vec<f32>> {
+    pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
         if self.numel() == 0 {
             return Ok(Vec::new());
         }
-        let bytes = self.gpu().read(&self.buffer(), (self.numel() * 4) as u64)?;
+        let bytes = self
+            .gpu()
+            .read_async(&self.buffer(), (self.numel() * 4) as u64)
+            .await?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// `to_vec_async`, waited for.
+    #[cfg(feature = "native")]
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
+        pollster::block_on(self.to_vec_async())
     }
 
     /// The same buffer under another shape with the same element count; copies nothing.

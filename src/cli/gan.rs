@@ -2,7 +2,7 @@
 //! make.
 
 use crate::data::ImageSet;
-use crate::gan::{Arch, Dataset, Loss, ModelConfig, Recipe, TrainConfig};
+use crate::gan::{Arch, Dataset, GanExample, Loss, ModelConfig, Recipe, TrainConfig};
 use crate::metrics::default_classifier_path;
 use crate::{AdamConfig, Gpu, Result};
 use clap::parser::ValueSource;
@@ -16,27 +16,6 @@ pub enum Optimizer {
     Dcgan,
     /// Keras's `Adam()`: lr 1e-3, β1 0.9, ε 1e-7.
     Keras,
-}
-
-/// What an example fixes: its data set and the defaults of the flags that differ.
-#[derive(Debug, Clone)]
-pub struct GanExample {
-    /// One line for --help.
-    pub about: &'static str,
-    pub set: ImageSet,
-    pub arch: Arch,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub max_steps: usize,
-    pub sample_every: usize,
-    pub eval_every: usize,
-    pub eval_samples: usize,
-    /// The recipe's defaults, for `arch` only: another --arch trains unconditionally
-    /// with BCE, without an average or spectral norm, unless told otherwise.
-    pub conditional: bool,
-    pub ema: f32,
-    pub loss: Loss,
-    pub spectral_norm: bool,
 }
 
 /// The flags. Those without a default here take the example's (`GanExample`).

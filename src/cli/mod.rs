@@ -6,9 +6,10 @@ mod classifier;
 mod examples;
 mod gan;
 
+pub use crate::gan::{CIFAR10_DCGAN, GanExample, MLP_GAN, MNIST_DCGAN};
 pub use classifier::{ClassifierExample, classifier_main};
-pub use examples::{CIFAR10_CLASSIFIER, CIFAR10_DCGAN, MLP_GAN, MNIST_CLASSIFIER, MNIST_DCGAN};
-pub use gan::{GanArgs, GanExample, Optimizer, gan_main, run_gan};
+pub use examples::{CIFAR10_CLASSIFIER, MNIST_CLASSIFIER};
+pub use gan::{GanArgs, Optimizer, gan_main, run_gan};
 
 /// What every example does first, while it is still its only thread: quiets the
 /// Vulkan loader, then routes SIGINT and SIGTERM to `duel::interrupt`, whose flag each

@@ -9,11 +9,10 @@
 //! itself), in the cache under `duel/cifar10`; failing that, the official archive is
 //! downloaded, checked and unpacked into the cache.
 
-use super::Split;
-use super::download::{fetch, md5_hex};
-use super::locate::{self, file_in, read_maybe_gzipped};
+use super::{Split, md5_hex};
 use crate::{Error, Result};
-use std::path::{Path, PathBuf};
+#[cfg(feature = "native")]
+pub use files::{download_from, download_into, find, find_or_download, read_batch};
 
 pub const SIDE: usize = 32;
 pub const CHANNELS: usize = 3;
@@ -85,9 +84,6 @@ impl Archive {
     }
 }
 
-/// Where the archive is published.
-const MIRRORS: [&str; 1] = ["https://www.cs.toronto.edu/~kriz/"];
-
 #[derive(Debug)]
 pub struct Cifar10 {
     /// Every training batch present, in order: (count, 3, 32, 32) bytes.
@@ -96,13 +92,13 @@ pub struct Cifar10 {
     pub classes: Vec<String>,
 }
 
-/// Parses the records of one batch file (`path` names it in errors).
-pub fn parse_records(bytes: &[u8], path: &Path) -> Result<Split> {
+/// Parses the records of one batch file (`name` names it in errors).
+pub fn parse_records(bytes: &[u8], name: &str) -> Result<Split> {
     if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
         return Err(Error::Data(format!(
             "{}: {} bytes is not a whole number of {RECORD}-byte CIFAR-10 records: the file \
              is truncated or not a CIFAR-10 batch; download it again",
-            path.display(),
+            name,
             bytes.len()
         )));
     }
@@ -116,8 +112,7 @@ pub fn parse_records(bytes: &[u8], path: &Path) -> Result<Split> {
         if record[0] > 9 {
             return Err(Error::Data(format!(
                 "{}: record {i} has label {}, over 9: not a CIFAR-10 batch",
-                path.display(),
-                record[0]
+                name, record[0]
             )));
         }
         split.labels.push(record[0]);
@@ -126,143 +121,155 @@ pub fn parse_records(bytes: &[u8], path: &Path) -> Result<Split> {
     Ok(split)
 }
 
-/// Reads one batch file, `.bin` or `.bin.gz`.
-pub fn read_batch(path: &Path) -> Result<Split> {
-    parse_records(&read_maybe_gzipped(path)?, path)
-}
+/// Finding, downloading and reading the batch files on disk.
+#[cfg(feature = "native")]
+mod files {
+    use super::*;
+    use crate::data::download::fetch;
+    use crate::data::locate::{self, file_in, read_maybe_gzipped};
+    use std::path::{Path, PathBuf};
 
-/// The folder of batches under `dir`: `dir/cifar-10-batches-bin`, or `dir` itself, the
-/// first that holds the first training batch and the test batch.
-fn batches_in(dir: &Path) -> Option<PathBuf> {
-    [dir.join(FOLDER), dir.to_path_buf()]
-        .into_iter()
-        .find(|d| file_in(d, TRAIN_FILES[0]).is_some() && file_in(d, TEST_FILE).is_some())
-}
+    /// Where the archive is published.
+    const MIRRORS: [&str; 1] = ["https://www.cs.toronto.edu/~kriz/"];
 
-fn not_found(dirs: &[PathBuf], download: Option<Error>) -> Error {
-    let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    let download = download.map(|e| format!(" Downloading failed too ({e})."));
-    Error::Data(format!(
-        "CIFAR-10 not found; looked for {FOLDER}/ (with at least {} and {TEST_FILE}, each \
+    /// Reads one batch file, `.bin` or `.bin.gz`.
+    pub fn read_batch(path: &Path) -> Result<Split> {
+        parse_records(&read_maybe_gzipped(path)?, &path.display().to_string())
+    }
+
+    /// The folder of batches under `dir`: `dir/cifar-10-batches-bin`, or `dir` itself, the
+    /// first that holds the first training batch and the test batch.
+    fn batches_in(dir: &Path) -> Option<PathBuf> {
+        [dir.join(FOLDER), dir.to_path_buf()]
+            .into_iter()
+            .find(|d| file_in(d, TRAIN_FILES[0]).is_some() && file_in(d, TEST_FILE).is_some())
+    }
+
+    fn not_found(dirs: &[PathBuf], download: Option<Error>) -> Error {
+        let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        let download = download.map(|e| format!(" Downloading failed too ({e})."));
+        Error::Data(format!(
+            "CIFAR-10 not found; looked for {FOLDER}/ (with at least {} and {TEST_FILE}, each \
          optionally .gz) in {looked:?}.{} Pass --data-dir DIR (the folder that holds \
          {FOLDER}/, or that folder), or set DUEL_DATA=DIR.",
-        TRAIN_FILES[0],
-        download.unwrap_or_default(),
-    ))
-}
-
-/// The folder of batches: in `data_dir` when one is given (it must hold them), else in
-/// `$DUEL_DATA` or the cache.
-pub fn find(data_dir: Option<&Path>) -> Result<PathBuf> {
-    if let Some(dir) = data_dir {
-        return batches_in(dir).ok_or_else(|| not_found(&[dir.to_path_buf()], None));
+            TRAIN_FILES[0],
+            download.unwrap_or_default(),
+        ))
     }
-    let dirs = locate::search_dirs(None, "cifar10");
-    dirs.iter()
-        .find_map(|d| batches_in(d))
-        .ok_or_else(|| not_found(&dirs, None))
-}
 
-/// Like `find`, but when no data directory is given and none is found, downloads the
-/// official archive into the cache first.
-pub fn find_or_download(data_dir: Option<&Path>) -> Result<PathBuf> {
-    let found = find(data_dir);
-    if found.is_ok() || data_dir.is_some() {
-        return found;
+    /// The folder of batches: in `data_dir` when one is given (it must hold them), else in
+    /// `$DUEL_DATA` or the cache.
+    pub fn find(data_dir: Option<&Path>) -> Result<PathBuf> {
+        if let Some(dir) = data_dir {
+            return batches_in(dir).ok_or_else(|| not_found(&[dir.to_path_buf()], None));
+        }
+        let dirs = locate::search_dirs(None, "cifar10");
+        dirs.iter()
+            .find_map(|d| batches_in(d))
+            .ok_or_else(|| not_found(&dirs, None))
     }
-    let dirs = locate::search_dirs(None, "cifar10");
-    let Some(cache) = locate::cache_dir("cifar10") else {
-        return Err(not_found(&dirs, None));
-    };
-    eprintln!(
-        "CIFAR-10 not found; downloading {} (170 MB) into {}",
-        Archive::official().name,
-        cache.display()
-    );
-    download_into(&cache).map_err(|e| not_found(&dirs, Some(e)))?;
-    batches_in(&cache).ok_or_else(|| not_found(&dirs, None))
-}
 
-/// Downloads the official archive into `dir`, trying `$DUEL_CIFAR10_MIRROR` (a URL
-/// ending in `/`) before the official address.
-pub fn download_into(dir: &Path) -> Result<()> {
-    let own = std::env::var("DUEL_CIFAR10_MIRROR").ok();
-    let mirrors: Vec<&str> = own.as_deref().into_iter().chain(MIRRORS).collect();
-    download_from(dir, &mirrors, &Archive::official())
-}
-
-/// Fetches `archive` from the first of `mirrors` that serves it whole, checks its size
-/// and MD5 in memory, and unpacks it into `dir` (giving `dir/cifar-10-batches-bin/`).
-/// Nothing is written unless the check passes, and the folder appears only once it is
-/// completely unpacked.
-pub fn download_from(dir: &Path, mirrors: &[&str], archive: &Archive) -> Result<()> {
-    let mut failures = Vec::new();
-    for mirror in mirrors {
-        let bytes = fetch(&format!("{mirror}{}", archive.name))
-            .map_err(Error::Data)
-            .and_then(|b| archive.verify(&b).map(|()| b));
-        match bytes {
-            Ok(bytes) => return unpack(&bytes, dir),
-            Err(e) => failures.push(format!("{mirror}: {e}")),
+    /// Like `find`, but when no data directory is given and none is found, downloads the
+    /// official archive into the cache first.
+    pub fn find_or_download(data_dir: Option<&Path>) -> Result<PathBuf> {
+        let found = find(data_dir);
+        if found.is_ok() || data_dir.is_some() {
+            return found;
         }
-    }
-    Err(Error::Data(format!(
-        "could not download {}: {}",
-        archive.name,
-        failures.join("; ")
-    )))
-}
-
-/// Unpacks a checked `.tar.gz` into a temporary folder beside the target, then moves
-/// its `cifar-10-batches-bin/` into place.
-fn unpack(tar_gz: &[u8], dir: &Path) -> Result<()> {
-    let failed =
-        |e: std::io::Error| Error::Data(format!("cannot unpack into {}: {e}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    let staging = dir.join(format!(".unpack{}", std::process::id()));
-    let result = (|| {
-        tar::Archive::new(flate2::read::GzDecoder::new(tar_gz)).unpack(&staging)?;
-        let unpacked = staging.join(FOLDER);
-        if !unpacked.is_dir() {
-            return Err(std::io::Error::other(format!(
-                "the archive holds no {FOLDER}/ folder"
-            )));
-        }
-        std::fs::rename(unpacked, dir.join(FOLDER))
-    })();
-    let _ = std::fs::remove_dir_all(&staging);
-    result.map_err(failed)
-}
-
-impl Cifar10 {
-    /// Loads the folder `dir` of batches: every training batch present from
-    /// `data_batch_1` on, the test batch, and the class names.
-    pub fn load(dir: &Path) -> Result<Cifar10> {
-        let missing = |name: &str| Error::Data(format!("{name} missing in {}", dir.display()));
-        let mut train = Split::default();
-        for name in TRAIN_FILES {
-            let Some(path) = file_in(dir, name) else {
-                break;
-            };
-            train.append(read_batch(&path)?);
-        }
-        if train.count == 0 {
-            return Err(missing(TRAIN_FILES[0]));
-        }
-        let test = read_batch(&file_in(dir, TEST_FILE).ok_or_else(|| missing(TEST_FILE))?)?;
-        let classes = match std::fs::read_to_string(dir.join(META_FILE)) {
-            Ok(text) => text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect(),
-            Err(_) => CLASS_NAMES.map(String::from).to_vec(),
+        let dirs = locate::search_dirs(None, "cifar10");
+        let Some(cache) = locate::cache_dir("cifar10") else {
+            return Err(not_found(&dirs, None));
         };
-        Ok(Cifar10 {
-            train,
-            test,
-            classes,
-        })
+        eprintln!(
+            "CIFAR-10 not found; downloading {} (170 MB) into {}",
+            Archive::official().name,
+            cache.display()
+        );
+        download_into(&cache).map_err(|e| not_found(&dirs, Some(e)))?;
+        batches_in(&cache).ok_or_else(|| not_found(&dirs, None))
+    }
+
+    /// Downloads the official archive into `dir`, trying `$DUEL_CIFAR10_MIRROR` (a URL
+    /// ending in `/`) before the official address.
+    pub fn download_into(dir: &Path) -> Result<()> {
+        let own = std::env::var("DUEL_CIFAR10_MIRROR").ok();
+        let mirrors: Vec<&str> = own.as_deref().into_iter().chain(MIRRORS).collect();
+        download_from(dir, &mirrors, &Archive::official())
+    }
+
+    /// Fetches `archive` from the first of `mirrors` that serves it whole, checks its size
+    /// and MD5 in memory, and unpacks it into `dir` (giving `dir/cifar-10-batches-bin/`).
+    /// Nothing is written unless the check passes, and the folder appears only once it is
+    /// completely unpacked.
+    pub fn download_from(dir: &Path, mirrors: &[&str], archive: &Archive) -> Result<()> {
+        let mut failures = Vec::new();
+        for mirror in mirrors {
+            let bytes = fetch(&format!("{mirror}{}", archive.name))
+                .map_err(Error::Data)
+                .and_then(|b| archive.verify(&b).map(|()| b));
+            match bytes {
+                Ok(bytes) => return unpack(&bytes, dir),
+                Err(e) => failures.push(format!("{mirror}: {e}")),
+            }
+        }
+        Err(Error::Data(format!(
+            "could not download {}: {}",
+            archive.name,
+            failures.join("; ")
+        )))
+    }
+
+    /// Unpacks a checked `.tar.gz` into a temporary folder beside the target, then moves
+    /// its `cifar-10-batches-bin/` into place.
+    fn unpack(tar_gz: &[u8], dir: &Path) -> Result<()> {
+        let failed =
+            |e: std::io::Error| Error::Data(format!("cannot unpack into {}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(failed)?;
+        let staging = dir.join(format!(".unpack{}", std::process::id()));
+        let result = (|| {
+            tar::Archive::new(flate2::read::GzDecoder::new(tar_gz)).unpack(&staging)?;
+            let unpacked = staging.join(FOLDER);
+            if !unpacked.is_dir() {
+                return Err(std::io::Error::other(format!(
+                    "the archive holds no {FOLDER}/ folder"
+                )));
+            }
+            std::fs::rename(unpacked, dir.join(FOLDER))
+        })();
+        let _ = std::fs::remove_dir_all(&staging);
+        result.map_err(failed)
+    }
+
+    impl Cifar10 {
+        /// Loads the folder `dir` of batches: every training batch present from
+        /// `data_batch_1` on, the test batch, and the class names.
+        pub fn load(dir: &Path) -> Result<Cifar10> {
+            let missing = |name: &str| Error::Data(format!("{name} missing in {}", dir.display()));
+            let mut train = Split::default();
+            for name in TRAIN_FILES {
+                let Some(path) = file_in(dir, name) else {
+                    break;
+                };
+                train.append(read_batch(&path)?);
+            }
+            if train.count == 0 {
+                return Err(missing(TRAIN_FILES[0]));
+            }
+            let test = read_batch(&file_in(dir, TEST_FILE).ok_or_else(|| missing(TEST_FILE))?)?;
+            let classes = match std::fs::read_to_string(dir.join(META_FILE)) {
+                Ok(text) => text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect(),
+                Err(_) => CLASS_NAMES.map(String::from).to_vec(),
+            };
+            Ok(Cifar10 {
+                train,
+                test,
+                classes,
+            })
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! Fetching the four MNIST files into the user cache, each checked against its
 //! published SHA-256 before it is kept.
 
+use super::bytes::{CHECKSUMS, verify};
 use crate::io::write_bytes;
 use crate::{Error, Result};
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
 
@@ -12,57 +12,6 @@ const MIRRORS: [&str; 2] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 ];
-
-/// SHA-256 of each original gzipped file.
-pub const CHECKSUMS: [(&str, &str); 4] = [
-    (
-        "train-images-idx3-ubyte.gz",
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    ),
-    (
-        "train-labels-idx1-ubyte.gz",
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    ),
-    (
-        "t10k-images-idx3-ubyte.gz",
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    ),
-    (
-        "t10k-labels-idx1-ubyte.gz",
-        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-    ),
-];
-
-/// A digest as lowercase hex, as checksums are published.
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// The lowercase hex MD5 of `bytes` (CIFAR-10's archive publishes only an MD5).
-pub fn md5_hex(bytes: &[u8]) -> String {
-    hex(&md5::Md5::digest(bytes))
-}
-
-/// Checks downloaded bytes against the expected checksum of `name`.
-pub fn verify(name: &str, bytes: &[u8]) -> Result<()> {
-    let want = CHECKSUMS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .ok_or_else(|| Error::Data(format!("{name} is not an MNIST file")))?
-        .1;
-    let got = sha256_hex(bytes);
-    if got != want {
-        return Err(Error::Data(format!(
-            "{name}: SHA-256 {got} does not match the published {want}"
-        )));
-    }
-    Ok(())
-}
 
 pub(crate) fn fetch(url: &str) -> std::result::Result<Vec<u8>, String> {
     let response = ureq::get(url).call().map_err(|e| e.to_string())?;

@@ -2,9 +2,8 @@
 //! a type byte, the number of dimensions), the dimensions as big-endian u32, then the
 //! data. Only unsigned bytes (type 0x08) are accepted, which is what MNIST uses.
 
-use super::locate::read_maybe_gzipped;
+#[cfg(feature = "native")]
 use crate::{Error, Result};
-use std::path::Path;
 
 /// A decoded IDX file: its dimensions and its bytes.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,8 +13,9 @@ pub struct Idx {
 }
 
 /// Reads and validates an IDX file; a `.gz` (or any gzip-compressed) file is inflated.
-pub fn read_idx(path: &Path) -> Result<Idx> {
-    let bytes = read_maybe_gzipped(path)?;
+#[cfg(feature = "native")]
+pub fn read_idx(path: &std::path::Path) -> Result<Idx> {
+    let bytes = super::locate::read_maybe_gzipped(path)?;
     parse_idx(&bytes).map_err(|what| Error::Data(format!("{}: {what}", path.display())))
 }
 

@@ -1,7 +1,11 @@
 //! The labelled image sets duel trains on, by name.
 
-use super::{Cifar10, Mnist, Split, cifar10, mnist};
+#[cfg(feature = "native")]
+use super::{Cifar10, Mnist, Split};
+use super::{cifar10, mnist};
+#[cfg(feature = "native")]
 use crate::Result;
+#[cfg(feature = "native")]
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +39,7 @@ impl ImageSet {
 
     /// Finds the files (downloading them into the cache when no directory has them and
     /// none was given) and loads (train, test), saying where they came from.
+    #[cfg(feature = "native")]
     pub fn load(self, data_dir: Option<&Path>) -> Result<(Split, Split)> {
         let (dir, train, test) = match self {
             ImageSet::Mnist => {

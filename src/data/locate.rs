@@ -2,7 +2,6 @@
 //! (`$XDG_CACHE_HOME/duel/<set>` or `~/.cache/duel/<set>`), each file gzipped or raw.
 
 use crate::{Error, Result};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The user cache directory of the data set `set` ("mnist", "cifar10"), if a home
@@ -61,16 +60,5 @@ pub fn problems(dir: &Path, names: &[&str]) -> Option<String> {
 pub fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
     let bad = |what: String| Error::Data(format!("{}: {what}", path.display()));
     let raw = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-    if !raw.starts_with(&[0x1f, 0x8b]) {
-        return Ok(raw);
-    }
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(&raw[..])
-        .read_to_end(&mut out)
-        .map_err(|e| {
-            bad(format!(
-                "corrupt or truncated gzip data ({e}); download the file again"
-            ))
-        })?;
-    Ok(out)
+    super::bytes::inflate_if_gzipped(raw).map_err(bad)
 }

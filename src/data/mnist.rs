@@ -1,12 +1,12 @@
-//! MNIST: finding the four files, checking them, and loading them.
-//!
-//! The files are looked for as `locate` says, in the cache under `duel/mnist`.
+//! MNIST: decoding and checking the four files from their bytes (anywhere, the
+//! browser included) and, natively, finding them as `locate` says, in the cache under
+//! `duel/mnist`.
 
 use super::Split;
-use super::idx::{Idx, read_idx};
-use super::locate::{self, file_in};
+use super::idx::{Idx, parse_idx};
 use crate::{Error, Result};
-use std::path::{Path, PathBuf};
+#[cfg(feature = "native")]
+pub use files::{find, find_or_download, search_dirs};
 
 /// The four standard files, without the `.gz` they are distributed with.
 pub const FILES: [&str; 4] = [
@@ -23,111 +23,32 @@ pub struct Mnist {
 
 pub const SIDE: usize = 28;
 
-/// The directories searched, in order.
-pub fn search_dirs(data_dir: Option<&Path>) -> Vec<PathBuf> {
-    locate::search_dirs(data_dir, "mnist")
-}
-
-/// What to do when no directory serves: where the files go.
-fn advice() -> String {
-    format!(
-        "Put the four MNIST files ({}, each optionally .gz) in one directory and pass \
-         --data-dir DIR, or set DUEL_DATA=DIR",
-        FILES.join(", ")
-    )
-}
-
-/// A given `--data-dir` that can't serve the files: it is never passed over.
-fn data_dir_error(problem: &str) -> Error {
-    Error::Data(format!(
-        "--data-dir does not hold MNIST: {problem}. {}",
-        advice()
-    ))
-}
-
-/// The first directory that holds all four files: `data_dir` when one is given (it
-/// must hold them), else `$DUEL_DATA` or the cache. The error names, for each
-/// directory, the files missing or unreadable there.
-pub fn find(data_dir: Option<&Path>) -> Result<PathBuf> {
-    if let Some(dir) = data_dir {
-        return match locate::problems(dir, &FILES) {
-            None => Ok(dir.to_path_buf()),
-            Some(problem) => Err(data_dir_error(&problem)),
-        };
-    }
-    let dirs = search_dirs(None);
-    let mut problems = Vec::new();
-    for dir in &dirs {
-        match locate::problems(dir, &FILES) {
-            None => return Ok(dir.clone()),
-            Some(problem) => problems.push(problem),
-        }
-    }
-    Err(not_found(&problems, None))
-}
-
-fn not_found(problems: &[String], download: Option<Error>) -> Error {
-    let download = download.map(|e| format!(" Downloading failed too: {e}."));
-    Error::Data(format!(
-        "MNIST not found: {}.{} {}",
-        problems.join("; "),
-        download.unwrap_or_default(),
-        advice()
-    ))
-}
-
-/// Like `find`, but when no directory is given and none holds the files, downloads
-/// the missing ones (checking each SHA-256) into the user cache first.
-pub fn find_or_download(data_dir: Option<&Path>) -> Result<PathBuf> {
-    let found = find(data_dir);
-    if found.is_ok() || data_dir.is_some() {
-        return found;
-    }
-    let problems: Vec<String> = search_dirs(None)
-        .iter()
-        .filter_map(|d| locate::problems(d, &FILES))
-        .collect();
-    let Some(cache) = locate::cache_dir("mnist") else {
-        return Err(not_found(&problems, None));
-    };
-    eprintln!("MNIST not found; downloading it into {}", cache.display());
-    super::download::download_into(&cache).map_err(|e| not_found(&problems, Some(e)))?;
-    match locate::problems(&cache, &FILES) {
-        None => Ok(cache),
-        Some(problem) => Err(not_found(&[problem], None)),
-    }
-}
-
-fn expect_dims(idx: &Idx, path: &Path, want: &[usize]) -> Result<()> {
+fn expect_dims(idx: &Idx, name: &str, want: &[usize]) -> Result<()> {
     if idx.dims != want {
         return Err(Error::Data(format!(
-            "{}: dimensions {:?}, expected {want:?}",
-            path.display(),
+            "{name}: dimensions {:?}, expected {want:?}",
             idx.dims
         )));
     }
     Ok(())
 }
 
-fn load_split(dir: &Path, images: &str, labels: &str, count: usize) -> Result<Split> {
-    let path = |name: &str| {
-        file_in(dir, name).ok_or_else(|| {
-            Error::Data(format!(
-                "{name} (or {name}.gz) is missing in {}",
-                dir.display()
-            ))
-        })
+/// Decodes one split from its image and label files' bytes, raw or gzipped; the
+/// names are what the errors call the files.
+fn parse_split(files: [(&str, Vec<u8>); 2], count: usize) -> Result<Split> {
+    let [(image_name, images), (label_name, labels)] = files;
+    let decode = |name: &str, bytes: Vec<u8>| {
+        super::inflate_if_gzipped(bytes)
+            .and_then(|b| parse_idx(&b))
+            .map_err(|what| Error::Data(format!("{name}: {what}")))
     };
-    let image_path = path(images)?;
-    let label_path = path(labels)?;
-    let image_idx = read_idx(&image_path)?;
-    expect_dims(&image_idx, &image_path, &[count, SIDE, SIDE])?;
-    let label_idx = read_idx(&label_path)?;
-    expect_dims(&label_idx, &label_path, &[count])?;
+    let image_idx = decode(image_name, images)?;
+    expect_dims(&image_idx, image_name, &[count, SIDE, SIDE])?;
+    let label_idx = decode(label_name, labels)?;
+    expect_dims(&label_idx, label_name, &[count])?;
     if let Some(bad) = label_idx.data.iter().find(|&&l| l > 9) {
         return Err(Error::Data(format!(
-            "{}: label {bad} is not a digit",
-            label_path.display()
+            "{label_name}: label {bad} is not a digit"
         )));
     }
     Ok(Split {
@@ -138,11 +59,116 @@ fn load_split(dir: &Path, images: &str, labels: &str, count: usize) -> Result<Sp
 }
 
 impl Mnist {
-    /// Loads and checks both splits from `dir`.
-    pub fn load(dir: &Path) -> Result<Mnist> {
+    /// Decodes and checks both splits from the bytes of the four `FILES`, in order,
+    /// each raw or gzipped; `names` are what the errors call them.
+    pub fn from_bytes(files: [(&str, Vec<u8>); 4]) -> Result<Mnist> {
+        let [a, b, c, d] = files;
         Ok(Mnist {
-            train: load_split(dir, FILES[0], FILES[1], 60_000)?,
-            test: load_split(dir, FILES[2], FILES[3], 10_000)?,
+            train: parse_split([a, b], 60_000)?,
+            test: parse_split([c, d], 10_000)?,
         })
+    }
+
+    /// Loads and checks both splits from `dir`.
+    #[cfg(feature = "native")]
+    pub fn load(dir: &std::path::Path) -> Result<Mnist> {
+        let read = |name: &str| -> Result<(String, Vec<u8>)> {
+            let path = super::locate::file_in(dir, name).ok_or_else(|| {
+                Error::Data(format!(
+                    "{name} (or {name}.gz) is missing in {}",
+                    dir.display()
+                ))
+            })?;
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Error::Data(format!("{}: cannot read: {e}", path.display())))?;
+            Ok((path.display().to_string(), bytes))
+        };
+        let [a, b, c, d] = FILES.map(read);
+        let (a, b, c, d) = (a?, b?, c?, d?);
+        Mnist::from_bytes([(&a.0, a.1), (&b.0, b.1), (&c.0, c.1), (&d.0, d.1)])
+    }
+}
+
+/// Finding the files on disk, and downloading them when they are nowhere.
+#[cfg(feature = "native")]
+mod files {
+    use super::FILES;
+    use crate::data::locate;
+    use crate::{Error, Result};
+    use std::path::{Path, PathBuf};
+
+    /// The directories searched, in order.
+    pub fn search_dirs(data_dir: Option<&Path>) -> Vec<PathBuf> {
+        locate::search_dirs(data_dir, "mnist")
+    }
+
+    /// What to do when no directory serves: where the files go.
+    fn advice() -> String {
+        format!(
+            "Put the four MNIST files ({}, each optionally .gz) in one directory and pass \
+         --data-dir DIR, or set DUEL_DATA=DIR",
+            FILES.join(", ")
+        )
+    }
+
+    /// A given `--data-dir` that can't serve the files: it is never passed over.
+    fn data_dir_error(problem: &str) -> Error {
+        Error::Data(format!(
+            "--data-dir does not hold MNIST: {problem}. {}",
+            advice()
+        ))
+    }
+
+    /// The first directory that holds all four files: `data_dir` when one is given (it
+    /// must hold them), else `$DUEL_DATA` or the cache. The error names, for each
+    /// directory, the files missing or unreadable there.
+    pub fn find(data_dir: Option<&Path>) -> Result<PathBuf> {
+        if let Some(dir) = data_dir {
+            return match locate::problems(dir, &FILES) {
+                None => Ok(dir.to_path_buf()),
+                Some(problem) => Err(data_dir_error(&problem)),
+            };
+        }
+        let dirs = search_dirs(None);
+        let mut problems = Vec::new();
+        for dir in &dirs {
+            match locate::problems(dir, &FILES) {
+                None => return Ok(dir.clone()),
+                Some(problem) => problems.push(problem),
+            }
+        }
+        Err(not_found(&problems, None))
+    }
+
+    fn not_found(problems: &[String], download: Option<Error>) -> Error {
+        let download = download.map(|e| format!(" Downloading failed too: {e}."));
+        Error::Data(format!(
+            "MNIST not found: {}.{} {}",
+            problems.join("; "),
+            download.unwrap_or_default(),
+            advice()
+        ))
+    }
+
+    /// Like `find`, but when no directory is given and none holds the files, downloads
+    /// the missing ones (checking each SHA-256) into the user cache first.
+    pub fn find_or_download(data_dir: Option<&Path>) -> Result<PathBuf> {
+        let found = find(data_dir);
+        if found.is_ok() || data_dir.is_some() {
+            return found;
+        }
+        let problems: Vec<String> = search_dirs(None)
+            .iter()
+            .filter_map(|d| locate::problems(d, &FILES))
+            .collect();
+        let Some(cache) = locate::cache_dir("mnist") else {
+            return Err(not_found(&problems, None));
+        };
+        eprintln!("MNIST not found; downloading it into {}", cache.display());
+        crate::data::download_into(&cache).map_err(|e| not_found(&problems, Some(e)))?;
+        match locate::problems(&cache, &FILES) {
+            None => Ok(cache),
+            Some(problem) => Err(not_found(&[problem], None)),
+        }
     }
 }

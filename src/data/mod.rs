@@ -1,18 +1,25 @@
 //! Data: the IDX format, MNIST, CIFAR-10, and image sets that live on the GPU.
 
+mod bytes;
 pub mod cifar10;
+#[cfg(feature = "native")]
 mod download;
 mod gpu_images;
 mod idx;
 mod image_set;
+#[cfg(feature = "native")]
 pub mod locate;
 pub mod mnist;
 mod split;
 
+pub use bytes::{CHECKSUMS, inflate_if_gzipped, md5_hex, sha256_hex, verify};
 pub use cifar10::Cifar10;
-pub use download::{CHECKSUMS, download_from, download_into, md5_hex, sha256_hex, verify};
+#[cfg(feature = "native")]
+pub use download::{download_from, download_into};
 pub use gpu_images::GpuImages;
-pub use idx::{Idx, encode_idx, parse_idx, read_idx};
+#[cfg(feature = "native")]
+pub use idx::read_idx;
+pub use idx::{Idx, encode_idx, parse_idx};
 pub use image_set::ImageSet;
 pub use mnist::Mnist;
 pub use split::{Split, one_hot};

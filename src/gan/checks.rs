@@ -6,6 +6,7 @@ use super::model::metadata_number;
 use super::train::TrainConfig;
 use super::zoo::ModelConfig;
 use crate::data::ImageSet;
+#[cfg(feature = "native")]
 use crate::io::checkpoint;
 use crate::{AdamConfig, Error, Result};
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ const MUST_MATCH: [(&str, &str); 9] = [
 
 /// Entries a resumed run may change, taking this run's value with a note: changing the
 /// loss, a penalty or a learning rate part-way through is a legitimate thing to try.
+#[cfg(feature = "native")]
 pub const MAY_CHANGE: [&str; 7] = ["loss", "r1", "gp", "n_critic", "ema", "adam_g", "adam_d"];
 
 fn usage(message: String) -> Result<()> {
@@ -66,7 +68,7 @@ fn check_adam(adam: &AdamConfig, who: &str, flag: &str) -> Result<()> {
 }
 
 /// The settings alone, before any file or device is touched.
-fn check_settings(config: &TrainConfig, model: &ModelConfig) -> Result<()> {
+pub fn check_settings(config: &TrainConfig, model: &ModelConfig) -> Result<()> {
     for (flag, width) in [
         ("--nz", model.nz),
         ("--ngf", model.ngf),
@@ -155,6 +157,7 @@ pub fn check_batch(batch_size: usize, images: usize, set: ImageSet) -> Result<()
 
 /// Refuses a fresh run into an output directory that holds a checkpoint, unless it
 /// resumes or is told to overwrite.
+#[cfg(feature = "native")]
 fn check_fresh_output(config: &TrainConfig) -> Result<()> {
     let existing = config.out.join(CHECKPOINT);
     if config.resume.is_some() || config.overwrite || !existing.exists() {
@@ -230,6 +233,7 @@ pub fn check_resume(
 
 /// Everything a run refuses before it starts: its settings, its output directory,
 /// and the checkpoint it resumes (read for its metadata alone).
+#[cfg(feature = "native")]
 pub fn check_run(config: &TrainConfig, model: &ModelConfig) -> Result<()> {
     check_settings(config, model)?;
     check_fresh_output(config)?;

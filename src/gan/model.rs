@@ -344,7 +344,7 @@ impl Gan {
 
     /// Scores `count` samples from the eval noise stream, the same noise every time, so
     /// successive scores differ only by what the generator learnt.
-    pub fn score(
+    pub async fn score_async(
         &self,
         gpu: &Gpu,
         scorer: &Scorer,
@@ -365,7 +365,8 @@ impl Gan {
                 ops::fill_normal(&z, 0.0, 1.0, seed ^ EVAL_NOISE_STREAM, (start * nz) as u64)?;
                 self.generate(gpu, &z, &asked[start..start + n])
             },
-        )?;
+        )
+        .await?;
         let score = Score::new(&readouts, &scorer.reference)?;
         Ok(match self.conditioning {
             Some(_) => score.with_labels(&readouts, &asked),
@@ -406,25 +407,32 @@ impl Gan {
         (named, weights)
     }
 
-    pub fn save(&self, path: &Path, mut metadata: BTreeMap<String, String>) -> Result<()> {
+    /// The checkpoint's bytes (safetensors; see `checkpoint::encode`): every tensor,
+    /// `metadata`, and the Adam step counts. `name` is what errors call it.
+    pub async fn checkpoint_bytes(
+        &self,
+        mut metadata: BTreeMap<String, String>,
+        name: &str,
+    ) -> Result<Vec<u8>> {
         metadata.insert("adam_steps".into(), self.d_opt.steps().to_string());
         metadata.insert("adam_steps_g".into(), self.g_opt.steps().to_string());
         let (named, _) = self.tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
-        checkpoint::save(path, &refs, &metadata)
+        checkpoint::encode(&refs, &metadata, name).await
     }
 
-    /// Loads a checkpoint saved by `save` (see `checkpoint::load` for what is
-    /// checked). On an error the models must not be used.
-    pub fn load(&mut self, path: &Path) -> Result<Restored> {
+    /// Loads checkpoint bytes made by `checkpoint_bytes` (see `checkpoint::decode_into`
+    /// for what is checked); `name` is what errors call them. On an error the models
+    /// must not be used.
+    pub async fn load_bytes(&mut self, bytes: &[u8], name: &str) -> Result<Restored> {
         let (named, weights) = self.tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
-        let (metadata, health) = checkpoint::load(path, &refs)?;
+        let (metadata, health) = checkpoint::decode_into(bytes, &refs, name).await?;
+        let path = Path::new(name);
         let count = |key: &str| -> Result<u32> {
             let steps = metadata_number(&metadata, key, path)?;
-            u32::try_from(steps).map_err(|_| {
-                Error::Data(format!("{}: {key} {steps} is out of range", path.display()))
-            })
+            u32::try_from(steps)
+                .map_err(|_| Error::Data(format!("{name}: {key} {steps} is out of range")))
         };
         let steps_d = count("adam_steps")?;
         // Checkpoints from before --n-critic stepped both Adams together.
@@ -440,6 +448,35 @@ impl Gan {
         self.g_opt.set_steps(steps_g);
         self.d_opt.set_steps(steps_d);
         Ok(Restored { metadata, largest })
+    }
+}
+
+/// The blocking, file-backed forms of the above.
+#[cfg(feature = "native")]
+impl Gan {
+    pub fn score(
+        &self,
+        gpu: &Gpu,
+        scorer: &Scorer,
+        nz: usize,
+        seed: u64,
+        count: usize,
+    ) -> Result<Score> {
+        pollster::block_on(self.score_async(gpu, scorer, nz, seed, count))
+    }
+
+    /// Writes `checkpoint_bytes` to `path`, atomically.
+    pub fn save(&self, path: &Path, metadata: BTreeMap<String, String>) -> Result<()> {
+        let bytes =
+            pollster::block_on(self.checkpoint_bytes(metadata, &path.display().to_string()))?;
+        crate::io::write_bytes(path, &bytes)
+    }
+
+    /// Loads a checkpoint file written by `save`.
+    pub fn load(&mut self, path: &Path) -> Result<Restored> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
+        pollster::block_on(self.load_bytes(&bytes, &path.display().to_string()))
     }
 }
 

@@ -1,10 +1,13 @@
-//! What a run leaves under --out besides checkpoints: metrics.csv, the loss curve,
-//! and the animated GIF of the sample grids.
+//! What a run shows besides checkpoints: the rows of metrics.csv, the loss and FD
+//! charts, and (native) the CSV file and the animated GIF of the sample grids.
 
 use super::Loss;
 use crate::io::chart::{Series, YScale, line_chart};
 use crate::metrics::{CLASSES, Score};
+#[cfg(feature = "native")]
 use crate::{Result, io};
+use image::DynamicImage;
+#[cfg(feature = "native")]
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +53,7 @@ pub const CSV_HEADER: &str = "step,epoch,loss_d,loss_g,d_x,d_g_z,seconds,fd,conf
 
 /// Rewrites metrics.csv whole, atomically (it stays small: a row per logged step).
 /// Losses are written in full (Rust's shortest exact form), so runs compare bit for bit.
+#[cfg(feature = "native")]
 pub fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
     let mut text = format!("{CSV_HEADER}\n");
     for r in rows {
@@ -75,6 +79,7 @@ pub fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
 }
 
 /// Reads back rows written by `write_csv`, so a resumed run keeps its history.
+#[cfg(feature = "native")]
 pub fn read_csv(path: &Path) -> Vec<Row> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
@@ -119,7 +124,7 @@ const G_COLOUR: [u8; 3] = [31, 119, 180];
 const FLOOR_COLOUR: [u8; 3] = [150, 150, 150];
 
 /// Loss_D and Loss_G against the step.
-pub fn plot_losses(path: &Path, rows: &[Row], loss: Loss) -> Result<()> {
+pub fn loss_chart(rows: &[Row], loss: Loss) -> DynamicImage {
     let series = |label, colour, pick: fn(&Row) -> f32| Series {
         label,
         colour,
@@ -129,7 +134,6 @@ pub fn plot_losses(path: &Path, rows: &[Row], loss: Loss) -> Result<()> {
             .collect(),
     };
     line_chart(
-        path,
         &format!("Losses ({loss})"),
         "step",
         YScale::Linear,
@@ -141,14 +145,13 @@ pub fn plot_losses(path: &Path, rows: &[Row], loss: Loss) -> Result<()> {
 }
 
 /// FD against the step, with the floor (real training images) as a flat line.
-pub fn plot_fd(path: &Path, rows: &[Row], floor: f64) -> Result<()> {
+pub fn fd_chart(rows: &[Row], floor: f64) -> DynamicImage {
     let points: Vec<(f64, f64)> = rows
         .iter()
         .filter_map(|r| Some((r.step as f64, r.eval?.fd)))
         .collect();
     let last = points.last().map_or(1.0, |p| p.0);
     line_chart(
-        path,
         "Frechet distance to the test images, in classifier features (log scale)",
         "step",
         YScale::Log,
@@ -168,7 +171,8 @@ pub fn plot_fd(path: &Path, rows: &[Row], floor: f64) -> Result<()> {
 }
 
 /// The sample grids in order as an animated GIF, half a second a frame.
-pub fn write_gif(path: &Path, frames: &[image::DynamicImage]) -> Result<()> {
+#[cfg(feature = "native")]
+pub fn write_gif(path: &Path, frames: &[DynamicImage]) -> Result<()> {
     io::write_atomically(path, |tmp| {
         let file = std::fs::File::create(tmp)?;
         let mut encoder = image::codecs::gif::GifEncoder::new(file);

@@ -71,6 +71,7 @@ impl UniformArena {
 /// Timestamp queries for the pass that a `Profiler` measures.
 pub(crate) struct Timestamps {
     pub query_set: wgpu::QuerySet,
+    #[cfg_attr(not(feature = "native"), allow(dead_code))]
     pub resolve: wgpu::Buffer,
 }
 
@@ -123,6 +124,7 @@ impl Recorder {
         }
     }
 
+    #[cfg(feature = "native")]
     pub fn is_empty(&self) -> bool {
         self.encoder.is_none()
     }
@@ -235,6 +237,7 @@ impl Recorder {
     }
 
     /// Resolves the timed pass's two timestamps into the resolve buffer and then `to`.
+    #[cfg(feature = "native")]
     pub fn resolve_timestamps(&mut self, device: &wgpu::Device, to: &wgpu::Buffer) {
         self.end_pass();
         let Some(t) = self.timestamps.take() else {

@@ -7,10 +7,15 @@
 use super::{GemmCore, GemmPolicy, TILED_64, TILED_128};
 use crate::{Error, Result};
 
+#[cfg(not(target_arch = "wasm32"))]
 const HOW_TO_GET_ONE: &str = "duel needs a Vulkan, Metal or DX12 adapter. \
 On Linux without a GPU, install Mesa's lavapipe (CPU Vulkan): \
 `sudo apt-get install mesa-vulkan-drivers` on Debian or Ubuntu. \
 Run `cargo run --example adapters` to list what wgpu sees.";
+#[cfg(target_arch = "wasm32")]
+const HOW_TO_GET_ONE: &str = "this browser offers no WebGPU adapter. \
+Use a browser with WebGPU turned on (Chrome or Edge 113 or later, Firefox 141 or later, \
+Safari 26), and check that its GPU is not blocklisted (chrome://gpu).";
 
 /// What the engine knows about the adapter it runs on.
 #[derive(Debug, Clone)]
@@ -99,15 +104,6 @@ impl GpuOptions {
             gemm: gemm_policy_from_env(),
         })
     }
-
-    /// The subgroup size that the forced GEMM core needs, if it needs one.
-    pub(crate) fn gemm_lanes(&self) -> Option<u32> {
-        match self.gemm {
-            GemmPolicy::Auto | GemmPolicy::AutoAs(_) => None,
-            GemmPolicy::Core(core) => core.lanes(),
-            GemmPolicy::Plan(plan) => plan.core.lanes(),
-        }
-    }
 }
 
 /// `DUEL_GEMM=portable|subgroup8|subgroup32|tiled64|tiled128` forces one core, for
@@ -132,18 +128,34 @@ fn gemm_policy_from_env() -> GemmPolicy {
     GemmPolicy::Core(core)
 }
 
-fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
+async fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
     let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
     descriptor.backends = backends;
-    pollster::block_on(wgpu::Instance::new(descriptor).enumerate_adapters(backends))
+    let instance = wgpu::Instance::new(descriptor);
+    if cfg!(target_arch = "wasm32") {
+        // WebGPU hands out one adapter per request; there is no list to enumerate.
+        let options = wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        };
+        return instance
+            .request_adapter(&options)
+            .await
+            .into_iter()
+            .collect();
+    }
+    instance.enumerate_adapters(backends).await
 }
 
 /// Every adapter wgpu can see under the current environment, as reports.
+#[cfg(feature = "native")]
 pub fn list_adapters() -> Result<Vec<AdapterReport>> {
-    Ok(enumerate(GpuOptions::from_env()?.backends)
-        .iter()
-        .map(report)
-        .collect())
+    Ok(
+        pollster::block_on(enumerate(GpuOptions::from_env()?.backends))
+            .iter()
+            .map(report)
+            .collect(),
+    )
 }
 
 fn report(adapter: &wgpu::Adapter) -> AdapterReport {
@@ -171,8 +183,8 @@ fn preference(kind: wgpu::DeviceType) -> u32 {
     }
 }
 
-fn choose_adapter(options: &GpuOptions) -> Result<wgpu::Adapter> {
-    let adapters = enumerate(options.backends);
+async fn choose_adapter(options: &GpuOptions) -> Result<wgpu::Adapter> {
+    let adapters = enumerate(options.backends).await;
     if adapters.is_empty() {
         return Err(Error::NoAdapter(format!(
             "none found for backends {:?}. {HOW_TO_GET_ONE}",
@@ -200,10 +212,10 @@ fn choose_adapter(options: &GpuOptions) -> Result<wgpu::Adapter> {
 }
 
 /// Opens the chosen adapter with its real limits and the optional features duel uses.
-pub(crate) fn open(
+pub(crate) async fn open(
     options: &GpuOptions,
 ) -> Result<(wgpu::Adapter, wgpu::Device, wgpu::Queue, AdapterReport)> {
-    let adapter = choose_adapter(options)?;
+    let adapter = choose_adapter(options).await?;
     let report = report(&adapter);
     let wanted = wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
     let descriptor = wgpu::DeviceDescriptor {
@@ -214,7 +226,9 @@ pub(crate) fn open(
         memory_hints: wgpu::MemoryHints::Performance,
         trace: wgpu::Trace::Off,
     };
-    let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
+    let (device, queue) = adapter
+        .request_device(&descriptor)
+        .await
         .map_err(|e| Error::Device(format!("could not open {}: {e}", report.name)))?;
     Ok((adapter, device, queue, report))
 }

@@ -42,6 +42,17 @@ pub enum GemmPolicy {
     Plan(GemmPlan),
 }
 
+impl GemmPolicy {
+    /// The subgroup size that a forced GEMM core needs, if it needs one.
+    pub(crate) fn lanes(self) -> Option<u32> {
+        match self {
+            GemmPolicy::Auto | GemmPolicy::AutoAs(_) => None,
+            GemmPolicy::Core(core) => core.lanes(),
+            GemmPolicy::Plan(plan) => plan.core.lanes(),
+        }
+    }
+}
+
 /// The GPU cores. 8×8 per invocation gives the most arithmetic per workgroup-memory
 /// load, so it runs where there are enough 128×128 tiles; 4×4 gives four times the
 /// workgroups for the mid-sized GEMMs of a small GAN.
@@ -89,11 +100,18 @@ pub fn fill_workgroups(report: &AdapterReport) -> usize {
 }
 
 /// The core for `m` rows and `n` columns on this adapter, when nothing is forced.
-/// A CPU device keeps what is fastest there: the 8-lane subgroup core where lavapipe
+/// A CPU device other than the browser's keeps what is fastest there: the 8-lane subgroup core where lavapipe
 /// offers it (broadcasts instead of per-lane loads), else an 8-wide portable core
 /// with 32 rows per invocation.
 pub fn auto_core(report: &AdapterReport, units: usize, m: usize, n: usize) -> GemmCore {
     let cpu = report.device_type == wgpu::DeviceType::Cpu;
+    if cpu && report.backend == wgpu::Backend::BrowserWebGpu {
+        // Chromium's SwiftShader: its 4-lane subgroups fit neither subgroup core, and
+        // it crashes its GPU process compiling the unrolled portable core around a
+        // convolution's im2col loads (seen in Chromium 156). The tiled core loads each
+        // element once into workgroup memory, and runs every pass.
+        return TILED_64;
+    }
     if m <= SMALL_M {
         let rows = m.max(1).next_power_of_two() as u32;
         let wg_x = if cpu { 8 } else { 64 };

@@ -4,6 +4,8 @@
 //! buffers to the pool when dropped and download themselves.
 
 mod batch;
+#[cfg(feature = "native")]
+mod blocking;
 mod context;
 mod gemm_core;
 mod gemm_plan;
@@ -12,7 +14,9 @@ mod pool;
 mod profiler;
 
 pub use batch::BatchStats;
-pub use context::{AdapterReport, GpuOptions, list_adapters};
+#[cfg(feature = "native")]
+pub use context::list_adapters;
+pub use context::{AdapterReport, GpuOptions};
 pub use gemm_core::{GemmCore, PARTIALS_BINDING, tiled_shape_ok};
 pub use gemm_plan::{GemmPlan, GemmPolicy, TILED_64, TILED_128};
 pub use kernels::{SHADER_FILES, ShaderKind, gemm_source, includes, shader_kind, shader_source};
@@ -31,11 +35,10 @@ pub(crate) struct BufferRange {
 }
 
 use crate::{Error, Result};
-use batch::{Recorder, Timestamps};
+use batch::Recorder;
 use kernels::KernelCache;
 use pool::BufferPool;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 pub(crate) struct GpuInner {
     device: wgpu::Device,
@@ -48,6 +51,8 @@ pub(crate) struct GpuInner {
     pool: Mutex<BufferPool>,
     kernels: Mutex<KernelCache>,
     recorder: Mutex<Recorder>,
+    /// Why the device was lost, once wgpu says it was (shared by `with_gemm`'s contexts).
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 /// A handle to the device that every tensor and op runs on.
@@ -60,18 +65,42 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Gpu {
-    /// Opens the best adapter, honouring `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`.
-    pub fn new() -> Result<Gpu> {
-        Gpu::with_options(&GpuOptions::from_env()?)
+    /// Opens the best adapter among those `options` allow. In the browser the page's
+    /// WebGPU adapter is the only one, and `options` only chooses the GEMM policy.
+    pub async fn with_options_async(options: &GpuOptions) -> Result<Gpu> {
+        let (_adapter, device, queue, report) = context::open(options).await?;
+        let lost = Arc::new(Mutex::new(None));
+        let record = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            *lock(&record) = Some(format!("{reason:?}: {message}"));
+        });
+        Gpu::on_device(device, queue, report, options.gemm, lost)
     }
 
-    /// Opens the best adapter among those `options` allow.
-    pub fn with_options(options: &GpuOptions) -> Result<Gpu> {
-        let (_adapter, device, queue, report) = context::open(options)?;
+    /// Another context on this one's device, whose GEMMs follow `gemm`: for comparing
+    /// plans without opening a second device (which the browser can't do blocking).
+    pub fn with_gemm(&self, gemm: GemmPolicy) -> Result<Gpu> {
+        let inner = &self.0;
+        Gpu::on_device(
+            inner.device.clone(),
+            inner.queue.clone(),
+            inner.report.clone(),
+            gemm,
+            inner.lost.clone(),
+        )
+    }
+
+    fn on_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        report: AdapterReport,
+        gemm: GemmPolicy,
+        lost: Arc<Mutex<Option<String>>>,
+    ) -> Result<Gpu> {
         let limits = device.limits();
         let recorder = Recorder::new(limits.min_uniform_buffer_offset_alignment);
         let fill = gemm_plan::fill_workgroups(&report);
-        if let Some(lanes) = options.gemm_lanes()
+        if let Some(lanes) = gemm.lanes()
             && (!report.has_subgroups
                 || report.subgroup_min_size != lanes
                 || report.subgroup_max_size != lanes)
@@ -91,12 +120,27 @@ impl Gpu {
             queue,
             report,
             limits,
-            gemm_policy: options.gemm,
+            gemm_policy: gemm,
             fill,
             pool: Mutex::new(BufferPool::default()),
             kernels: Mutex::new(KernelCache::default()),
             recorder: Mutex::new(recorder),
+            lost,
         })))
+    }
+
+    /// The error for work the GPU never finished: the device was lost (a driver crash
+    /// or reset, or in a browser the GPU process restarting), with wgpu's reason when
+    /// it gave one.
+    fn lost_device(&self, what: &str) -> Error {
+        let reason = match lock(&self.0.lost).as_ref() {
+            Some(reason) => format!("the GPU device was lost ({reason})"),
+            None => format!("{what}: the GPU device was probably lost"),
+        };
+        Error::Device(format!(
+            "{reason}. Start again (in a browser, reload the page), and resume from the \
+             last checkpoint"
+        ))
     }
 
     /// The adapter this context chose, and what it offers.
@@ -242,7 +286,8 @@ impl Gpu {
     }
 
     /// Submits the pending batch and reads the first `bytes` of `range` back to the host.
-    pub(crate) fn read(&self, range: &BufferRange, bytes: u64) -> Result<Vec<u8>> {
+    /// This is the one place data leaves the GPU: every download awaits it.
+    pub(crate) async fn read_async(&self, range: &BufferRange, bytes: u64) -> Result<Vec<u8>> {
         let staging = self.take_buffer(BufferKind::Readback, bytes)?;
         {
             let mut recorder = lock(&self.0.recorder);
@@ -252,21 +297,37 @@ impl Gpu {
             recorder.copy(&self.0.device, range, &staging, size);
             self.submit(&mut recorder)?;
         }
-        let data = self.map_and_copy(&staging, bytes);
+        let data = self.map_and_copy(&staging, bytes).await;
         self.give_back(BufferKind::Readback, staging);
         data
     }
 
-    fn map_and_copy(&self, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
-        let (sender, receiver) = std::sync::mpsc::channel();
+    /// Submits everything pending and waits until the GPU has finished it.
+    pub async fn finish_async(&self) -> Result<()> {
+        self.submit(&mut lock(&self.0.recorder))?;
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        self.0.queue.on_submitted_work_done(move || {
+            let _ = sender.send(());
+        });
+        self.wait()?;
+        receiver
+            .await
+            .map_err(|_| self.lost_device("the GPU never finished its work"))
+    }
+
+    /// Maps `staging` and copies its first `bytes` out. The map completes when the GPU
+    /// is done with the buffer: natively a blocking poll gets there; in the browser the
+    /// callback fires only once control returns to the page, which the await does.
+    async fn map_and_copy(&self, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let (sender, receiver) = futures_channel::oneshot::channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = sender.send(r);
         });
         self.wait()?;
         receiver
-            .recv()
-            .map_err(|e| Error::Device(format!("readback callback never ran: {e}")))?
-            .map_err(|e| Error::Device(format!("could not map a readback buffer: {e}")))?;
+            .await
+            .map_err(|_| self.lost_device("a readback never finished"))?
+            .map_err(|e| self.lost_device(&format!("could not map a readback buffer ({e})")))?;
         let data = {
             let view = staging
                 .slice(..)
@@ -278,8 +339,8 @@ impl Gpu {
         Ok(data)
     }
 
-    /// Submits the recorder's batch; when profiling, waits for it and reads the
-    /// per-dispatch timestamps into the profiler's totals.
+    /// Submits the recorder's batch; when profiling (native only), waits for it and
+    /// reads the per-dispatch timestamps into the profiler's totals.
     fn submit(&self, recorder: &mut Recorder) -> Result<()> {
         let profiling = recorder
             .profiler
@@ -288,38 +349,12 @@ impl Gpu {
         if !recorder.submit(&self.0.queue) || !profiling {
             return Ok(());
         }
-        let p = recorder.profiler.as_mut().expect("checked above");
-        let bytes = self.map_and_copy(&p.readback, p.pending.len() as u64 * 16)?;
-        p.account(&bytes, f64::from(self.0.queue.get_timestamp_period()));
-        Ok(())
+        self.account_profile(recorder)
     }
 
-    /// Starts or stops per-kernel timing (see `profile`). Needs timestamp queries.
-    pub fn set_profiling(&self, on: bool) -> Result<()> {
-        if on && !self.0.report.has_timestamps {
-            return Err(Error::Device(format!(
-                "{} has no timestamp queries to profile with",
-                self.0.report.name
-            )));
-        }
-        let mut recorder = lock(&self.0.recorder);
-        self.submit(&mut recorder)?;
-        recorder.profiler = on.then(|| profiler::Profiler::new(&self.0.device));
-        Ok(())
-    }
-
-    /// GPU time per kernel since profiling started, most expensive first.
-    pub fn profile(&self) -> Result<Vec<KernelTime>> {
-        let mut recorder = lock(&self.0.recorder);
-        self.submit(&mut recorder)?;
-        Ok(recorder
-            .profiler
-            .as_ref()
-            .map(|p| p.report())
-            .unwrap_or_default())
-    }
-
-    fn wait(&self) -> Result<()> {
+    /// Natively, blocks until the GPU is idle; in the browser, returns at once (the
+    /// browser finishes work only after the page yields).
+    pub(crate) fn wait(&self) -> Result<()> {
         self.0
             .device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -327,60 +362,9 @@ impl Gpu {
             .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))
     }
 
-    /// Submits everything pending and waits for the GPU to finish it.
-    pub fn sync(&self) -> Result<()> {
-        self.submit(&mut lock(&self.0.recorder))?;
-        self.wait()
-    }
-
-    /// Runs `work` and returns the GPU time it took: from timestamp queries around one
-    /// compute pass where the adapter has them, else the wall time to a finished sync.
-    /// `work` should only record dispatches: a download inside it ends the timed pass.
-    pub fn time<F: FnMut() -> Result<()>>(&self, mut work: F) -> Result<Duration> {
-        self.sync()?;
-        if !self.0.report.has_timestamps {
-            let start = Instant::now();
-            work()?;
-            self.sync()?;
-            return Ok(start.elapsed());
-        }
-        {
-            let mut recorder = lock(&self.0.recorder);
-            if recorder.timestamps.is_none() {
-                recorder.timestamps = Some(Timestamps {
-                    query_set: self.0.device.create_query_set(&wgpu::QuerySetDescriptor {
-                        label: Some("duel timing"),
-                        ty: wgpu::QueryType::Timestamp,
-                        count: 2,
-                    }),
-                    resolve: self.0.device.create_buffer(&wgpu::BufferDescriptor {
-                        label: Some("duel timing resolve"),
-                        size: 16,
-                        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                        mapped_at_creation: false,
-                    }),
-                });
-            }
-            recorder.time_next_pass = true;
-        }
-        work()?;
-        let staging = self.take_buffer(BufferKind::Readback, 16)?;
-        {
-            let mut recorder = lock(&self.0.recorder);
-            if recorder.is_empty() {
-                recorder.time_next_pass = false;
-                drop(recorder);
-                self.give_back(BufferKind::Readback, staging);
-                return Ok(Duration::ZERO);
-            }
-            recorder.resolve_timestamps(&self.0.device, &staging);
-            recorder.submit(&self.0.queue);
-        }
-        let bytes = self.map_and_copy(&staging, 16)?;
-        self.give_back(BufferKind::Readback, staging);
-        let stamp = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
-        let period = f64::from(self.0.queue.get_timestamp_period());
-        let nanos = stamp(1).saturating_sub(stamp(0)) as f64 * period;
-        Ok(Duration::from_nanos(nanos as u64))
+    /// Without `native` nothing turns profiling on, so there is nothing to account.
+    #[cfg(not(feature = "native"))]
+    fn account_profile(&self, _recorder: &mut Recorder) -> Result<()> {
+        Ok(())
     }
 }

@@ -1,10 +1,8 @@
 //! Line charts as PNG: labelled axes with round tick values, a title, and a key.
 //! Text is drawn with font8x8's public-domain 8×8 glyphs, so no system fonts are needed.
 
-use crate::{Result, io};
 use font8x8::legacy::BASIC_LEGACY;
-use image::{Rgb, RgbImage};
-use std::path::Path;
+use image::{DynamicImage, Rgb, RgbImage};
 
 const WIDTH: u32 = 800;
 const HEIGHT: u32 = 420;
@@ -37,13 +35,7 @@ pub struct Series<'a> {
 
 /// Draws `series` against shared axes. On a linear scale the y axis starts at 0 when
 /// all values are positive, as losses are, so their sizes compare at a glance.
-pub fn line_chart(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    scale: YScale,
-    series: &[Series],
-) -> Result<()> {
+pub fn line_chart(title: &str, x_label: &str, scale: YScale, series: &[Series]) -> DynamicImage {
     let mut img = RgbImage::from_pixel(WIDTH, HEIGHT, WHITE);
     let (w, h) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
     let shown = |p: &&(f64, f64)| {
@@ -153,7 +145,7 @@ pub fn line_chart(
         }
         draw_text(&mut img, x0 + 26, y0, s.label, INK);
     }
-    io::save_png(path, &img.into())
+    img.into()
 }
 
 /// Ticks at 1, 2 and 5 times each power of ten from 10^lo to 10^hi, labelled.

@@ -3,17 +3,18 @@
 //!
 //! Saving first checks every tensor on the GPU (`check_health`) and refuses to write
 //! a NaN, an infinity or a negative variance; then it downloads each tensor, records a
-//! SHA-256 of all their data in the metadata, and writes the file atomically. Loading
+//! SHA-256 of all their data in the metadata, and (natively) writes the file
+//! atomically; the browser offers the same bytes as a download. Loading
 //! checks that the file holds exactly the expected tensors with the expected shapes
 //! (naming the first that does not), that the data still has its SHA-256, and, once
 //! uploaded, that it is healthy.
 
-use super::atomic::write_bytes;
 use crate::data::sha256_hex;
 use crate::ops::{self, Health};
 use crate::{Error, Result, Tensor};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::collections::{BTreeMap, HashMap};
+#[cfg(feature = "native")]
 use std::path::Path;
 
 /// The metadata key of the SHA-256 over the tensors' data (`data_sha256`).
@@ -45,8 +46,8 @@ fn data_sha256<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize], &'a [u8]
 /// The health of `tensors` (name, tensor), measured on the GPU in one read-back; an
 /// `Error::Numeric` naming each tensor that holds a NaN or an infinity, or, for a
 /// variance, a negative value. `what` says whose tensors they are.
-pub fn check_health(tensors: &[(String, &Tensor)], what: &str) -> Result<Vec<Health>> {
-    let health = ops::health(&tensors.iter().map(|(_, t)| *t).collect::<Vec<_>>())?;
+pub async fn check_health(tensors: &[(String, &Tensor)], what: &str) -> Result<Vec<Health>> {
+    let health = ops::health_async(&tensors.iter().map(|(_, t)| *t).collect::<Vec<_>>()).await?;
     let mut bad = Vec::new();
     for ((name, t), h) in tensors.iter().zip(&health) {
         if h.nonfinite > 0 {
@@ -76,18 +77,19 @@ pub fn check_health(tensors: &[(String, &Tensor)], what: &str) -> Result<Vec<Hea
     )))
 }
 
-/// Writes `tensors` (name, tensor) and `metadata` to `path`, atomically, after
-/// `check_health`: a checkpoint with a NaN in it is never written.
-pub fn save(
-    path: &Path,
+/// `tensors` (name, tensor) and `metadata` as the bytes of a safetensors file, after
+/// `check_health`: a checkpoint with a NaN in it is never made. `name` is what the
+/// errors call it.
+pub async fn encode(
     tensors: &[(String, &Tensor)],
     metadata: &BTreeMap<String, String>,
-) -> Result<()> {
-    check_health(tensors, &format!("not saving {}", path.display()))?;
+    name: &str,
+) -> Result<Vec<u8>> {
+    check_health(tensors, &format!("not saving {name}")).await?;
     let mut downloaded = Vec::with_capacity(tensors.len());
-    for (name, t) in tensors {
-        let bytes: Vec<u8> = bytemuck::cast_slice(&t.to_vec()?).to_vec();
-        downloaded.push((name.clone(), t.shape().to_vec(), bytes));
+    for (tensor_name, t) in tensors {
+        let bytes: Vec<u8> = bytemuck::cast_slice(&t.to_vec_async().await?).to_vec();
+        downloaded.push((tensor_name.clone(), t.shape().to_vec(), bytes));
     }
     let views = downloaded
         .iter()
@@ -102,47 +104,37 @@ pub fn save(
         .iter()
         .map(|(n, s, b)| (n.as_str(), &s[..], &b[..]));
     info.insert(CHECKSUM.to_string(), data_sha256(sums));
-    let bytes = safetensors::serialize(views, Some(info)).map_err(|e| {
-        Error::Output(format!(
-            "could not encode checkpoint {}: {e}",
-            path.display()
-        ))
-    })?;
-    write_bytes(path, &bytes)
+    safetensors::serialize(views, Some(info))
+        .map_err(|e| Error::Output(format!("could not encode checkpoint {name}: {e}")))
 }
 
-/// Reads `path` into `tensors` (uploading each) and returns its metadata with the
-/// health of each tensor. The file must hold exactly these names, each with the same
-/// shape, and its data must match its SHA-256 (files from before the checksum have
-/// none to match): otherwise the error names what is wrong and nothing is overwritten.
-/// Data that fails `check_health` is an error too, after the upload: the tensors then
-/// hold it, and must not be used.
-pub fn load(
-    path: &Path,
+/// Reads the checkpoint `bytes` into `tensors` (uploading each) and returns its
+/// metadata with the health of each tensor. The file must hold exactly these names,
+/// each with the same shape, and its data must match its SHA-256 (files from before
+/// the checksum have none to match): otherwise the error names what is wrong and
+/// nothing is overwritten. Data that fails `check_health` is an error too, after the
+/// upload: the tensors then hold it, and must not be used. `name` is what the errors
+/// call the file.
+pub async fn decode_into(
+    bytes: &[u8],
     tensors: &[(String, &Tensor)],
+    name: &str,
 ) -> Result<(BTreeMap<String, String>, Vec<Health>)> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
-    let file = SafeTensors::deserialize(&bytes).map_err(|e| {
-        Error::Data(format!(
-            "{} is not a valid safetensors checkpoint: {e}",
-            path.display()
-        ))
-    })?;
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::Data(format!("{name} is not a valid safetensors checkpoint: {e}")))?;
     let other_model = |what: String| {
         Error::Data(format!(
-            "checkpoint {} does not fit this model: {what}. Was it saved with other model settings?",
-            path.display()
+            "checkpoint {name} does not fit this model: {what}. Was it saved with other model settings?"
         ))
     };
     let mut values = Vec::with_capacity(tensors.len());
-    for (name, t) in tensors {
+    for (tensor_name, t) in tensors {
         let view = file
-            .tensor(name)
-            .map_err(|_| other_model(format!("it has no tensor {name}")))?;
+            .tensor(tensor_name)
+            .map_err(|_| other_model(format!("it has no tensor {tensor_name}")))?;
         if view.dtype() != Dtype::F32 || view.shape() != t.shape() {
             return Err(other_model(format!(
-                "tensor {name} is {:?} {:?}, the model needs F32 {:?}",
+                "tensor {tensor_name} is {:?} {:?}, the model needs F32 {:?}",
                 view.dtype(),
                 view.shape(),
                 t.shape()
@@ -153,53 +145,73 @@ pub fn load(
     if let Some(extra) = file
         .names()
         .into_iter()
-        .find(|n| !tensors.iter().any(|(name, _)| name == n))
+        .find(|n| !tensors.iter().any(|(tensor_name, _)| tensor_name == n))
     {
         return Err(other_model(format!(
             "it holds tensor {extra}, which this model does not have"
         )));
     }
-    let metadata = header_metadata(&bytes, path)?;
+    let metadata = metadata_of(bytes, name)?;
     if let Some(want) = metadata.get(CHECKSUM) {
         let views: Vec<_> = file.tensors();
         let got = data_sha256(views.iter().map(|(n, v)| (n.as_str(), v.shape(), v.data())));
         if &got != want {
             return Err(Error::Data(format!(
-                "checkpoint {} is damaged: its tensor data has SHA-256 {got}, but it was saved \
-                 with {want}. Use an earlier copy, or start afresh",
-                path.display()
+                "checkpoint {name} is damaged: its tensor data has SHA-256 {got}, but it was \
+                 saved with {want}. Use an earlier copy, or start afresh"
             )));
         }
     }
     for ((_, t), v) in tensors.iter().zip(values) {
         t.write(&v)?;
     }
-    let health = check_health(
-        tensors,
-        &format!("checkpoint {} is unusable", path.display()),
-    )?;
+    let health = check_health(tensors, &format!("checkpoint {name} is unusable")).await?;
     Ok((metadata, health))
 }
 
-/// A checkpoint's metadata alone, to learn which model it belongs to before building it.
-pub fn metadata(path: &Path) -> Result<BTreeMap<String, String>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
-    header_metadata(&bytes, path)
-}
-
-/// The string metadata in a safetensors header.
-fn header_metadata(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, String>> {
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| {
-        Error::Data(format!(
-            "{} is not a valid safetensors checkpoint: {e}",
-            path.display()
-        ))
-    })?;
+/// The string metadata in the header of the checkpoint `bytes`, to learn which model
+/// it belongs to before building it. `name` is what the errors call the file.
+pub fn metadata_of(bytes: &[u8], name: &str) -> Result<BTreeMap<String, String>> {
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::Data(format!("{name} is not a valid safetensors checkpoint: {e}")))?;
     Ok(header
         .metadata()
         .clone()
         .unwrap_or_default()
         .into_iter()
         .collect())
+}
+
+/// Writes `encode`'s bytes to `path`, atomically.
+#[cfg(feature = "native")]
+pub fn save(
+    path: &Path,
+    tensors: &[(String, &Tensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    let name = path.display().to_string();
+    let bytes = pollster::block_on(encode(tensors, metadata, &name))?;
+    super::write_bytes(path, &bytes)
+}
+
+/// `decode_into` of the file at `path`.
+#[cfg(feature = "native")]
+pub fn load(
+    path: &Path,
+    tensors: &[(String, &Tensor)],
+) -> Result<(BTreeMap<String, String>, Vec<Health>)> {
+    let bytes = read(path)?;
+    pollster::block_on(decode_into(&bytes, tensors, &path.display().to_string()))
+}
+
+/// A checkpoint file's metadata alone.
+#[cfg(feature = "native")]
+pub fn metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    metadata_of(&read(path)?, &path.display().to_string())
+}
+
+#[cfg(feature = "native")]
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))
 }

@@ -1,10 +1,8 @@
 //! Sample grids: a batch of images in [-1, 1], grey (one channel) or colour (three), laid
 //! out as a grid PNG.
 
-use super::atomic::write_atomically;
-use crate::{Result, Tensor, error::shape_err};
+use crate::{Error, Result, Tensor, error::shape_err};
 use image::DynamicImage;
-use std::path::Path;
 
 /// A pixel in [-1, 1] as a byte, 0 for -1 and 255 for 1 (clamped).
 pub fn pixel_byte(v: f32) -> u8 {
@@ -13,7 +11,7 @@ pub fn pixel_byte(v: f32) -> u8 {
 
 /// A grid of `cols` columns from images (N, C, H, W) with C = 1 (grey) or 3 (RGB), 2
 /// pixels of border between them.
-pub fn grid_image(images: &Tensor, cols: usize) -> Result<DynamicImage> {
+pub async fn grid_image_async(images: &Tensor, cols: usize) -> Result<DynamicImage> {
     let shape = images.shape();
     let [n, c, h, w] = <[usize; 4]>::try_from(shape)
         .ok()
@@ -21,7 +19,7 @@ pub fn grid_image(images: &Tensor, cols: usize) -> Result<DynamicImage> {
         .ok_or_else(|| {
             shape_err!("grid_image: expected a non-empty (N, 1 or 3, H, W) batch, got {shape:?}")
         })?;
-    let pixels = images.to_vec()?;
+    let pixels = images.to_vec_async().await?;
     let rows = n.div_ceil(cols);
     let border = 2;
     let (width, height) = (cols * (w + border) + border, rows * (h + border) + border);
@@ -49,10 +47,22 @@ pub fn grid_image(images: &Tensor, cols: usize) -> Result<DynamicImage> {
     Ok(image.expect("the buffer is width × height × c bytes"))
 }
 
+/// `grid_image_async`, waited for.
+#[cfg(feature = "native")]
+pub fn grid_image(images: &Tensor, cols: usize) -> Result<DynamicImage> {
+    pollster::block_on(grid_image_async(images, cols))
+}
+
+/// An image as the bytes of a PNG file.
+pub fn png_bytes(img: &DynamicImage) -> Result<Vec<u8>> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| Error::Output(format!("could not encode a PNG: {e}")))?;
+    Ok(bytes.into_inner())
+}
+
 /// Writes a PNG atomically.
-pub fn save_png(path: &Path, img: &DynamicImage) -> Result<()> {
-    write_atomically(path, |tmp| {
-        img.save_with_format(tmp, image::ImageFormat::Png)
-            .map_err(std::io::Error::other)
-    })
+#[cfg(feature = "native")]
+pub fn save_png(path: &std::path::Path, img: &DynamicImage) -> Result<()> {
+    super::write_bytes(path, &png_bytes(img)?)
 }

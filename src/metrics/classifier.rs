@@ -121,6 +121,7 @@ impl Classifier {
     }
 
     /// Saves weights and batch norm statistics, with `metadata` (e.g. its accuracy).
+    #[cfg(feature = "native")]
     pub fn save(&self, path: &Path, mut metadata: BTreeMap<String, String>) -> Result<()> {
         metadata.insert("model".into(), format!("{}_v1", stem(self.set)));
         let named = self.named_tensors();
@@ -130,6 +131,7 @@ impl Classifier {
 
     /// Loads a classifier for `set` saved by `save`. A missing file says how to train
     /// one.
+    #[cfg(feature = "native")]
     pub fn load(
         gpu: &Gpu,
         set: ImageSet,
@@ -146,15 +148,28 @@ impl Classifier {
                 path.display()
             )));
         }
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
+        let name = path.display().to_string();
+        pollster::block_on(Classifier::from_bytes(gpu, set, &bytes, &name))
+    }
+
+    /// A classifier for `set` from the bytes of a checkpoint `save` wrote; `name` is
+    /// what errors call it.
+    pub async fn from_bytes(
+        gpu: &Gpu,
+        set: ImageSet,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<(Classifier, BTreeMap<String, String>)> {
         let classifier = Classifier::new(gpu, set, 0)?;
         let named = classifier.named_tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
-        let (metadata, _) = checkpoint::load(path, &refs)?;
+        let (metadata, _) = checkpoint::decode_into(bytes, &refs, name).await?;
         let tag = format!("{}_v1", stem(set));
         if metadata.get("model") != Some(&tag) {
             return Err(Error::Data(format!(
-                "{} is not a {} classifier checkpoint (its model tag is {:?}, not {tag:?})",
-                path.display(),
+                "{name} is not a {} classifier checkpoint (its model tag is {:?}, not {tag:?})",
                 set.name(),
                 metadata.get("model")
             )));

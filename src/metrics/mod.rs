@@ -7,9 +7,11 @@
 mod classifier;
 mod frechet;
 mod score;
+#[cfg(feature = "native")]
 mod train;
 
 pub use classifier::{CLASSES, Classifier, FEATURES, default_classifier_path};
 pub use frechet::{Gaussian, frechet_distance, sqrtm_psd};
 pub use score::{CONFIDENT, Readouts, SCORE_BATCH, Score, Scorer};
+#[cfg(feature = "native")]
 pub use train::{ClassifierTraining, test_accuracy, train_classifier};

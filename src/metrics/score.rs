@@ -4,8 +4,10 @@
 
 use super::classifier::{CLASSES, Classifier, FEATURES};
 use super::frechet::{Gaussian, frechet_distance};
-use crate::data::{GpuImages, Split};
-use crate::{Gpu, Result, Tensor, error::shape_err, ops};
+use crate::data::GpuImages;
+#[cfg(feature = "native")]
+use crate::{Gpu, data::Split};
+use crate::{Result, Tensor, error::shape_err, ops};
 
 /// Images per classifier pass: large enough to keep the device busy, small enough that
 /// the activations of one pass stay well under a CPU device's memory.
@@ -13,6 +15,7 @@ pub const SCORE_BATCH: usize = 500;
 
 /// Training images behind the floor, as many as MNIST's test set has (or all of a
 /// smaller training set).
+#[cfg(feature = "native")]
 const FLOOR_COUNT: usize = 10_000;
 
 /// A classifier confident above this counts a sample as a clear digit.
@@ -35,7 +38,7 @@ impl Readouts {
     }
 
     /// Runs the classifier on `images` (N, C, H, W) in [-1, 1] and appends its readouts.
-    pub fn add(&mut self, classifier: &Classifier, images: &Tensor) -> Result<()> {
+    pub async fn add_async(&mut self, classifier: &Classifier, images: &Tensor) -> Result<()> {
         let shape = classifier.set.image_shape();
         if images.shape().get(1..) != Some(&shape[..]) {
             return Err(shape_err!(
@@ -48,16 +51,23 @@ impl Readouts {
             ));
         }
         let (features, logits) = classifier.infer(images)?;
-        self.features.extend(features.to_vec()?);
-        self.predicted
-            .extend(ops::argmax(&logits)?.to_vec()?.iter().map(|&c| c as u8));
-        self.confidence.extend(ops::max_softmax(&logits)?.to_vec()?);
+        self.features.extend(features.to_vec_async().await?);
+        let predicted = ops::argmax(&logits)?.to_vec_async().await?;
+        self.predicted.extend(predicted.iter().map(|&c| c as u8));
+        let confidence = ops::max_softmax(&logits)?.to_vec_async().await?;
+        self.confidence.extend(confidence);
         Ok(())
+    }
+
+    /// `add_async`, waited for.
+    #[cfg(feature = "native")]
+    pub fn add(&mut self, classifier: &Classifier, images: &Tensor) -> Result<()> {
+        pollster::block_on(self.add_async(classifier, images))
     }
 
     /// Readouts of `count` images drawn `per_batch` at a time: `batch(start, n)`
     /// returns images `start .. start + n` as (n, C, H, W) in [-1, 1].
-    pub fn collect(
+    pub async fn collect(
         classifier: &Classifier,
         count: usize,
         per_batch: usize,
@@ -67,17 +77,18 @@ impl Readouts {
         for start in (0..count).step_by(per_batch.max(1)) {
             crate::interrupt::check("scoring images")?;
             let n = per_batch.max(1).min(count - start);
-            readouts.add(classifier, &batch(start, n)?)?;
+            readouts.add_async(classifier, &batch(start, n)?).await?;
         }
         Ok(readouts)
     }
 
     /// Readouts of every item of a GPU image set, in its stored order.
-    pub fn of_set(classifier: &Classifier, set: &GpuImages) -> Result<Readouts> {
+    pub async fn of_set(classifier: &Classifier, set: &GpuImages) -> Result<Readouts> {
         let order = set.order(&(0..set.len() as u32).collect::<Vec<_>>())?;
         Readouts::collect(classifier, set.len(), SCORE_BATCH, |start, n| {
             set.batch(&order, start, n)
         })
+        .await
     }
 
     pub fn gaussian(&self) -> Result<Gaussian> {
@@ -184,12 +195,22 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    pub fn new(classifier: Classifier, test_images: &GpuImages) -> Result<Scorer> {
-        let reference = Readouts::of_set(&classifier, test_images)?.gaussian()?;
+    pub async fn new_async(classifier: Classifier, test_images: &GpuImages) -> Result<Scorer> {
+        let reference = Readouts::of_set(&classifier, test_images)
+            .await?
+            .gaussian()?;
         Ok(Scorer {
             classifier,
             reference,
         })
+    }
+}
+
+/// The blocking forms of the scorer.
+#[cfg(feature = "native")]
+impl Scorer {
+    pub fn new(classifier: Classifier, test_images: &GpuImages) -> Result<Scorer> {
+        pollster::block_on(Scorer::new_async(classifier, test_images))
     }
 
     /// A scorer against the test images, and the floor: the score of the first 10,000
@@ -217,11 +238,17 @@ impl Scorer {
         count: usize,
         batch: impl FnMut(usize, usize) -> Result<Tensor>,
     ) -> Result<Score> {
-        let readouts = Readouts::collect(&self.classifier, count, SCORE_BATCH, batch)?;
+        let readouts = pollster::block_on(Readouts::collect(
+            &self.classifier,
+            count,
+            SCORE_BATCH,
+            batch,
+        ))?;
         Score::new(&readouts, &self.reference)
     }
 
     pub fn score_set(&self, set: &GpuImages) -> Result<Score> {
-        Score::new(&Readouts::of_set(&self.classifier, set)?, &self.reference)
+        let readouts = pollster::block_on(Readouts::of_set(&self.classifier, set))?;
+        Score::new(&readouts, &self.reference)
     }
 }

@@ -31,7 +31,7 @@ impl Health {
 
 /// The health of each of `tensors`, in order. Every tensor gets one dispatch into one
 /// shared (tensors, 3) buffer of counts, read back once.
-pub fn health(tensors: &[&Tensor]) -> Result<Vec<Health>> {
+pub async fn health_async(tensors: &[&Tensor]) -> Result<Vec<Health>> {
     let Some(first) = tensors.first() else {
         return Ok(Vec::new());
     };
@@ -56,7 +56,12 @@ pub fn health(tensors: &[&Tensor]) -> Result<Vec<Health>> {
             t.numel(),
         )?;
     }
-    let bits: Vec<u32> = slots.to_vec()?.iter().map(|v| v.to_bits()).collect();
+    let bits: Vec<u32> = slots
+        .to_vec_async()
+        .await?
+        .iter()
+        .map(|v| v.to_bits())
+        .collect();
     Ok(bits
         .chunks_exact(3)
         .map(|s| Health {
@@ -65,4 +70,10 @@ pub fn health(tensors: &[&Tensor]) -> Result<Vec<Health>> {
             max_abs: f32::from_bits(s[2]),
         })
         .collect())
+}
+
+/// `health_async`, waited for.
+#[cfg(feature = "native")]
+pub fn health(tensors: &[&Tensor]) -> Result<Vec<Health>> {
+    pollster::block_on(health_async(tensors))
 }

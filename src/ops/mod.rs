@@ -30,7 +30,9 @@ pub use elementwise::{
     activation, activation_backward, add, add_assign, lerp_assign, mul, rsqrt, scale, sub,
 };
 pub use fill::{copy, fill, full, zeros};
-pub use health::{Health, health};
+#[cfg(feature = "native")]
+pub use health::health;
+pub use health::{Health, health_async};
 pub use loss::{
     BCE_EPS, bce, bce_backward, bce_with_logits, bce_with_logits_backward, softmax_cross_entropy,
     softmax_cross_entropy_backward, softmax_cross_entropy_soft,

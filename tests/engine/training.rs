@@ -262,3 +262,23 @@ fn max_steps_trains_that_many_steps_whatever_the_epochs() {
     let rows = report::read_csv(&out.join("metrics.csv"));
     assert_eq!(rows.last().map(|r| (r.step, r.epoch)), Some((10, 3)));
 }
+
+/// The browser page builds its runs from `GanExample::defaults`, the CLI from its
+/// flags: the two must agree, flag for flag.
+#[test]
+fn each_gan_examples_defaults_are_its_command_lines() {
+    for (example, name) in [
+        (&MNIST_DCGAN, "mnist_dcgan"),
+        (&CIFAR10_DCGAN, "cifar10_dcgan"),
+        (&MLP_GAN, "mlp_gan"),
+    ] {
+        let args = GanArgs::parse_for(example, [name]);
+        let (config, model) = example.defaults();
+        assert_eq!(
+            format!("{:?}", args.train_config()),
+            format!("{config:?}"),
+            "{name}"
+        );
+        assert_eq!(args.model_config(example.set), model, "{name}");
+    }
+}

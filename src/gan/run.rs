@@ -1,0 +1,369 @@
+//! The native training loop: a `Trainer` driven to its last step, with everything
+//! written under the output directory, the progress bar, and signals.
+
+use super::checks::{CHECKPOINT, MAY_CHANGE, check_run};
+use super::model::Restored;
+use super::schedule::NOISE_STREAM;
+use super::train::{Dataset, TrainConfig, run_metadata};
+use super::trainer::Trainer;
+use super::zoo::ModelConfig;
+use super::{Gan, report};
+use crate::data::{ImageSet, Split, encode_idx};
+use crate::metrics::{Classifier, Scorer};
+use crate::{Error, Gpu, Result, Tensor, interrupt, io, ops};
+use std::path::{Path, PathBuf};
+use web_time::Instant;
+
+impl Dataset {
+    /// The training images of `set`, looked for in `data_dir`, then `$DUEL_DATA`, then
+    /// the cache, else downloaded; with the classifier metric when `classifier` is
+    /// given. A classifier that does not load turns the metric off with a note on how
+    /// to train one.
+    pub fn load(
+        gpu: &Gpu,
+        set: ImageSet,
+        data_dir: Option<&Path>,
+        classifier: Option<&Path>,
+    ) -> Result<Dataset> {
+        let (train, test) = set.load(data_dir)?;
+        Dataset::new(gpu, set, &train, &test, classifier)
+    }
+
+    /// `load` with the splits already read.
+    pub fn new(
+        gpu: &Gpu,
+        set: ImageSet,
+        train: &Split,
+        test: &Split,
+        classifier: Option<&Path>,
+    ) -> Result<Dataset> {
+        let metric = match classifier.map(|path| Classifier::load(gpu, set, path)) {
+            Some(Ok((classifier, _))) => {
+                let (scorer, floor) = Scorer::with_floor(gpu, classifier, train, test)?;
+                eprintln!(
+                    "metric floor, {} real training images: {floor}",
+                    floor.count
+                );
+                Some((scorer, floor.fd))
+            }
+            Some(Err(e)) => {
+                eprintln!("note: no FD metric this run: {e}");
+                None
+            }
+            None => None,
+        };
+        Dataset::upload(gpu, set, train, metric)
+    }
+}
+
+/// What a run leaves in its output directory, deleted by `--overwrite`; the sample
+/// grids under `samples/` go too.
+const OUTPUTS: [&str; 8] = [
+    CHECKPOINT,
+    "metrics.csv",
+    "latest.png",
+    "loss_curve.png",
+    "fd_curve.png",
+    "progress.gif",
+    "samples-idx3-ubyte",
+    LABELS_FILE,
+];
+
+/// Makes the output directory ready: created, cleared of an earlier run's outputs when
+/// overwriting, and of temporary files that killed runs left.
+fn prepare_output(config: &TrainConfig) -> Result<()> {
+    let samples = config.out.join("samples");
+    std::fs::create_dir_all(&samples)
+        .map_err(|e| Error::Output(format!("cannot create {}: {e}", samples.display())))?;
+    let removed: Vec<PathBuf> = [&config.out, &samples]
+        .into_iter()
+        .flat_map(|dir| io::remove_stale_temporaries(dir))
+        .collect();
+    if !removed.is_empty() {
+        eprintln!(
+            "removed {} temporary files that an interrupted run left in {}",
+            removed.len(),
+            config.out.display()
+        );
+    }
+    if config.overwrite && config.resume.is_none() {
+        let grids = std::fs::read_dir(&samples)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("step_"))
+            });
+        for path in OUTPUTS.iter().map(|f| config.out.join(f)).chain(grids) {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::Output(format!(
+                        "--overwrite: cannot delete {}: {e}",
+                        path.display()
+                    )));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where a resumed run came from.
+struct Resumed {
+    path: PathBuf,
+    step: usize,
+    restored: Restored,
+}
+
+/// The error for a run whose numbers went bad by `step`: what went bad, which
+/// checkpoint is kept, and the likely cause.
+fn diverged(
+    what: &str,
+    step: usize,
+    config: &TrainConfig,
+    checkpoint_path: &Path,
+    resumed: Option<&Resumed>,
+) -> Error {
+    let kept = match io::checkpoint::metadata(checkpoint_path) {
+        Ok(m) => format!(
+            "The last good checkpoint, from step {}, is kept at {}.",
+            m.get("step").map_or("?", String::as_str),
+            checkpoint_path.display()
+        ),
+        Err(_) => format!(
+            "No checkpoint of this run was written (the first comes at step {}).",
+            config.sample_every
+        ),
+    };
+    let cause = match resumed {
+        Some(r) if r.restored.warning().is_some() => format!(
+            "Likely cause: the checkpoint this run resumed from, {}: {}.",
+            r.path.display(),
+            r.restored.warning().unwrap_or_default()
+        ),
+        _ => format!(
+            "Likely cause: learning rates too high for this model (generator {}, \
+             discriminator {}): try a lower --lr.",
+            config.recipe.adam_g.lr, config.recipe.adam_d.lr
+        ),
+    };
+    let resumed = resumed.map_or(String::new(), |r| {
+        format!(" (resumed at step {} from {})", r.step, r.path.display())
+    });
+    Error::Numeric(format!("{what} by step {step}{resumed}. {kept} {cause}"))
+}
+
+/// Trains the models of `model` on `data` as `config` says, until the last step, a
+/// NaN (an error; the checkpoint of the last good step stays), or a stop that
+/// `interrupt` received (a checkpoint is saved, then `Error::Interrupted`).
+pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset) -> Result<()> {
+    check_run(config, model)?;
+    let mut trainer = Trainer::new(gpu, config, model, data)?;
+    prepare_output(config)?;
+    let checkpoint_path = config.out.join(CHECKPOINT);
+    let csv_path = config.out.join("metrics.csv");
+
+    let scorer = data.metric.as_ref().filter(|_| config.eval_every > 0);
+    let fd_floor = scorer.map_or(0.0, |(_, floor)| *floor);
+
+    eprintln!(
+        "generator {} parameters, discriminator {} parameters",
+        trainer.gan.g.parameter_count(),
+        trainer.gan.d.parameter_count()
+    );
+    let mut rows = Vec::new();
+    let mut resumed = None;
+    if let Some(path) = &config.resume {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
+        let restored = pollster::block_on(trainer.resume(&bytes, &path.display().to_string()))?;
+        let expected = run_metadata(config, model, 0);
+        for key in MAY_CHANGE {
+            if let Some(saved) = restored.metadata.get(key).filter(|&s| s != &expected[key]) {
+                eprintln!(
+                    "note: the checkpoint trained with {key} {saved}; this run goes on with {}",
+                    expected[key]
+                );
+            }
+        }
+        if let Some(warning) = restored.warning() {
+            eprintln!("warning: {warning}");
+        }
+        let step = trainer.steps_done();
+        rows = report::read_csv(&csv_path)
+            .into_iter()
+            .filter(|r| r.step <= step)
+            .collect();
+        eprintln!("resumed from {} at step {step}", path.display());
+        resumed = Some(Resumed {
+            path: path.clone(),
+            step,
+            restored,
+        });
+    }
+    let diverged =
+        |what: &str, step| diverged(what, step, config, &checkpoint_path, resumed.as_ref());
+
+    let steps_per_epoch = trainer.steps_per_epoch();
+    let total_steps = trainer.total_steps();
+    let bar = io::progress_bar(total_steps as u64).with_position(trainer.steps_done() as u64);
+    let started = Instant::now();
+    let seconds_before = rows.last().map_or(0.0, |r: &report::Row| r.seconds);
+    let mut frames = Vec::new();
+
+    while trainer.steps_done() < total_steps {
+        let stats = trainer.step(gpu, data)?;
+        let step = trainer.steps_done();
+
+        let end_of_epoch = step % steps_per_epoch == 0;
+        let sample_now = step % config.sample_every == 0 || end_of_epoch || step == total_steps;
+        let mut stop = interrupt::requested().is_some();
+        let eval_now = config.eval_every > 0
+            && scorer.is_some()
+            && (step % config.eval_every == 0 || step == total_steps);
+        if step % config.log_every == 0 || sample_now || eval_now || stop {
+            let seconds = seconds_before + started.elapsed().as_secs_f64();
+            let row = pollster::block_on(trainer.row(&stats, seconds))?;
+            if !row.loss_d.is_finite() || !row.loss_g.is_finite() {
+                bar.abandon();
+                let what = format!("the loss became {} (D) / {} (G)", row.loss_d, row.loss_g);
+                return Err(diverged(&what, step));
+            }
+            bar.set_message(format!(
+                "epoch {} Loss_D {:.3} Loss_G {:.3} D(x) {:.3} D(G(z)) {:.3}",
+                row.epoch, row.loss_d, row.loss_g, row.d_x, row.d_g_z
+            ));
+            rows.push(row);
+        }
+        if let (true, false, Some((scorer, _))) = (eval_now, stop, scorer) {
+            match pollster::block_on(trainer.score(gpu, scorer, config.eval_samples)) {
+                Ok(score) => {
+                    bar.suspend(|| eprintln!("step {step}: {score}"));
+                    if let Some(row) = rows.last_mut() {
+                        row.eval = Some(report::Eval::from(&score));
+                    }
+                    report::write_csv(&csv_path, &rows)?;
+                    io::save_png(
+                        &config.out.join("fd_curve.png"),
+                        &report::fd_chart(&rows, fd_floor),
+                    )?;
+                }
+                Err(Error::Interrupted { .. }) => stop = true,
+                Err(e) => return Err(e),
+            }
+        }
+        bar.set_position(step as u64);
+        if sample_now || stop {
+            let name = checkpoint_path.display().to_string();
+            match pollster::block_on(trainer.checkpoint_bytes(&name)) {
+                Err(Error::Numeric(what)) => {
+                    bar.abandon();
+                    return Err(diverged(
+                        &format!("the weights became NaN or infinite ({what})"),
+                        step,
+                    ));
+                }
+                bytes => io::write_bytes(&checkpoint_path, &bytes?)?,
+            }
+            let grid = pollster::block_on(trainer.grid(gpu))?;
+            io::save_png(
+                &config
+                    .out
+                    .join("samples")
+                    .join(format!("step_{step:06}.png")),
+                &grid,
+            )?;
+            io::save_png(&config.out.join("latest.png"), &grid)?;
+            frames.push(grid);
+            report::write_csv(&csv_path, &rows)?;
+            let losses = config.out.join("loss_curve.png");
+            io::save_png(&losses, &report::loss_chart(&rows, config.recipe.loss))?;
+        }
+        if let (true, Some(signal)) = (stop, interrupt::requested()) {
+            bar.abandon();
+            return Err(Error::Interrupted {
+                signal,
+                message: format!(
+                    "checkpoint saved at step {step} in {}; continue with --resume {0}",
+                    checkpoint_path.display()
+                ),
+            });
+        }
+    }
+    bar.finish();
+    if !frames.is_empty() {
+        report::write_gif(&config.out.join("progress.gif"), &frames)?;
+    }
+    if config.export_samples > 0 {
+        let path = config.out.join("samples-idx3-ubyte");
+        export_samples(gpu, &trainer.gan, model, config.export_samples, &path).map_err(
+            |e| match e {
+                Error::Interrupted { signal, message } => Error::Interrupted {
+                    signal,
+                    message: format!(
+                        "{message}; training finished and its checkpoint is saved in {}",
+                        checkpoint_path.display()
+                    ),
+                },
+                e => e,
+            },
+        )?;
+    }
+    eprintln!(
+        "done: {} steps in {:.0} s; outputs in {}",
+        trainer.steps_done(),
+        started.elapsed().as_secs_f64(),
+        config.out.display()
+    );
+    Ok(())
+}
+
+/// Writes `count` generated images as an IDX file of bytes: (N, H, W) for grey images,
+/// (N, H, W, C) with the channels interleaved (RGB) for colour, as image tools and
+/// NumPy's CIFAR-10 arrays lay them out.
+fn export_samples(
+    gpu: &Gpu,
+    gan: &Gan,
+    model: &ModelConfig,
+    count: usize,
+    path: &Path,
+) -> Result<()> {
+    let [c, h, w] = model.image;
+    let asked = gan.asked(count);
+    let mut bytes = Vec::with_capacity(count * c * h * w);
+    let mut drawn = 0;
+    while drawn < count {
+        interrupt::check("exporting samples")?;
+        let n = (count - drawn).min(256);
+        let z = Tensor::uninit(gpu, &[n, model.nz])?;
+        ops::fill_normal(&z, 0.0, 1.0, model.seed ^ NOISE_STREAM ^ 0xE7, drawn as u64)?;
+        let images = gan.generate(gpu, &z, &asked[drawn..drawn + n])?.to_vec()?;
+        for image in images.chunks_exact(c * h * w) {
+            // (C, H, W) → (H, W, C)
+            bytes.extend(
+                (0..h * w)
+                    .flat_map(|p| (0..c).map(move |ch| image[ch * h * w + p]))
+                    .map(io::pixel_byte),
+            );
+        }
+        drawn += n;
+    }
+    let dims: Vec<usize> = if c == 1 {
+        vec![count, h, w]
+    } else {
+        vec![count, h, w, c]
+    };
+    // A conditional GAN's samples come with the class each was drawn for, as MNIST's
+    // labels file does.
+    if gan.classes() > 0 {
+        let labels = path.with_file_name(LABELS_FILE);
+        io::write_bytes(&labels, &encode_idx(&[count], &asked))?;
+    }
+    io::write_bytes(path, &encode_idx(&dims, &bytes))
+}
+
+/// Beside `samples-idx3-ubyte`, a conditional GAN's requested classes.
+pub const LABELS_FILE: &str = "labels-idx1-ubyte";
