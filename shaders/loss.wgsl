@@ -31,6 +31,10 @@ struct Params {
 
 // @include flat
 
+// A quiet NaN's bits, in a variable: WGSL rejects a constant expression that makes a
+// NaN, and Chromium's compiler enforces it (naga does not).
+var<private> nan_bits: u32 = 0x7fc00000u;
+
 // @include activation
 
 @compute @workgroup_size(256)
@@ -97,7 +101,7 @@ fn softmax_ce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let stats = row_stats(row);
     let label = label_of(tgt[row]);
     if label < 0 {
-        out[row] = bitcast<f32>(0x7fc00000u);
+        out[row] = bitcast<f32>(nan_bits);
         return;
     }
     out[row] = stats.x + stats.y - inp[row * p.classes + u32(label)];

@@ -51,8 +51,10 @@ pub(crate) struct GpuInner {
     pool: Mutex<BufferPool>,
     kernels: Mutex<KernelCache>,
     recorder: Mutex<Recorder>,
-    /// Why the device was lost, once wgpu says it was (shared by `with_gemm`'s contexts).
-    lost: Arc<Mutex<Option<String>>>,
+    /// The first fault wgpu reported: the device lost, or work it rejected (an invalid
+    /// shader or pipeline, or memory it could not allocate), whose results would
+    /// otherwise read back as stale data. Shared by `with_gemm`'s contexts.
+    fault: Arc<Mutex<Option<String>>>,
 }
 
 /// A handle to the device that every tensor and op runs on.
@@ -69,12 +71,22 @@ impl Gpu {
     /// WebGPU adapter is the only one, and `options` only chooses the GEMM policy.
     pub async fn with_options_async(options: &GpuOptions) -> Result<Gpu> {
         let (_adapter, device, queue, report) = context::open(options).await?;
-        let lost = Arc::new(Mutex::new(None));
-        let record = lost.clone();
+        let fault: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let record = |fault: &Arc<Mutex<Option<String>>>, what: String| {
+            lock(fault).get_or_insert(what);
+        };
+        let lost = fault.clone();
         device.set_device_lost_callback(move |reason, message| {
-            *lock(&record) = Some(format!("{reason:?}: {message}"));
+            record(
+                &lost,
+                format!("the GPU device was lost ({reason:?}: {message})"),
+            );
         });
-        Gpu::on_device(device, queue, report, options.gemm, lost)
+        let rejected = fault.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            record(&rejected, format!("the GPU rejected work: {e}"));
+        }));
+        Gpu::on_device(device, queue, report, options.gemm, fault)
     }
 
     /// Another context on this one's device, whose GEMMs follow `gemm`: for comparing
@@ -86,7 +98,7 @@ impl Gpu {
             inner.queue.clone(),
             inner.report.clone(),
             gemm,
-            inner.lost.clone(),
+            inner.fault.clone(),
         )
     }
 
@@ -95,7 +107,7 @@ impl Gpu {
         queue: wgpu::Queue,
         report: AdapterReport,
         gemm: GemmPolicy,
-        lost: Arc<Mutex<Option<String>>>,
+        fault: Arc<Mutex<Option<String>>>,
     ) -> Result<Gpu> {
         let limits = device.limits();
         let recorder = Recorder::new(limits.min_uniform_buffer_offset_alignment);
@@ -125,22 +137,30 @@ impl Gpu {
             pool: Mutex::new(BufferPool::default()),
             kernels: Mutex::new(KernelCache::default()),
             recorder: Mutex::new(recorder),
-            lost,
+            fault,
         })))
     }
 
-    /// The error for work the GPU never finished: the device was lost (a driver crash
-    /// or reset, or in a browser the GPU process restarting), with wgpu's reason when
-    /// it gave one.
-    fn lost_device(&self, what: &str) -> Error {
-        let reason = match lock(&self.0.lost).as_ref() {
-            Some(reason) => format!("the GPU device was lost ({reason})"),
-            None => format!("{what}: the GPU device was probably lost"),
-        };
-        Error::Device(format!(
-            "{reason}. Start again (in a browser, reload the page), and resume from the \
-             last checkpoint"
-        ))
+    /// The fault wgpu reported, if any, as an error: every read-back checks it, so
+    /// work the GPU rejected or lost never reads back as a result.
+    fn check_fault(&self) -> Result<()> {
+        match lock(&self.0.fault).as_ref() {
+            None => Ok(()),
+            Some(fault) => Err(Error::Device(format!(
+                "{fault}. Start again (in a browser, reload the page), and resume from the \
+                 last checkpoint"
+            ))),
+        }
+    }
+
+    /// The error for work the GPU never finished: the fault wgpu reported, or `what`.
+    fn unfinished(&self, what: &str) -> Error {
+        self.check_fault().err().unwrap_or_else(|| {
+            Error::Device(format!(
+                "{what}: the GPU device was probably lost. Start again (in a browser, \
+                 reload the page), and resume from the last checkpoint"
+            ))
+        })
     }
 
     /// The adapter this context chose, and what it offers.
@@ -312,7 +332,8 @@ impl Gpu {
         self.wait()?;
         receiver
             .await
-            .map_err(|_| self.lost_device("the GPU never finished its work"))
+            .map_err(|_| self.unfinished("the GPU never finished its work"))?;
+        self.check_fault()
     }
 
     /// Maps `staging` and copies its first `bytes` out. The map completes when the GPU
@@ -326,8 +347,9 @@ impl Gpu {
         self.wait()?;
         receiver
             .await
-            .map_err(|_| self.lost_device("a readback never finished"))?
-            .map_err(|e| self.lost_device(&format!("could not map a readback buffer ({e})")))?;
+            .map_err(|_| self.unfinished("a readback never finished"))?
+            .map_err(|e| self.unfinished(&format!("could not map a readback buffer ({e})")))?;
+        self.check_fault()?;
         let data = {
             let view = staging
                 .slice(..)
