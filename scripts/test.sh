@@ -23,4 +23,4 @@ cargo test
 cd web
 CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT=2400 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    cargo test --target wasm32-unknown-unknown --release
+    cargo test --target wasm32-unknown-unknown --release --test kernels

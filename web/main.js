@@ -93,17 +93,18 @@ async function drawGrid() {
 
 // Loss_D, Loss_G, D(x) and D(G(z)) against the step, on one set of axes.
 function drawChart() {
+  // Rows of [step, epoch, Loss_D, Loss_G, D(x), D(G(z))], flattened.
   const h = state.trainer.history();
   const canvas = $("chart");
   const g = canvas.getContext("2d");
   const [w, ht, left, bottom] = [canvas.width, canvas.height, 40, 20];
   g.clearRect(0, 0, w, ht);
-  const n = h.length / 5;
+  const n = h.length / 6;
   if (n < 1) return;
-  let lo = 0, hi = 1, last = h[(n - 1) * 5];
-  for (let i = 0; i < n; i++) for (let k = 1; k < 5; k++) {
-    lo = Math.min(lo, h[i * 5 + k]);
-    hi = Math.max(hi, h[i * 5 + k]);
+  let lo = 0, hi = 1, last = h[(n - 1) * 6];
+  for (let i = 0; i < n; i++) for (let k = 2; k < 6; k++) {
+    lo = Math.min(lo, h[i * 6 + k]);
+    hi = Math.max(hi, h[i * 6 + k]);
   }
   const x = (step) => left + (w - left - 10) * (step / Math.max(last, 1));
   const y = (v) => ht - bottom - (ht - bottom - 10) * ((v - lo) / (hi - lo || 1));
@@ -119,7 +120,7 @@ function drawChart() {
     g.strokeStyle = colour;
     g.beginPath();
     for (let i = 0; i < n; i++) {
-      const [px, py] = [x(h[i * 5]), y(h[i * 5 + k + 1])];
+      const [px, py] = [x(h[i * 6]), y(h[i * 6 + k + 2])];
       if (i === 0) g.moveTo(px, py); else g.lineTo(px, py);
     }
     g.stroke();
@@ -271,7 +272,7 @@ async function runTest(name) {
     showError(result.error);
   }
   await post(`${name}.json`, JSON.stringify(result));
-  window.duelTestDone = true;
+  say(result.error ? "Test run failed." : `Test run done at step ${state.trainer.steps_done()}.`);
 }
 
 async function main() {

@@ -23,6 +23,21 @@ pub struct Row {
     pub eval: Option<Eval>,
 }
 
+impl Row {
+    /// [step, epoch, Loss_D, Loss_G, D(x), D(G(z))]: what the browser page reads of a
+    /// step, and what its test compares.
+    pub fn values(&self) -> [f64; 6] {
+        [
+            self.step as f64,
+            self.epoch as f64,
+            f64::from(self.loss_d),
+            f64::from(self.loss_g),
+            f64::from(self.d_x),
+            f64::from(self.d_g_z),
+        ]
+    }
+}
+
 /// The classifier metric of one evaluation (see `duel::metrics::Score`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Eval {

@@ -73,15 +73,9 @@ impl Native {
         (0..steps)
             .map(|_| {
                 let stats = trainer.step(&self.gpu, &self.data).unwrap();
-                let r = pollster::block_on(trainer.row(&stats, 0.0)).unwrap();
-                [
-                    r.step as f64,
-                    r.epoch as f64,
-                    f64::from(r.loss_d),
-                    f64::from(r.loss_g),
-                    f64::from(r.d_x),
-                    f64::from(r.d_g_z),
-                ]
+                pollster::block_on(trainer.row(&stats, 0.0))
+                    .unwrap()
+                    .values()
             })
             .collect()
     }

@@ -197,21 +197,11 @@ impl WebTrainer {
         self.peek(0, |r| r.trainer.total_steps() as u32)
     }
 
-    /// Each logged step, flattened: [step, Loss_D, Loss_G, D(x), D(G(z)), step, ...].
+    /// Each logged step's `Row::values`, flattened: [step, epoch, Loss_D, Loss_G, D(x),
+    /// D(G(z)), step, ...].
     pub fn history(&self) -> Vec<f64> {
         self.peek(Vec::new(), |r| {
-            r.rows
-                .iter()
-                .flat_map(|row| {
-                    [
-                        row.step as f64,
-                        f64::from(row.loss_d),
-                        f64::from(row.loss_g),
-                        f64::from(row.d_x),
-                        f64::from(row.d_g_z),
-                    ]
-                })
-                .collect()
+            r.rows.iter().flat_map(Row::values).collect()
         })
     }
 
@@ -239,15 +229,7 @@ impl WebTrainer {
                 )));
             }
             r.rows.push(row);
-            let values = [
-                row.step as f64,
-                row.epoch as f64,
-                f64::from(row.loss_d),
-                f64::from(row.loss_g),
-                f64::from(row.d_x),
-                f64::from(row.d_g_z),
-            ];
-            Ok(js_sys::Float64Array::from(&values[..]))
+            Ok(js_sys::Float64Array::from(&row.values()[..]))
         })
     }
 
