@@ -3,7 +3,8 @@
 // is awaited before the next.
 //
 // ?test=NAME runs a fixed script for the end-to-end test instead of waiting for the
-// Start button (see runTest), POSTing NAME.json (the logged rows), NAME.safetensors
+// Start button (see runTest: ?fd=N also scores N samples against N test images),
+// POSTing NAME.json (the logged rows), NAME.safetensors
 // and NAME-grid.png to the server that served the page (scripts/serve.py keeps them).
 
 import init, { Settings, WebTrainer } from "./pkg/duel_web.js";
@@ -236,8 +237,8 @@ async function onFd() {
 }
 
 // The end-to-end test's script: no clicks. Trains ?steps=N steps (after resuming from
-// ?resume=URL), posts the checkpoint, then trains ?after=M steps more, and posts the
-// rows of both stretches, the grid and the steps' seconds.
+// ?resume=URL), posts the checkpoint, then trains ?after=M steps more (and scores,
+// with ?fd=N), and posts the rows of both stretches, the FD, the grid and the seconds.
 async function runTest(name) {
   const result = { rows: [], after: [], error: null };
   const train = async (into, count) => {
@@ -267,6 +268,11 @@ async function runTest(name) {
     await post(`${name}-grid.png`, await drawGrid());
     await post(`${name}.safetensors`, await state.trainer.checkpoint());
     await train(result.after, Number(params.get("after") ?? 0));
+    if (params.has("fd")) {
+      const classifier = await fetchBytes("data/mnist_classifier.safetensors", "the MNIST classifier");
+      const count = Number(params.get("fd"));
+      result.fd = await state.trainer.fd(classifier, count, count);
+    }
   } catch (e) {
     result.error = String(e.message ?? e);
     showError(result.error);

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 /// Steps the page trains from scratch, and then from the native checkpoint.
 const STEPS: usize = 20;
 const MORE_STEPS: usize = 3;
+/// Samples (and test images) the page's FD is scored on: few, for SwiftShader's speed.
+const FD_SAMPLES: usize = 200;
 
 /// How far a step's losses in the page may be from the native ones when both start the
 /// step from the same weights: |Δ| ≤ SAME_WEIGHTS·(1 + |native|).
@@ -192,10 +194,18 @@ fn the_page_trains_like_the_native_trainer_and_checkpoints_cross_both_ways() {
     let browser = Browser::start();
 
     // From scratch, then a checkpoint and one step more; a screenshot of the page.
-    let query = format!("steps={STEPS}&after=1&seed=1");
+    let query = format!("steps={STEPS}&after=1&seed=1&fd={FD_SAMPLES}");
     let fresh = browser.run_page(&server, "fresh", &query, &out);
     browser.screenshot(&out.join("page.png"));
     assert_follows(&page_rows(&fresh, "fresh", "rows"), &first);
+    // The FD in the shipped classifier's features: an untrained generator's samples
+    // are far from digits (natively, thousands at this step), but a number it is.
+    let fd = fresh["fd"].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        fd.is_finite() && fd > 0.0,
+        "the page's FD is {}",
+        fresh["fd"]
+    );
     let spread = grey_spread(&out.join("fresh-grid.png"));
     assert!(
         spread > 10.0,
