@@ -474,8 +474,7 @@ impl Gan {
 
     /// Loads a checkpoint file written by `save`.
     pub fn load(&mut self, path: &Path) -> Result<Restored> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
+        let bytes = checkpoint::read(path)?;
         pollster::block_on(self.load_bytes(&bytes, &path.display().to_string()))
     }
 }

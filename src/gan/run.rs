@@ -177,8 +177,7 @@ pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset)
     let mut rows = Vec::new();
     let mut resumed = None;
     if let Some(path) = &config.resume {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
+        let bytes = io::checkpoint::read(path)?;
         let restored = pollster::block_on(trainer.resume(&bytes, &path.display().to_string()))?;
         let expected = run_metadata(config, model, 0);
         for key in MAY_CHANGE {

@@ -118,17 +118,13 @@ impl Trainer {
     /// The last step's statistics, read back, as a metrics row at `seconds` of
     /// training.
     pub async fn row(&self, stats: &StepStats, seconds: f64) -> Result<Row> {
-        let scalar = |t: &Tensor| {
-            let t = t.clone();
-            async move { Ok::<f32, Error>(t.to_vec_async().await?[0]) }
-        };
         Ok(Row {
             step: self.step,
             epoch: (self.step - 1) / self.steps_per_epoch() + 1,
-            loss_d: scalar(&stats.loss_d).await?,
-            loss_g: scalar(&stats.loss_g).await?,
-            d_x: scalar(&stats.d_x).await?,
-            d_g_z: scalar(&stats.d_g_z).await?,
+            loss_d: stats.loss_d.to_vec_async().await?[0],
+            loss_g: stats.loss_g.to_vec_async().await?[0],
+            d_x: stats.d_x.to_vec_async().await?[0],
+            d_g_z: stats.d_g_z.to_vec_async().await?[0],
             seconds,
             eval: None,
         })

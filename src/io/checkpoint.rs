@@ -210,8 +210,9 @@ pub fn metadata(path: &Path) -> Result<BTreeMap<String, String>> {
     metadata_of(&read(path)?, &path.display().to_string())
 }
 
+/// A checkpoint file's bytes, or an error naming it.
 #[cfg(feature = "native")]
-fn read(path: &Path) -> Result<Vec<u8>> {
+pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path)
         .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))
 }

@@ -148,8 +148,7 @@ impl Classifier {
                 path.display()
             )));
         }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Data(format!("cannot read checkpoint {}: {e}", path.display())))?;
+        let bytes = checkpoint::read(path)?;
         let name = path.display().to_string();
         pollster::block_on(Classifier::from_bytes(gpu, set, &bytes, &name))
     }
