@@ -72,10 +72,10 @@ pub(crate) fn act_backward_rule(
     grad: Var,
 ) -> Result<Grads> {
     let mut grads = Vec::new();
-    if g.requires_grad(dy) {
+    if g.needs_grad(dy) {
         grads.push((dy, g.act_backward(grad, at, act)?));
     }
-    if g.requires_grad(at) && matches!(act, Activation::Tanh | Activation::Sigmoid) {
+    if g.needs_grad(at) && matches!(act, Activation::Tanh | Activation::Sigmoid) {
         let g_dy = g.mul(grad, dy)?;
         let g_dy_y = g.mul(g_dy, at)?;
         let d_at = match act {

@@ -126,15 +126,15 @@ pub(crate) fn conv_rule(
 ) -> Result<Grads> {
     let dz = g.act_backward(dy, y, act)?;
     let mut grads = Vec::new();
-    if g.requires_grad(x) {
+    if g.needs_grad(x) {
         let shape = g.shape(x).to_vec();
         grads.push((x, g.conv_data(dz, w, *kind, &shape)?));
     }
-    if g.requires_grad(w) {
+    if g.needs_grad(w) {
         let shape = g.shape(w).to_vec();
         grads.push((w, g.conv_weight(dz, x, *kind, &shape)?));
     }
-    if let Some(b) = b.filter(|b| g.requires_grad(*b)) {
+    if let Some(b) = b.filter(|b| g.needs_grad(*b)) {
         grads.push((b, g.channel_sum(dz)?));
     }
     Ok(grads)
@@ -150,10 +150,10 @@ pub(crate) fn conv_data_rule(
     grad: Var,
 ) -> Result<Grads> {
     let mut grads = Vec::new();
-    if g.requires_grad(dy) {
+    if g.needs_grad(dy) {
         grads.push((dy, g.conv(grad, w, None, *kind, Activation::Identity)?));
     }
-    if g.requires_grad(w) {
+    if g.needs_grad(w) {
         let shape = g.shape(w).to_vec();
         grads.push((w, g.conv_weight(dy, grad, *kind, &shape)?));
     }
@@ -170,10 +170,10 @@ pub(crate) fn conv_weight_rule(
     grad: Var,
 ) -> Result<Grads> {
     let mut grads = Vec::new();
-    if g.requires_grad(dy) {
+    if g.needs_grad(dy) {
         grads.push((dy, g.conv(x, grad, None, *kind, Activation::Identity)?));
     }
-    if g.requires_grad(x) {
+    if g.needs_grad(x) {
         let shape = g.shape(x).to_vec();
         grads.push((x, g.conv_data(dy, grad, *kind, &shape)?));
     }

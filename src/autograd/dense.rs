@@ -40,14 +40,14 @@ pub(crate) fn matmul_rule(
     dc: Var,
 ) -> Result<Grads> {
     let mut grads = Vec::new();
-    if g.requires_grad(a) {
+    if g.needs_grad(a) {
         let da = match ta {
             false => g.matmul(dc, b, false, !tb)?,
             true => g.matmul(b, dc, tb, true)?,
         };
         grads.push((a, da));
     }
-    if g.requires_grad(b) {
+    if g.needs_grad(b) {
         let db = match tb {
             false => g.matmul(a, dc, !ta, false)?,
             true => g.matmul(dc, a, true, ta)?,
@@ -68,7 +68,7 @@ pub(crate) fn dense_rule(
 ) -> Result<Grads> {
     let dz = g.act_backward(dy, y, act)?;
     let mut grads = matmul_rule(g, x, w, false, false, dz)?;
-    if let Some(b) = b.filter(|b| g.requires_grad(*b)) {
+    if let Some(b) = b.filter(|b| g.needs_grad(*b)) {
         grads.push((b, g.sum_axis(dz, 0)?));
     }
     Ok(grads)

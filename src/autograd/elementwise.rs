@@ -40,7 +40,7 @@ impl Graph {
 
 pub(crate) fn sub_rule(g: &mut Graph, a: Var, b: Var, dy: Var) -> Result<Grads> {
     let mut grads = vec![(a, dy)];
-    if g.requires_grad(b) {
+    if g.needs_grad(b) {
         grads.push((b, g.scale(dy, -1.0)?));
     }
     Ok(grads)
@@ -48,10 +48,10 @@ pub(crate) fn sub_rule(g: &mut Graph, a: Var, b: Var, dy: Var) -> Result<Grads> 
 
 pub(crate) fn mul_rule(g: &mut Graph, a: Var, b: Var, dy: Var) -> Result<Grads> {
     let mut grads = Vec::new();
-    if g.requires_grad(a) {
+    if g.needs_grad(a) {
         grads.push((a, g.mul(dy, b)?));
     }
-    if g.requires_grad(b) {
+    if g.needs_grad(b) {
         grads.push((b, g.mul(dy, a)?));
     }
     Ok(grads)

@@ -18,6 +18,8 @@ pub(crate) struct Node {
     pub op: Op,
     /// Whether any gradient can reach this node from a trainable parameter's side.
     pub requires_grad: bool,
+    /// The nodes it was computed from, kept when a gradient flows through it.
+    pub inputs: Vec<Var>,
 }
 
 pub struct Graph {
@@ -27,6 +29,8 @@ pub struct Graph {
     grad_enabled: bool,
     /// Set while a backward walk records its rules (`grad` with `create_graph`).
     pub(crate) recording_backward: bool,
+    /// While `grad` walks: the nodes that lead to an input it was asked for.
+    pub(crate) wanted_paths: Option<Paths>,
     seed: u64,
     random_calls: u64,
 }
@@ -41,6 +45,7 @@ impl Graph {
             training,
             grad_enabled: true,
             recording_backward: false,
+            wanted_paths: None,
             seed,
             random_calls: 0,
         }
@@ -76,12 +81,22 @@ impl Graph {
         self.nodes[v.0].requires_grad
     }
 
+    /// Whether the walk under way needs `v`'s gradient: it requires one and, in a
+    /// `grad`, leads to an input asked for. A rule computes only these.
+    pub(crate) fn needs_grad(&self, v: Var) -> bool {
+        self.requires_grad(v) && self.wanted_paths.as_ref().is_none_or(|p| p.leads(v))
+    }
+
     pub(crate) fn push(&mut self, value: Tensor, op: Op, inputs: &[Var]) -> Var {
         let requires_grad = self.grad_enabled && inputs.iter().any(|v| self.requires_grad(*v));
         self.nodes.push(Node {
             value,
             op,
             requires_grad,
+            inputs: match requires_grad {
+                true => inputs.to_vec(),
+                false => Vec::new(),
+            },
         });
         Var(self.nodes.len() - 1)
     }
@@ -99,6 +114,7 @@ impl Graph {
             value,
             op: Op::Leaf,
             requires_grad,
+            inputs: Vec::new(),
         });
         Var(self.nodes.len() - 1)
     }
@@ -117,6 +133,7 @@ impl Graph {
             value: p.value.clone(),
             op: Op::Param(p.clone()),
             requires_grad,
+            inputs: Vec::new(),
         });
         Var(self.nodes.len() - 1)
     }
@@ -147,5 +164,38 @@ impl Graph {
             )));
         }
         Ok(())
+    }
+}
+
+/// The nodes from which a `grad` walk can reach one of the inputs it was asked for
+/// without passing through a held node. Only these pass gradients on, so a walk stops
+/// at its inputs instead of going on through the whole network below them.
+#[derive(Clone)]
+pub(crate) struct Paths {
+    /// The lowest node id marked; every id below leads nowhere.
+    lowest: usize,
+    /// (output − lowest + 1): whether each node leads to a wanted input.
+    leads: Vec<bool>,
+}
+
+impl Paths {
+    /// Marks, in one forward pass over the tape, every node from `wanted` up to
+    /// `output` that is wanted, or is not held and has an input that leads to one.
+    pub(crate) fn new(nodes: &[Node], wanted: &[Var], held: &[Var], output: Var) -> Paths {
+        let lowest = wanted.iter().map(|v| v.0).min().unwrap_or(output.0);
+        let mut leads = vec![false; output.0 + 1 - lowest.min(output.0 + 1)];
+        for id in lowest..=output.0 {
+            leads[id - lowest] = wanted.contains(&Var(id))
+                || !held.contains(&Var(id))
+                    && nodes[id]
+                        .inputs
+                        .iter()
+                        .any(|i| i.0 >= lowest && leads[i.0 - lowest]);
+        }
+        Paths { lowest, leads }
+    }
+
+    pub(crate) fn leads(&self, v: Var) -> bool {
+        v.0 >= self.lowest && self.leads.get(v.0 - self.lowest).copied().unwrap_or(true)
     }
 }

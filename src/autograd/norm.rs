@@ -107,13 +107,20 @@ pub(crate) fn batch_norm_rule(
 ) -> Result<Grads> {
     let dz = g.act_backward(dy, y, act)?;
     if g.recording_backward {
-        // ⟨dz, BN(x)⟩ differentiated with respect to (x, γ, β) is the backward, as a
-        // recorded function of dz, x and γ.
+        // ⟨dz, BN(x)⟩ differentiated with respect to (x, γ, β), dz held constant, is the
+        // backward, as a recorded function of dz, x and γ. dz itself depends on x
+        // through the layers above: passing into it would add terms that are no part
+        // of BN's derivative, and would walk those layers again once per batch norm,
+        // a cost doubling with each.
         let normalised = composed(g, x, gamma, beta, eps)?;
         let weighted = g.mul(dz, normalised)?;
         let total = g.sum(weighted)?;
-        let grads = g.grad(total, &[x, gamma, beta], true)?;
-        return Ok(vec![(x, grads[0]), (gamma, grads[1]), (beta, grads[2])]);
+        let wanted: Vec<Var> = [x, gamma, beta]
+            .into_iter()
+            .filter(|v| g.needs_grad(*v))
+            .collect();
+        let grads = g.partial_grad(total, &wanted, &[dz], true)?;
+        return Ok(wanted.into_iter().zip(grads).collect());
     }
     let (dx, dgamma, dbeta) =
         ops::batch_norm_backward(g.value(dz), g.value(x), g.value(gamma), saved)?;

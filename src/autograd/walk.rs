@@ -7,7 +7,7 @@
 //! launches exactly the backward kernels. With `create_graph` the rules' ops stay in
 //! the graph, so the gradients are values like any other, differentiable again.
 
-use super::graph::{Graph, Var};
+use super::graph::{Graph, Paths, Var};
 use super::op::Op;
 use crate::{Result, Tensor, ops};
 
@@ -22,7 +22,7 @@ impl Graph {
     /// Back-propagates from the scalar `loss`, adding each trainable parameter's
     /// gradient into `Param::grad`.
     pub fn backward(&mut self, loss: Var) -> Result<()> {
-        self.walk(loss, &[], false).map(|_| ())
+        self.walk(loss, &[], &[], false).map(|_| ())
     }
 
     /// The gradient of the scalar `output` with respect to each of `inputs` (zeros
@@ -30,9 +30,22 @@ impl Graph {
     /// the gradients are recorded ops of this graph, so a loss made of them can be
     /// differentiated again (a gradient penalty: R1, WGAN-GP).
     pub fn grad(&mut self, output: Var, inputs: &[Var], create_graph: bool) -> Result<Vec<Var>> {
+        self.partial_grad(output, inputs, &[], create_graph)
+    }
+
+    /// `grad` with the nodes `held` taken as constants: the partial derivative, with
+    /// no gradient passing into them (a rule's incoming gradient, when the rule is
+    /// itself a `grad` of ⟨dy, f(x)⟩ with respect to x).
+    pub(crate) fn partial_grad(
+        &mut self,
+        output: Var,
+        inputs: &[Var],
+        held: &[Var],
+        create_graph: bool,
+    ) -> Result<Vec<Var>> {
         let before = self.recording_backward;
         self.recording_backward = create_graph;
-        let found = self.walk(output, inputs, create_graph);
+        let found = self.walk(output, inputs, held, create_graph);
         self.recording_backward = before;
         found?
             .into_iter()
@@ -49,14 +62,30 @@ impl Graph {
     }
 
     /// The walk behind both: the gradients reaching `wanted`, and, when `wanted` is
-    /// empty (`backward`), every trainable parameter's, added to its `grad`.
+    /// empty (`backward`), every trainable parameter's, added to its `grad`. A `grad`
+    /// walk passes gradients only along paths to `wanted` that avoid `held` (`Paths`).
     fn walk(
+        &mut self,
+        output: Var,
+        wanted: &[Var],
+        held: &[Var],
+        create_graph: bool,
+    ) -> Result<Vec<Option<Slot>>> {
+        self.check_scalar(output)?;
+        let paths = (!wanted.is_empty()).then(|| Paths::new(&self.nodes, wanted, held, output));
+        // A rule may walk again (batch norm's recorded rule): each walk keeps its own.
+        let outer = std::mem::replace(&mut self.wanted_paths, paths);
+        let found = self.walk_paths(output, wanted, create_graph);
+        self.wanted_paths = outer;
+        found
+    }
+
+    fn walk_paths(
         &mut self,
         output: Var,
         wanted: &[Var],
         create_graph: bool,
     ) -> Result<Vec<Option<Slot>>> {
-        self.check_scalar(output)?;
         let into_params = wanted.is_empty();
         let ones = ops::full(self.gpu(), self.shape(output), 1.0)?;
         let mut slots: Vec<Option<Slot>> = vec![None; output.0 + 1];
@@ -71,7 +100,7 @@ impl Graph {
             false => wanted.iter().map(|v| v.0).min().unwrap_or(0),
         };
         for id in (lowest..=output.0).rev() {
-            if !self.nodes[id].requires_grad {
+            if !self.needs_grad(Var(id)) {
                 continue;
             }
             let Some(dy) = slots[id].take() else {
@@ -100,7 +129,7 @@ impl Graph {
             };
             let grads: Vec<(Var, Slot)> = grads
                 .into_iter()
-                .filter(|(input, _)| self.requires_grad(*input))
+                .filter(|(input, _)| self.needs_grad(*input))
                 .map(|(input, grad)| match create_graph {
                     true => (input, Slot::Node(grad)),
                     false => (input, Slot::Value(self.value(grad).clone())),

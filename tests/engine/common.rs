@@ -105,14 +105,26 @@ pub fn param(name: &str, a: &Array) -> Rc<Param> {
 
 /// Central differences of `loss` with respect to every element of `params[which]`.
 pub fn numeric_grad(loss: &dyn Fn(&[Array]) -> f64, params: &[Array], which: usize) -> Array {
+    let every: Vec<usize> = (0..params[which].numel()).collect();
+    let data = numeric_grad_at(loss, params, which, &every);
+    Array::new(&params[which].shape, data)
+}
+
+/// Central differences of `loss` with respect to the elements `at` of `params[which]`.
+pub fn numeric_grad_at(
+    loss: &dyn Fn(&[Array]) -> f64,
+    params: &[Array],
+    which: usize,
+    at: &[usize],
+) -> Vec<f64> {
     let h = 1e-6;
-    let mut grad = params[which].clone();
-    for i in 0..grad.numel() {
-        let mut plus = params.to_vec();
-        plus[which].data[i] += h;
-        let mut minus = params.to_vec();
-        minus[which].data[i] -= h;
-        grad.data[i] = (loss(&plus) - loss(&minus)) / (2.0 * h);
-    }
-    grad
+    at.iter()
+        .map(|&i| {
+            let mut plus = params.to_vec();
+            plus[which].data[i] += h;
+            let mut minus = params.to_vec();
+            minus[which].data[i] -= h;
+            (loss(&plus) - loss(&minus)) / (2.0 * h)
+        })
+        .collect()
 }

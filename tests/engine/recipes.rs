@@ -1,11 +1,12 @@
 //! The GAN recipes: each loss against its formula, R1 and WGAN-GP training on real
-//! MNIST, the D-to-G step ratio, and resume bit for bit with every recipe flag on.
+//! MNIST, the D-to-G step ratio, resume bit for bit with every recipe flag on, and a
+//! CIFAR-10 DCGAN step with R1 or WGAN-GP within a bound on its memory.
 
-use crate::common::{gpu, mnist_dir, random, scratch, upload};
+use crate::common::{cifar10_dir, gpu, mnist_dir, random, scratch, upload};
 use duel::autograd::Graph;
-use duel::cli::{GanArgs, MNIST_DCGAN, run_gan};
+use duel::cli::{CIFAR10_DCGAN, GanArgs, MNIST_DCGAN, run_gan};
 use duel::data::ImageSet;
-use duel::gan::{Loss, report};
+use duel::gan::{Dataset, Loss, Trainer, report};
 use duel::reference::Array;
 use std::path::Path;
 
@@ -286,4 +287,47 @@ fn label_accuracy_counts_the_samples_classified_as_asked() {
         score.to_string().contains("label accuracy 75.0%"),
         "{score}"
     );
+}
+
+/// One step of cifar10_dcgan's default models (conditional, two batch norms in D) at
+/// batch 8, hinge with R1, and WGAN-GP, each on a Gpu of its own. Each must finish with
+/// finite losses, and its memory must stay within three times a plain hinge step's.
+///
+/// Memory is the bytes of every buffer the step's Gpu creates (`PoolStats::
+/// bytes_allocated`), from after the models are built to after the step has run: the
+/// pool never frees, so this is the most the step held at once, rounded up to whole
+/// buffers. A penalty runs D on a batch once more, records D's backward as ops (batch
+/// norm's as a dozen elementwise ones, each holding a tensor of the layer's size) and
+/// differentiates that: 2.3 times a plain step's here. A walk that repeated layers
+/// grew by gigabytes.
+#[test]
+fn a_cifar10_dcgan_step_with_r1_or_gp_finishes_within_three_plain_steps_memory() {
+    let step_bytes = |loss: Loss, r1: f32, gp: f32| {
+        let gpu = duel::Gpu::new().unwrap();
+        let data = Dataset::load(&gpu, ImageSet::Cifar10, Some(&cifar10_dir()), None).unwrap();
+        let (mut config, model) = CIFAR10_DCGAN.defaults();
+        config.batch_size = 8;
+        config.recipe.loss = loss;
+        config.recipe.r1 = r1;
+        config.recipe.gp = gp;
+        let mut trainer = Trainer::new(&gpu, &config, &model, &data).unwrap();
+        let before = gpu.pool_stats().bytes_allocated;
+        let stats = trainer.step(&gpu, &data).unwrap();
+        let losses = [&stats.loss_d, &stats.loss_g].map(|t| t.to_vec().unwrap()[0]);
+        assert!(
+            losses.iter().all(|l| l.is_finite()),
+            "{loss} r1 {r1} gp {gp}: {losses:?}"
+        );
+        let bytes = gpu.pool_stats().bytes_allocated - before;
+        eprintln!("{loss} r1 {r1} gp {gp}: {:.1} MB", bytes as f64 / 1e6);
+        bytes
+    };
+    let plain = step_bytes(Loss::Hinge, 0.0, 0.0);
+    for (loss, r1, gp) in [(Loss::Hinge, 1.0, 0.0), (Loss::Wgan, 0.0, 10.0)] {
+        let bytes = step_bytes(loss, r1, gp);
+        assert!(
+            bytes <= 3 * plain,
+            "{loss} r1 {r1} gp {gp}: {bytes} bytes against a plain step's {plain}"
+        );
+    }
 }

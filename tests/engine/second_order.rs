@@ -9,7 +9,7 @@
 //! missing or wrong rule is off by the size of the gradient itself. The inputs keep
 //! away from ReLU's kink, where the finite differences would straddle it.
 
-use crate::common::{gpu, numeric_grad, param, random, upload};
+use crate::common::{gpu, numeric_grad_at, param, random, upload};
 use duel::autograd::{Graph, Var};
 use duel::nn::SpectralNorm;
 use duel::reference::{self as r, Array};
@@ -29,14 +29,38 @@ fn act_backward(dy: &Array, z: &Array, y: &Array, act: Activation) -> Array {
     r::activation_backward(dy, at, act)
 }
 
-fn assert_close(what: &str, got: &[f32], want: &Array) {
-    assert_eq!(got.len(), want.data.len(), "{what}: size");
-    for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
+/// Compares the GPU's `got` with `want`, the reference's values at the elements `at`.
+fn assert_close(what: &str, got: &[f32], at: &[usize], want: &[f64]) {
+    for (&i, w) in at.iter().zip(want) {
         let bound = 2e-4 + 2e-3 * w.abs();
         assert!(
-            (f64::from(*g) - w).abs() <= bound,
-            "{what}[{i}]: GPU {g} vs finite differences {w}"
+            (f64::from(got[i]) - w).abs() <= bound,
+            "{what}[{i}]: GPU {g} vs finite differences {w}",
+            g = got[i]
         );
+    }
+}
+
+/// Which elements of each tensor the finite differences check.
+#[derive(Clone, Copy)]
+enum Elements {
+    All,
+    /// This many, spread over the tensor by a stride prime to its size: each is two
+    /// CPU passes, too many to take every element of a CIFAR-sized input.
+    Spread(usize),
+}
+
+impl Elements {
+    fn of(self, len: usize) -> Vec<usize> {
+        match self {
+            Elements::All => (0..len).collect(),
+            Elements::Spread(n) => {
+                let mut at: Vec<usize> = (0..n.min(len)).map(|k| (k * 7919 + 13) % len).collect();
+                at.sort_unstable();
+                at.dedup();
+                at
+            }
+        }
     }
 }
 
@@ -44,8 +68,21 @@ type Forward<'a> = &'a dyn Fn(&mut Graph, Var, &[Var]) -> Var;
 /// ∂f/∂x on the CPU, from x and the parameters.
 type CpuGrad<'a> = &'a dyn Fn(&Array, &[Array]) -> Array;
 
-/// Checks ∂f/∂x, then ∂P/∂params and ∂P/∂x, as the module says.
+/// Checks ∂f/∂x, then ∂P/∂params and ∂P/∂x, as the module says, at every element.
 fn check(what: &str, x: &Array, params: &[Array], c: &Array, forward: Forward, dx: CpuGrad) {
+    check_at(what, x, params, c, forward, dx, Elements::All);
+}
+
+/// `check` with the finite differences taken at `elements` of each tensor.
+fn check_at(
+    what: &str,
+    x: &Array,
+    params: &[Array],
+    c: &Array,
+    forward: Forward,
+    dx: CpuGrad,
+    elements: Elements,
+) {
     let ps: Vec<_> = params
         .iter()
         .enumerate()
@@ -59,10 +96,12 @@ fn check(what: &str, x: &Array, params: &[Array], c: &Array, forward: Forward, d
     let weighted = g.mul(y, cv).unwrap();
     let f = g.sum(weighted).unwrap();
     let gx = g.grad(f, &[xv], true).unwrap()[0];
+    let every: Vec<usize> = (0..x.numel()).collect();
     assert_close(
         &format!("{what}: ∂f/∂x"),
         &g.value(gx).to_vec().unwrap(),
-        &dx(x, params),
+        &every,
+        &dx(x, params).data,
     );
 
     let squares = g.square(gx).unwrap();
@@ -73,17 +112,21 @@ fn check(what: &str, x: &Array, params: &[Array], c: &Array, forward: Forward, d
         .collect();
     let cpu_penalty = |all: &[Array]| dx(&all[0], &all[1..]).data.iter().map(|v| v * v).sum();
     for (i, p) in ps.iter().enumerate() {
+        let at = elements.of(params[i].numel());
         assert_close(
             &format!("{what}: ∂P/∂p{i}"),
             &p.grad.to_vec().unwrap(),
-            &numeric_grad(&cpu_penalty, &all, i + 1),
+            &at,
+            &numeric_grad_at(&cpu_penalty, &all, i + 1, &at),
         );
     }
     let px = g.grad(penalty, &[xv], false).unwrap()[0];
+    let at = elements.of(x.numel());
     assert_close(
         &format!("{what}: ∂P/∂x"),
         &g.value(px).to_vec().unwrap(),
-        &numeric_grad(&cpu_penalty, &all, 0),
+        &at,
+        &numeric_grad_at(&cpu_penalty, &all, 0, &at),
     );
 }
 
@@ -286,4 +329,91 @@ fn spectral_norm_of_a_linear_weight() {
         r::matmul_nt(&c, &normalised)
     };
     check("spectral norm", &x, &[w], &c, &forward, &dx);
+}
+
+/// cifar10_dcgan's discriminator at CIFAR-10's shape, narrower: (2, 3, 32, 32) →
+/// conv 4×4 s2 + LeakyReLU → (conv 4×4 s2 + batch norm + LeakyReLU) twice → flatten →
+/// dense to one logit. Each batch norm's incoming gradient depends on x through the
+/// layers above it; its second derivative must hold that gradient constant. 24
+/// elements of each tensor are checked by finite differences.
+#[test]
+fn a_cifar10_discriminator_stack_of_convs_and_batch_norms() {
+    let config = BatchNormConfig::default();
+    let spec = Conv2dSpec::new(2, Padding::symmetric(1));
+    let leaky = Activation::LeakyRelu(0.2);
+    let widths = [3, 4, 6, 8];
+    let x = away_from_zero(&[2, 3, 32, 32], 150);
+    let mut params = Vec::new();
+    for (i, pair) in widths.windows(2).enumerate() {
+        let fan_in = (pair[0] * 16) as f32;
+        let w = random(&[pair[1], pair[0], 4, 4], 151 + i as u64, -1.0, 1.0);
+        params.push(w.map(|v| v * 2.0 / f64::from(fan_in.sqrt())));
+        if i > 0 {
+            params.push(random(&[pair[1]], 160 + i as u64, 0.5, 1.5));
+            params.push(random(&[pair[1]], 170 + i as u64, -0.5, 0.5));
+        }
+    }
+    params.push(random(&[8 * 4 * 4, 1], 180, -0.2, 0.2));
+    let c = random(&[2, 1], 181, -1.0, 1.0);
+    let channels = |i: usize| widths[i + 1];
+    let stats = |i: usize| {
+        let n = channels(i);
+        (
+            Array::new(&[n], vec![0.0; n]),
+            Array::new(&[n], vec![1.0; n]),
+        )
+    };
+    let gpu_stats: Vec<_> = (1..3)
+        .map(|i| {
+            let (mean, var) = stats(i);
+            (upload(&mean), upload(&var))
+        })
+        .collect();
+    let forward = |g: &mut Graph, x: Var, p: &[Var]| {
+        let mut h = g.conv2d(x, p[0], None, spec, leaky).unwrap();
+        for (k, (mean, var)) in gpu_stats.iter().enumerate() {
+            let [w, gamma, beta] = [p[1 + 3 * k], p[2 + 3 * k], p[3 + 3 * k]];
+            let z = g.conv2d(h, w, None, spec, Activation::Identity).unwrap();
+            h = g
+                .batch_norm(z, gamma, beta, mean, var, &config, leaky)
+                .unwrap();
+        }
+        let flat = g.reshape(h, &[2, 8 * 4 * 4]).unwrap();
+        g.dense(flat, p[7], None, Activation::Identity).unwrap()
+    };
+    // The CPU twins forward, keeping what each backward reads, then back to x.
+    let dx = |x: &Array, p: &[Array]| {
+        let identity = Activation::Identity;
+        let z0 = r::conv2d(x, &p[0], None, &spec, identity);
+        let mut h = r::activation(&z0, leaky);
+        let mut layers = Vec::new();
+        for k in 0..2 {
+            let (w, gamma, beta) = (&p[1 + 3 * k], &p[2 + 3 * k], &p[3 + 3 * k]);
+            let z = r::conv2d(&h, w, None, &spec, identity);
+            let (mut mean, mut var) = stats(k + 1);
+            let (bn, saved) =
+                r::batch_norm_train(&z, gamma, beta, &mut mean, &mut var, &config, identity);
+            let input = std::mem::replace(&mut h, r::activation(&bn, leaky));
+            layers.push((input, z, bn, saved));
+        }
+        let dflat = r::matmul_nt(&c, &p[7]);
+        let mut dh = Array::new(&h.shape, dflat.data);
+        for (k, (input, z, bn, saved)) in layers.iter().enumerate().rev() {
+            let (w, gamma) = (&p[1 + 3 * k], &p[2 + 3 * k]);
+            let dbn = r::activation_backward(&dh, bn, leaky);
+            let dz = r::batch_norm_backward(&dbn, z, gamma, saved).0;
+            dh = r::conv2d_backward_input(&dz, w, &input.shape, &spec);
+        }
+        let dz0 = r::activation_backward(&dh, &z0, leaky);
+        r::conv2d_backward_input(&dz0, &p[0], &x.shape, &spec)
+    };
+    check_at(
+        "CIFAR-10 discriminator",
+        &x,
+        &params,
+        &c,
+        &forward,
+        &dx,
+        Elements::Spread(24),
+    );
 }
