@@ -3,11 +3,13 @@
 //! and reports errors. Flags are named as PyTorch's dcgan example names them.
 
 mod classifier;
+mod eval;
 mod examples;
 mod gan;
 
 pub use crate::gan::{CIFAR10_DCGAN, GanExample, MLP_GAN, MNIST_DCGAN};
 pub use classifier::{ClassifierExample, classifier_main};
+pub use eval::{EvalArgs, eval_main, run_eval};
 pub use examples::{CIFAR10_CLASSIFIER, MNIST_CLASSIFIER};
 pub use gan::{GanArgs, Optimizer, gan_main, run_gan};
 

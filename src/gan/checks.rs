@@ -175,9 +175,20 @@ fn check_fresh_output(config: &TrainConfig) -> Result<()> {
     ))
 }
 
+/// Whether a `MUST_MATCH` metadata value has the form a run writes: a garbled one is
+/// damage, not another setting to resume with.
+fn well_formed(key: &str, value: &str) -> bool {
+    match key {
+        "arch" => value.parse::<super::zoo::Arch>().is_ok(),
+        "image" => value.split('x').all(|d| d.parse::<u64>().is_ok()),
+        "spectral_norm" => value.parse::<bool>().is_ok(),
+        _ => value.parse::<u64>().is_ok(),
+    }
+}
+
 /// The step a checkpoint was saved at, after refusing one that does not continue
 /// this run (`expected` is this run's metadata): another model, seed or batch size,
-/// or a step or Adam count that is missing or garbled.
+/// or a setting, step or Adam count that is missing or garbled.
 pub fn check_resume(
     path: &Path,
     saved: &BTreeMap<String, String>,
@@ -193,6 +204,13 @@ pub fn check_resume(
             ("classes", None) => Some("0"),
             (_, got) => got.map(String::as_str),
         };
+        if let Some(value) = got.filter(|v| !well_formed(key, v)) {
+            return Err(Error::Data(format!(
+                "checkpoint {} is damaged: its metadata has {key} {value:?}, which no run \
+                 saves. Use an earlier copy, or start a new run",
+                path.display()
+            )));
+        }
         if got != Some(want.as_str()) {
             let why = if key == "seed" {
                 " (the seed draws the noise and the order of the images, so another \
@@ -231,6 +249,30 @@ pub fn check_resume(
     })
 }
 
+/// Refuses to resume the checkpoint at `path`, saved at `step`, into a run that ends
+/// at `total` steps: it would train nothing. (Exporting samples is still work to do.)
+#[cfg(feature = "native")]
+pub fn check_steps_left(
+    config: &TrainConfig,
+    path: &Path,
+    step: usize,
+    total: usize,
+) -> Result<()> {
+    if step < total || config.export_samples > 0 {
+        return Ok(());
+    }
+    let end = match config.max_steps {
+        0 => format!("{total} (--epochs {})", config.epochs),
+        steps => format!("{steps} (--max-steps)"),
+    };
+    usage(format!(
+        "checkpoint {} is at step {step}, and this run ends at step {end}: there is \
+         nothing to train. To train on, pass a larger --max-steps, such as --max-steps {}",
+        path.display(),
+        step + 1000
+    ))
+}
+
 /// Everything a run refuses before it starts: its settings, its output directory,
 /// and the checkpoint it resumes (read for its metadata alone).
 #[cfg(feature = "native")]
@@ -239,7 +281,11 @@ pub fn check_run(config: &TrainConfig, model: &ModelConfig) -> Result<()> {
     check_fresh_output(config)?;
     if let Some(path) = &config.resume {
         let saved = checkpoint::metadata(path)?;
-        check_resume(path, &saved, &super::train::run_metadata(config, model, 0))?;
+        let step = check_resume(path, &saved, &super::train::run_metadata(config, model, 0))?;
+        // A run of whole epochs learns its length once the data is read.
+        if config.max_steps > 0 {
+            check_steps_left(config, path, step, config.max_steps)?;
+        }
     }
     Ok(())
 }

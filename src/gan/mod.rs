@@ -7,6 +7,7 @@
 mod checks;
 mod examples;
 mod model;
+mod rebuild;
 mod recipe;
 pub mod report;
 #[cfg(feature = "native")]

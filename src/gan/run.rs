@@ -1,7 +1,7 @@
 //! The native training loop: a `Trainer` driven to its last step, with everything
 //! written under the output directory, the progress bar, and signals.
 
-use super::checks::{CHECKPOINT, MAY_CHANGE, check_run};
+use super::checks::{CHECKPOINT, MAY_CHANGE, check_run, check_steps_left};
 use super::model::Restored;
 use super::schedule::NOISE_STREAM;
 use super::train::{Dataset, TrainConfig, run_metadata};
@@ -208,6 +208,9 @@ pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset)
 
     let steps_per_epoch = trainer.steps_per_epoch();
     let total_steps = trainer.total_steps();
+    if let Some(r) = &resumed {
+        check_steps_left(config, &r.path, r.step, total_steps)?;
+    }
     let bar = io::progress_bar(total_steps as u64).with_position(trainer.steps_done() as u64);
     let started = Instant::now();
     let seconds_before = rows.last().map_or(0.0, |r: &report::Row| r.seconds);

@@ -27,8 +27,8 @@ fn is_variance(name: &str) -> bool {
 }
 
 /// SHA-256 over the tensors' names, shapes and data, in name order, so that it does
-/// not depend on how the file lays them out.
-fn data_sha256<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize], &'a [u8])>) -> String {
+/// not depend on how the file lays them out: the value of `CHECKSUM`.
+pub fn data_sha256<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize], &'a [u8])>) -> String {
     let mut sorted: Vec<_> = tensors.collect();
     sorted.sort_by_key(|(name, _, _)| *name);
     let mut bytes = Vec::new();
@@ -109,10 +109,10 @@ pub async fn encode(
 }
 
 /// Reads the checkpoint `bytes` into `tensors` (uploading each) and returns its
-/// metadata with the health of each tensor. The file must hold exactly these names,
-/// each with the same shape, and its data must match its SHA-256 (files from before
-/// the checksum have none to match): otherwise the error names what is wrong and
-/// nothing is overwritten. Data that fails `check_health` is an error too, after the
+/// metadata with the health of each tensor. Its data must match the SHA-256 in its
+/// metadata (a file without one is refused), and it must hold exactly these names,
+/// each with the same shape: otherwise the error names what is wrong and nothing is
+/// overwritten. Data that fails `check_health` is an error too, after the
 /// upload: the tensors then hold it, and must not be used. `name` is what the errors
 /// call the file.
 pub async fn decode_into(
@@ -120,8 +120,25 @@ pub async fn decode_into(
     tensors: &[(String, &Tensor)],
     name: &str,
 ) -> Result<(BTreeMap<String, String>, Vec<Health>)> {
-    let file = SafeTensors::deserialize(bytes)
-        .map_err(|e| Error::Data(format!("{name} is not a valid safetensors checkpoint: {e}")))?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| unreadable(name, e))?;
+    let metadata = metadata_of(bytes, name)?;
+    // Damage is reported as damage: the checksum comes before the fit, whose errors
+    // would call a damaged file one from other settings.
+    let Some(want) = metadata.get(CHECKSUM) else {
+        return Err(Error::Data(format!(
+            "checkpoint {name} has no {CHECKSUM} in its metadata, so its data can't be \
+             checked: it was edited, or saved by a duel from before checksums. Use a \
+             checkpoint that this duel saved, or start afresh"
+        )));
+    };
+    let views: Vec<_> = file.tensors();
+    let got = data_sha256(views.iter().map(|(n, v)| (n.as_str(), v.shape(), v.data())));
+    if &got != want {
+        return Err(Error::Data(format!(
+            "checkpoint {name} is damaged: its tensor data has SHA-256 {got}, but it was \
+             saved with {want}. Use an earlier copy, or start afresh"
+        )));
+    }
     let other_model = |what: String| {
         Error::Data(format!(
             "checkpoint {name} does not fit this model: {what}. Was it saved with other model settings?"
@@ -151,17 +168,6 @@ pub async fn decode_into(
             "it holds tensor {extra}, which this model does not have"
         )));
     }
-    let metadata = metadata_of(bytes, name)?;
-    if let Some(want) = metadata.get(CHECKSUM) {
-        let views: Vec<_> = file.tensors();
-        let got = data_sha256(views.iter().map(|(n, v)| (n.as_str(), v.shape(), v.data())));
-        if &got != want {
-            return Err(Error::Data(format!(
-                "checkpoint {name} is damaged: its tensor data has SHA-256 {got}, but it was \
-                 saved with {want}. Use an earlier copy, or start afresh"
-            )));
-        }
-    }
     for ((_, t), v) in tensors.iter().zip(values) {
         t.write(&v)?;
     }
@@ -172,14 +178,21 @@ pub async fn decode_into(
 /// The string metadata in the header of the checkpoint `bytes`, to learn which model
 /// it belongs to before building it. `name` is what the errors call the file.
 pub fn metadata_of(bytes: &[u8], name: &str) -> Result<BTreeMap<String, String>> {
-    let (_, header) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| Error::Data(format!("{name} is not a valid safetensors checkpoint: {e}")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| unreadable(name, e))?;
     Ok(header
         .metadata()
         .clone()
         .unwrap_or_default()
         .into_iter()
         .collect())
+}
+
+/// Bytes that are not a whole safetensors file: most often a copy cut short.
+fn unreadable(name: &str, e: safetensors::SafeTensorError) -> Error {
+    Error::Data(format!(
+        "checkpoint {name} is truncated or damaged: it does not read as a safetensors \
+         file ({e}). Use an earlier copy, or start afresh"
+    ))
 }
 
 /// Writes `encode`'s bytes to `path`, atomically.

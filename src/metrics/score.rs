@@ -251,4 +251,11 @@ impl Scorer {
         let readouts = pollster::block_on(Readouts::of_set(&self.classifier, set))?;
         Score::new(&readouts, &self.reference)
     }
+
+    /// `score_set` with the label accuracy against `asked`, the class each image was
+    /// drawn for.
+    pub fn score_labelled(&self, set: &GpuImages, asked: &[u8]) -> Result<Score> {
+        let readouts = pollster::block_on(Readouts::of_set(&self.classifier, set))?;
+        Ok(Score::new(&readouts, &self.reference)?.with_labels(&readouts, asked))
+    }
 }

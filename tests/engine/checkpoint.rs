@@ -47,5 +47,8 @@ fn mismatched_or_corrupt_checkpoints_are_refused() {
         &dir.join("cut.safetensors"),
         &[("a".into(), &a)],
     ));
-    assert!(m.contains("cut.safetensors"), "{m}");
+    assert!(
+        m.contains("cut.safetensors") && m.contains("truncated or damaged"),
+        "{m}"
+    );
 }

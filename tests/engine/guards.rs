@@ -10,7 +10,7 @@ use duel::gan::{Dataset, Gan, ModelConfig, Recipe, TrainConfig, check_resume};
 use duel::io::{checkpoint, remove_stale_temporaries};
 use duel::{Error, Tensor};
 use safetensors::{Dtype, tensor::TensorView};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// What `run_gan` says to mnist_dcgan's command line plus `flags`, writing into `out`.
@@ -132,6 +132,20 @@ fn resume_refuses_another_run_and_a_garbled_step_and_takes_a_new_learning_rate()
     assert!(m.contains("--seed") && m.contains("seed 2"), "{m}");
     let m = changed("batch_size", Some("64"));
     assert!(m.contains("--batch-size"), "{m}");
+    // A garbled setting is damage, not a setting to resume with.
+    for (key, value) in [
+        ("batch_size", "abc"),
+        ("seed", "1.5"),
+        ("spectral_norm", "yes"),
+        ("arch", "?"),
+        ("image", "1x28xq"),
+    ] {
+        let m = changed(key, Some(value));
+        assert!(
+            m.contains("damaged") && m.contains(value) && !m.contains("Resume with"),
+            "{key} {value:?}: {m}"
+        );
+    }
     for (key, value) in [
         ("step", None),
         ("step", Some("12x")),
@@ -174,23 +188,26 @@ fn a_checkpoint_with_a_nan_is_never_written() {
     checkpoint::save(&path, &[("w".into(), &signed)], &BTreeMap::new()).unwrap();
 }
 
-/// Writes a safetensors file by hand, as an old or foreign writer would: no checksum.
-fn write_raw(path: &Path, tensors: &[(&str, Vec<f32>)]) {
-    let bytes: Vec<(String, Vec<u8>, usize)> = tensors
+/// Writes a safetensors file by hand, as a foreign writer would: with the checksum
+/// that loading requires when `checksummed`, else with none.
+fn write_raw(path: &Path, tensors: &[(&str, Vec<f32>)], checksummed: bool) {
+    let bytes: Vec<(String, Vec<u8>, [usize; 1])> = tensors
         .iter()
-        .map(|(n, v)| (n.to_string(), bytemuck::cast_slice(v).to_vec(), v.len()))
+        .map(|(n, v)| (n.to_string(), bytemuck::cast_slice(v).to_vec(), [v.len()]))
         .collect();
-    let views = bytes.iter().map(|(n, b, len)| {
+    let views = bytes.iter().map(|(n, b, shape)| {
         (
             n.clone(),
-            TensorView::new(Dtype::F32, vec![*len], b).unwrap(),
+            TensorView::new(Dtype::F32, shape.to_vec(), b).unwrap(),
         )
     });
-    std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
+    let sum = checkpoint::data_sha256(bytes.iter().map(|(n, b, s)| (n.as_str(), &s[..], &b[..])));
+    let metadata = checksummed.then(|| HashMap::from([(checkpoint::CHECKSUM.to_string(), sum)]));
+    std::fs::write(path, safetensors::serialize(views, metadata).unwrap()).unwrap();
 }
 
 #[test]
-fn loading_refuses_nan_weights_negative_moments_and_flipped_bits() {
+fn loading_refuses_nan_weights_negative_moments_flipped_bits_and_no_checksum() {
     let dir = scratch("guards_nan_load");
     let path = dir.join("c.safetensors");
     let (w, v) = (tensor(&[0.0; 3]), tensor(&[0.0; 3]));
@@ -199,11 +216,22 @@ fn loading_refuses_nan_weights_negative_moments_and_flipped_bits() {
         (vec![1.0, f32::NAN, 2.0], vec![0.0; 3], "w holds 1 NaN"),
         (vec![1.0, 2.0, 3.0], vec![0.5, -1.0, -2.0], "w.adam_v"),
     ] {
-        write_raw(&path, &[("w", raw_w), ("w.adam_v", raw_v)]);
+        write_raw(&path, &[("w", raw_w), ("w.adam_v", raw_v)], true);
         match checkpoint::load(&path, &named) {
             Err(Error::Numeric(m)) => assert!(m.contains(named_in_error), "{m}"),
             other => panic!("expected a numeric error, got {other:?}"),
         }
+    }
+
+    // Without a checksum there is nothing to check the data by: refused, naming it.
+    write_raw(
+        &path,
+        &[("w", vec![1.0; 3]), ("w.adam_v", vec![0.0; 3])],
+        false,
+    );
+    match checkpoint::load(&path, &named) {
+        Err(Error::Data(m)) => assert!(m.contains("no tensor_sha256"), "{m}"),
+        other => panic!("expected a data error, got {other:?}"),
     }
 
     // One bit flipped in the tensor data of a saved checkpoint: the SHA-256 catches it.
@@ -299,5 +327,59 @@ fn a_run_from_a_damaged_checkpoint_stops_and_blames_it() {
         std::fs::read(&path).unwrap(),
         good,
         "the good checkpoint changed"
+    );
+}
+
+/// `from`'s tensors written to `to` with its metadata changed by `change`.
+fn with_metadata(from: &Path, to: &Path, change: impl FnOnce(&mut HashMap<String, String>)) {
+    let bytes = std::fs::read(from).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut metadata: HashMap<String, String> =
+        checkpoint::metadata(from).unwrap().into_iter().collect();
+    change(&mut metadata);
+    let written = safetensors::serialize(file.tensors(), Some(metadata)).unwrap();
+    std::fs::write(to, written).unwrap();
+}
+
+/// A resume that would train nothing says so and how to train on; a checkpoint whose
+/// checksum was deleted is refused, naming the missing key.
+#[test]
+fn resume_refuses_a_finished_run_and_a_checkpoint_without_its_checksum() {
+    let out = scratch("guards_resume_end");
+    let small = ["--ngf=8", "--ndf=8", "--sample-every=4"];
+    let mut line = vec![
+        "mnist_dcgan".to_string(),
+        format!("--data-dir={}", mnist_dir().display()),
+        format!("--out={}", out.display()),
+        "--eval-every=0".into(),
+        "--max-steps=4".into(),
+    ];
+    line.extend(small.map(String::from));
+    run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line)).unwrap();
+    let path = out.join("checkpoint.safetensors");
+    let resume = format!("--resume={}", path.display());
+    for steps in ["--max-steps=2", "--max-steps=4"] {
+        let flags = [small[0], small[1], steps, &resume];
+        let Error::Usage(m) = cli_error(&out, &flags) else {
+            panic!("{steps}: expected a usage error");
+        };
+        assert!(
+            m.contains("at step 4") && m.contains("nothing to train") && m.contains("--max-steps"),
+            "{steps}: {m}"
+        );
+    }
+
+    let unchecked = scratch("guards_no_checksum").join("unchecked.safetensors");
+    with_metadata(&path, &unchecked, |m| {
+        m.remove(checkpoint::CHECKSUM);
+    });
+    let resume = format!("--resume={}", unchecked.display());
+    let flags = [small[0], small[1], "--max-steps=6", &resume];
+    let Error::Data(m) = cli_error(&out, &flags) else {
+        panic!("expected a data error");
+    };
+    assert!(
+        m.contains("no tensor_sha256") && m.contains("unchecked"),
+        "{m}"
     );
 }

@@ -8,6 +8,7 @@ mod cifar10;
 mod common;
 mod data;
 mod dcgan;
+mod eval;
 mod guards;
 mod metrics;
 mod processes;
