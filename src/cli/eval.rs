@@ -44,7 +44,7 @@ pub struct EvalArgs {
 /// mnist_eval's whole program.
 pub fn eval_main() {
     super::init();
-    let args = EvalArgs::parse();
+    let (args, _) = super::parse::<EvalArgs, _, _>(std::env::args_os(), |command| command);
     super::exit_on_error(run_eval(&args).map(|_| ()));
 }
 

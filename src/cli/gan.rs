@@ -256,10 +256,16 @@ pub fn gan_main(example: &GanExample) {
 
 /// Trains as the flags say on `set`, until the last step or a signal (see
 /// `duel::interrupt`). Everything the flags alone can refuse is refused before the
-/// device opens, and the batch size once the data is read, before the metric's
-/// floor is computed.
+/// device opens, and the batch size against the data set read, before the metric's
+/// floor is computed. The lock on --out is taken before the data loads, so that a
+/// second run into it is refused at once.
 pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
     let (config, model) = (args.train_config(), args.model_config(set));
+    crate::gan::check_settings(&config, &model)?;
+    // No copy of the set has more images than the whole: refused before it is read.
+    crate::gan::check_batch(config.batch_size, set.full_train_count(), set)?;
+    // Before --out is looked at: a live run there is named as the reason to refuse.
+    let _lock = crate::io::OutputLock::take(&config.out)?;
     crate::gan::check_run(&config, &model)?;
     let gpu = Gpu::new()?;
     eprintln!("adapter: {}", gpu.adapter());
@@ -271,5 +277,5 @@ pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
     let (train, test) = set.load(args.data_dir.as_deref())?;
     crate::gan::check_batch(config.batch_size, train.count, set)?;
     let data = Dataset::new(&gpu, set, &train, &test, classifier)?;
-    crate::gan::run(&gpu, &config, &model, &data)
+    crate::gan::run_locked(&gpu, &config, &model, &data)
 }

@@ -40,7 +40,9 @@ pub fn exit_on_error(result: crate::Result<()>) {
 }
 
 /// Parses `T`'s flags after `adjust` changes its command (its defaults, its about);
-/// the matches tell which flags were given.
+/// the matches tell which flags were given. A negative number is a value (`--r1 -1`
+/// reaches the range check that names the flag), and a flag that wants a whole
+/// number says so.
 fn parse<T: clap::Parser, I, S>(
     args: I,
     adjust: impl FnOnce(clap::Command) -> clap::Command,
@@ -49,9 +51,34 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
-    let matches = adjust(<T as clap::CommandFactory>::command()).get_matches_from(args);
+    let mut command = adjust(<T as clap::CommandFactory>::command()).allow_negative_numbers(true);
+    let matches = command
+        .try_get_matches_from_mut(args)
+        .unwrap_or_else(|e| whole_number_words(e, &mut command).exit());
     let args = <T as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     (args, matches)
+}
+
+/// Clap's error for a bad whole number is Rust's ("invalid digit found in string"):
+/// this one names the flag and what it takes.
+fn whole_number_words(e: clap::Error, command: &mut clap::Command) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let parse_int =
+        std::error::Error::source(&e).is_some_and(|s| s.is::<std::num::ParseIntError>());
+    match (
+        e.get(ContextKind::InvalidArg),
+        e.get(ContextKind::InvalidValue),
+    ) {
+        (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) if parse_int => {
+            let flag = arg.split_whitespace().next().unwrap_or(arg);
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("{flag} takes a whole number ≥ 0, not {value:?}\n"),
+            )
+            .format(command)
+        }
+        _ => e,
+    }
 }
 
 /// Gives the flag `id` the default `value`, chosen by the example at run time.

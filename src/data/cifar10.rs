@@ -138,11 +138,43 @@ mod files {
     }
 
     /// The folder of batches under `dir`: `dir/cifar-10-batches-bin`, or `dir` itself, the
-    /// first that holds the first training batch and the test batch.
+    /// first that holds any batch file. (`Cifar10::load` names a batch that is missing.)
     fn batches_in(dir: &Path) -> Option<PathBuf> {
-        [dir.join(FOLDER), dir.to_path_buf()]
-            .into_iter()
-            .find(|d| file_in(d, TRAIN_FILES[0]).is_some() && file_in(d, TEST_FILE).is_some())
+        [dir.join(FOLDER), dir.to_path_buf()].into_iter().find(|d| {
+            TRAIN_FILES
+                .iter()
+                .chain([&TEST_FILE])
+                .any(|name| file_in(d, name).is_some())
+        })
+    }
+
+    /// The batch `name` in `dir`, from `name.gz` or `name`; None when neither is there.
+    /// Where both are, the first that reads is taken, with a note on the other.
+    fn read_batch_in(dir: &Path, name: &str) -> Result<Option<Split>> {
+        let mut failures = Vec::new();
+        for path in [dir.join(format!("{name}.gz")), dir.join(name)] {
+            if !path.is_file() {
+                continue;
+            }
+            match read_batch(&path) {
+                Ok(split) => {
+                    for failure in &failures {
+                        eprintln!("note: {failure}; reading {} instead", path.display());
+                    }
+                    return Ok(Some(split));
+                }
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        match &failures[..] {
+            [] => Ok(None),
+            [one] => Err(Error::Data(one.clone())),
+            both => Err(Error::Data(format!(
+                "both copies of {name} in {} fail to read: {}",
+                dir.display(),
+                both.join("; ")
+            ))),
+        }
     }
 
     fn not_found(dirs: &[PathBuf], download: Option<Error>) -> Error {
@@ -241,21 +273,49 @@ mod files {
     }
 
     impl Cifar10 {
-        /// Loads the folder `dir` of batches: every training batch present from
-        /// `data_batch_1` on, the test batch, and the class names.
+        /// Loads the folder `dir` of batches: the training batches from `data_batch_1`
+        /// on (a gap is refused, never skipped), the test batch, and the class names.
         pub fn load(dir: &Path) -> Result<Cifar10> {
-            let missing = |name: &str| Error::Data(format!("{name} missing in {}", dir.display()));
+            let missing = |name: &str| {
+                Error::Data(format!(
+                    "{name} (or {name}.gz) is missing in {}: download CIFAR-10's binary \
+                     version again, or pass --data-dir with a complete copy",
+                    dir.display()
+                ))
+            };
             let mut train = Split::default();
+            let mut absent = None;
+            let mut batches = Vec::new();
             for name in TRAIN_FILES {
-                let Some(path) = file_in(dir, name) else {
-                    break;
-                };
-                train.append(read_batch(&path)?);
+                match (read_batch_in(dir, name)?, absent) {
+                    (None, _) => absent = absent.or(Some(name)),
+                    (Some(_), Some(gap)) => {
+                        return Err(Error::Data(format!(
+                            "{gap} (or {gap}.gz) is missing in {}, but {name} is there: the \
+                             training batches are read in order, so training would leave \
+                             out every batch after the gap. Put {gap} back, or remove the \
+                             batches after it to train on fewer",
+                            dir.display()
+                        )));
+                    }
+                    (Some(split), None) => {
+                        train.append(split);
+                        batches.push(name.trim_end_matches(".bin"));
+                    }
+                }
             }
             if train.count == 0 {
                 return Err(missing(TRAIN_FILES[0]));
             }
-            let test = read_batch(&file_in(dir, TEST_FILE).ok_or_else(|| missing(TEST_FILE))?)?;
+            let test = read_batch_in(dir, TEST_FILE)?.ok_or_else(|| missing(TEST_FILE))?;
+            if batches.len() < TRAIN_FILES.len() {
+                eprintln!(
+                    "CIFAR-10: training on {} of its {} training batches ({})",
+                    batches.len(),
+                    TRAIN_FILES.len(),
+                    batches.join(", ")
+                );
+            }
             let classes = match std::fs::read_to_string(dir.join(META_FILE)) {
                 Ok(text) => text
                     .lines()

@@ -30,6 +30,14 @@ impl ImageSet {
         10
     }
 
+    /// The training images of the whole set: no copy of it has more.
+    pub fn full_train_count(self) -> usize {
+        match self {
+            ImageSet::Mnist => 60_000,
+            ImageSet::Cifar10 => 50_000,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ImageSet::Mnist => "MNIST",

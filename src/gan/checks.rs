@@ -69,6 +69,7 @@ fn check_adam(adam: &AdamConfig, who: &str, flag: &str) -> Result<()> {
 
 /// The settings alone, before any file or device is touched.
 pub fn check_settings(config: &TrainConfig, model: &ModelConfig) -> Result<()> {
+    model.check_image()?;
     for (flag, width) in [
         ("--nz", model.nz),
         ("--ngf", model.ngf),
@@ -87,7 +88,8 @@ pub fn check_settings(config: &TrainConfig, model: &ModelConfig) -> Result<()> {
             config.batch_size
         ));
     }
-    if config.epochs == 0 {
+    // --epochs sets the length only when --max-steps does not.
+    if config.epochs == 0 && config.max_steps == 0 {
         return usage(
             "--epochs 0 trains nothing; use at least 1, or set the length with --max-steps".into(),
         );

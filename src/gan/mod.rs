@@ -24,6 +24,8 @@ pub use examples::{CIFAR10_DCGAN, GanExample, MLP_GAN, MNIST_DCGAN};
 pub use model::{Gan, Restored, StepStats, metadata_number};
 pub use recipe::{Loss, Recipe};
 #[cfg(feature = "native")]
+pub(crate) use run::run_locked;
+#[cfg(feature = "native")]
 pub use run::{LABELS_FILE, run};
 pub use schedule::{EVAL_NOISE_STREAM, FIXED_NOISE_STREAM, NOISE_STREAM, Schedule, epoch_order};
 pub use train::{Dataset, TrainConfig, run_metadata};

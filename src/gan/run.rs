@@ -118,6 +118,43 @@ struct Resumed {
     restored: Restored,
 }
 
+/// What the run has kept in `checkpoint_path`, in words, and whether it has one.
+fn kept_checkpoint(config: &TrainConfig, checkpoint_path: &Path) -> (String, bool) {
+    match io::checkpoint::metadata(checkpoint_path) {
+        Ok(m) => (
+            format!(
+                "The last good checkpoint, from step {}, is kept at {}.",
+                m.get("step").map_or("?", String::as_str),
+                checkpoint_path.display()
+            ),
+            true,
+        ),
+        Err(_) => (
+            format!(
+                "No checkpoint of this run was written (the first comes at step {}).",
+                config.sample_every
+            ),
+            false,
+        ),
+    }
+}
+
+/// An output that could not be written (a full disk): what is kept, and how to go on.
+fn output_failed(e: Error, config: &TrainConfig, checkpoint_path: &Path) -> Error {
+    let Error::Output(what) = e else {
+        return e;
+    };
+    let (kept, exists) = kept_checkpoint(config, checkpoint_path);
+    let next = match exists {
+        true => format!(
+            "Free some space, then continue with --resume {}",
+            checkpoint_path.display()
+        ),
+        false => "Free some space, then start again".to_string(),
+    };
+    Error::Output(format!("{what}. {kept} {next}"))
+}
+
 /// The error for a run whose numbers went bad by `step`: what went bad, which
 /// checkpoint is kept, and the likely cause.
 fn diverged(
@@ -127,17 +164,7 @@ fn diverged(
     checkpoint_path: &Path,
     resumed: Option<&Resumed>,
 ) -> Error {
-    let kept = match io::checkpoint::metadata(checkpoint_path) {
-        Ok(m) => format!(
-            "The last good checkpoint, from step {}, is kept at {}.",
-            m.get("step").map_or("?", String::as_str),
-            checkpoint_path.display()
-        ),
-        Err(_) => format!(
-            "No checkpoint of this run was written (the first comes at step {}).",
-            config.sample_every
-        ),
-    };
+    let kept = kept_checkpoint(config, checkpoint_path).0;
     let cause = match resumed {
         Some(r) if r.restored.warning().is_some() => format!(
             "Likely cause: the checkpoint this run resumed from, {}: {}.",
@@ -158,10 +185,24 @@ fn diverged(
 
 /// Trains the models of `model` on `data` as `config` says, until the last step, a
 /// NaN (an error; the checkpoint of the last good step stays), or a stop that
-/// `interrupt` received (a checkpoint is saved, then `Error::Interrupted`).
+/// `interrupt` received (a checkpoint is saved, then `Error::Interrupted`; before the
+/// first step, nothing is written). The output directory is locked throughout
+/// (`io::OutputLock`): a second run into it is refused.
 pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset) -> Result<()> {
+    let _lock = io::OutputLock::take(&config.out)?;
+    run_locked(gpu, config, model, data)
+}
+
+/// `run`, for a caller that took the output directory's lock itself.
+pub(crate) fn run_locked(
+    gpu: &Gpu,
+    config: &TrainConfig,
+    model: &ModelConfig,
+    data: &Dataset,
+) -> Result<()> {
     check_run(config, model)?;
     let mut trainer = Trainer::new(gpu, config, model, data)?;
+    interrupt::check("getting ready, before the first step; nothing was written to --out")?;
     prepare_output(config)?;
     let checkpoint_path = config.out.join(CHECKPOINT);
     let csv_path = config.out.join("metrics.csv");
@@ -268,21 +309,22 @@ pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset)
                         step,
                     ));
                 }
-                bytes => io::write_bytes(&checkpoint_path, &bytes?)?,
+                bytes => {
+                    let saved = io::write_bytes(&checkpoint_path, &bytes?);
+                    saved.map_err(|e| output_failed(e, config, &checkpoint_path))?;
+                }
             }
             let grid = pollster::block_on(trainer.grid(gpu))?;
-            io::save_png(
-                &config
-                    .out
-                    .join("samples")
-                    .join(format!("step_{step:06}.png")),
-                &grid,
-            )?;
-            io::save_png(&config.out.join("latest.png"), &grid)?;
+            let write = || -> Result<()> {
+                let samples = config.out.join("samples");
+                io::save_png(&samples.join(format!("step_{step:06}.png")), &grid)?;
+                io::save_png(&config.out.join("latest.png"), &grid)?;
+                report::write_csv(&csv_path, &rows)?;
+                let losses = config.out.join("loss_curve.png");
+                io::save_png(&losses, &report::loss_chart(&rows, config.recipe.loss))
+            };
+            write().map_err(|e| output_failed(e, config, &checkpoint_path))?;
             frames.push(grid);
-            report::write_csv(&csv_path, &rows)?;
-            let losses = config.out.join("loss_curve.png");
-            io::save_png(&losses, &report::loss_chart(&rows, config.recipe.loss))?;
         }
         if let (true, Some(signal)) = (stop, interrupt::requested()) {
             bar.abandon();

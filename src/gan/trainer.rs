@@ -52,7 +52,18 @@ impl Trainer {
                  grow without bound; --gp 10 is the usual pairing"
             );
         }
-        let gan = Gan::new(gpu, model, &config.recipe, config.batch_size)?;
+        // Building allocates only weights and their moments: too large is the widths'.
+        let gan = Gan::new(gpu, model, &config.recipe, config.batch_size).map_err(|e| match e {
+            Error::TooLarge(_) => Error::Usage(format!(
+                "--nz {} --ngf {} --ndf {} make a weight larger than {} bytes, the most this \
+                 adapter holds in one buffer: use smaller widths (64 is usual)",
+                model.nz,
+                model.ngf,
+                model.ndf,
+                gpu.max_binding_bytes()
+            )),
+            e => e,
+        })?;
         let schedule = Schedule::new(gpu, model.seed, config.batch_size, model.nz, &data.images)?;
         // An 8 × 8 grid, or for a conditional GAN a row of 8 per class.
         let grid_classes: Vec<u8> = match model.classes {

@@ -189,8 +189,14 @@ impl ModelConfig {
         })
     }
 
-    /// Refuses an architecture that can't make this config's images.
-    fn expect_image(&self, allowed: &[[usize; 3]]) -> Result<()> {
+    /// Refuses an architecture that can't make this config's images: checked with the
+    /// other settings, before any data is read, and again when the models are built.
+    pub fn check_image(&self) -> Result<()> {
+        let allowed: &[[usize; 3]] = match self.arch {
+            Arch::Dcgan | Arch::Keras => &[MNIST, CIFAR],
+            Arch::ArticleA | Arch::ArticleB | Arch::ArticleC => &[MNIST],
+            Arch::Mlp => return Ok(()),
+        };
         if allowed.contains(&self.image) {
             return Ok(());
         }
@@ -226,6 +232,7 @@ fn dcgan_doublings(model: &ModelConfig) -> Result<usize> {
 }
 
 pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
+    model.check_image()?;
     // G takes the noise, then the one-hot class of a conditional GAN.
     let (inputs, ngf, seed) = (model.nz + model.classes, model.ngf, model.seed);
     let [c, h, w] = model.image;
@@ -251,24 +258,21 @@ pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
             g.conv_transpose2d(c, 4, up, false)?.tanh()
         }
         Arch::Keras if model.image == CIFAR => keras_cifar_generator(keras(seed), ngf),
-        Arch::Keras => {
-            model.expect_image(&[MNIST, CIFAR])?;
-            keras(seed)
-                .dense(7 * 7 * ngf * 4, false)?
-                .batch_norm()?
-                .leaky_relu(0.2)?
-                .reshape(&[ngf * 4, 7, 7])?
-                .upsample()?
-                .conv2d(ngf * 2, 5, same, false)?
-                .batch_norm()?
-                .leaky_relu(0.2)?
-                .upsample()?
-                .conv2d(ngf, 5, same, false)?
-                .batch_norm()?
-                .leaky_relu(0.2)?
-                .conv2d(1, 5, same, false)?
-                .tanh()
-        }
+        Arch::Keras => keras(seed)
+            .dense(7 * 7 * ngf * 4, false)?
+            .batch_norm()?
+            .leaky_relu(0.2)?
+            .reshape(&[ngf * 4, 7, 7])?
+            .upsample()?
+            .conv2d(ngf * 2, 5, same, false)?
+            .batch_norm()?
+            .leaky_relu(0.2)?
+            .upsample()?
+            .conv2d(ngf, 5, same, false)?
+            .batch_norm()?
+            .leaky_relu(0.2)?
+            .conv2d(1, 5, same, false)?
+            .tanh(),
         Arch::Mlp => keras(seed)
             .dense(ngf * 4, true)?
             .batch_norm()?
@@ -284,46 +288,39 @@ pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {
             .reshape(&model.image),
         // Article A stops at 14×14: the second UpSampling2D, before the last Conv2D, is
         // ours.
-        Arch::ArticleA => {
-            model.expect_image(&[MNIST])?;
-            keras(seed)
-                .dense(7 * 7 * ngf * 2, true)?
-                .relu()?
-                .reshape(&[ngf * 2, 7, 7])?
-                .batch_norm()?
-                .leaky_relu(0.2)?
-                .upsample()?
-                .conv2d(ngf * 2, 4, same, true)?
-                .batch_norm()?
-                .leaky_relu(0.2)?
-                .upsample()?
-                .conv2d(1, 4, same, true)?
-                .tanh()
-        }
+        Arch::ArticleA => keras(seed)
+            .dense(7 * 7 * ngf * 2, true)?
+            .relu()?
+            .reshape(&[ngf * 2, 7, 7])?
+            .batch_norm()?
+            .leaky_relu(0.2)?
+            .upsample()?
+            .conv2d(ngf * 2, 4, same, true)?
+            .batch_norm()?
+            .leaky_relu(0.2)?
+            .upsample()?
+            .conv2d(1, 4, same, true)?
+            .tanh(),
         // Article B's Dense(128) can't reshape to (4, 4, 128), and from 4×4 its layers
         // end at 4×4. Ours: Dense(16·16·128) and Reshape(16, 16, 128), so the
         // transposed conv makes 32×32 and the valid 5×5 conv 28×28.
-        Arch::ArticleB => {
-            model.expect_image(&[MNIST])?;
-            keras(seed)
-                .dense(16 * 16 * ngf * 2, true)?
-                .relu()?
-                .reshape(&[ngf * 2, 16, 16])?
-                .conv_transpose2d(
-                    ngf,
-                    5,
-                    ConvTranspose2dSpec::new(2, TransposePadding::Same),
-                    true,
-                )?
-                .conv2d(1, 5, Conv2dSpec::new(1, Padding::Valid), true)?
-                .tanh()
-        }
+        Arch::ArticleB => keras(seed)
+            .dense(16 * 16 * ngf * 2, true)?
+            .relu()?
+            .reshape(&[ngf * 2, 16, 16])?
+            .conv_transpose2d(
+                ngf,
+                5,
+                ConvTranspose2dSpec::new(2, TransposePadding::Same),
+                true,
+            )?
+            .conv2d(1, 5, Conv2dSpec::new(1, Padding::Valid), true)?
+            .tanh(),
         // Article C's Dense(128) can't reshape to (4, 4, 128), its valid layers can't
         // reach 28×28 from any square, and its linear output is unbounded. Ours:
         // Dense(7·7·128) and Reshape(7, 7, 128), "same" padding on the two transposed
         // convs and the last conv (7 → 14 → 28 → 28), and tanh on the output.
         Arch::ArticleC => {
-            model.expect_image(&[MNIST])?;
             let up = ConvTranspose2dSpec::new(2, TransposePadding::Same);
             keras(seed)
                 .dense(7 * 7 * ngf * 2, true)?

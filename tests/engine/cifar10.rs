@@ -82,10 +82,52 @@ fn bad_files_are_refused_with_their_name() {
     );
 
     // A --data-dir without the batches is an error, never silently passed over.
-    std::fs::remove_file(&batch).unwrap();
-    let m = data_error(cifar10::find(Some(&root)));
+    let empty = scratch("cifar_empty");
+    let m = data_error(cifar10::find(Some(&empty)));
     assert!(
         m.contains("CIFAR-10 not found") && m.contains("data_batch_1.bin"),
+        "{m}"
+    );
+}
+
+/// Nothing dropped without a word: a gap in the training batches is refused naming
+/// it, a missing batch is named, and of a corrupt `.gz` beside a good `.bin` the copy
+/// that reads is taken.
+#[test]
+fn a_gap_or_a_missing_batch_is_named_and_a_copy_that_reads_is_taken() {
+    let root = made_set("cifar_gap");
+    let dir = root.join(FOLDER);
+    let load = || cifar10::find(Some(&root)).and_then(|d| Cifar10::load(&d));
+    let aside = root.join("aside");
+
+    std::fs::remove_file(dir.join("data_batch_2.bin.gz")).unwrap();
+    std::fs::write(dir.join("data_batch_3.bin"), records(2)).unwrap();
+    let m = data_error(load());
+    assert!(
+        m.contains("data_batch_2.bin") && m.contains("data_batch_3.bin") && m.contains("missing"),
+        "{m}"
+    );
+    std::fs::remove_file(dir.join("data_batch_3.bin")).unwrap();
+
+    for name in ["test_batch.bin.gz", "data_batch_1.bin"] {
+        std::fs::rename(dir.join(name), &aside).unwrap();
+        let m = data_error(load());
+        let stem = name.trim_end_matches(".gz");
+        assert!(
+            m.contains(&format!("{stem} (or {stem}.gz) is missing")) && !m.contains("not found"),
+            "{name}: {m}"
+        );
+        std::fs::rename(&aside, dir.join(name)).unwrap();
+    }
+
+    std::fs::write(dir.join("data_batch_1.bin.gz"), b"\x1f\x8b not gzip").unwrap();
+    assert_eq!(load().unwrap().train.count, 5);
+    std::fs::write(dir.join("data_batch_1.bin"), &records(5)[..100]).unwrap();
+    let m = data_error(load());
+    assert!(
+        m.contains("both copies")
+            && m.contains("data_batch_1.bin.gz")
+            && m.contains("whole number"),
         "{m}"
     );
 }

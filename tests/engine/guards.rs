@@ -4,7 +4,7 @@
 //! and a run that diverges says what is kept and why.
 
 use crate::common::{gpu, mnist_dir, scratch};
-use duel::cli::{GanArgs, MNIST_DCGAN, run_gan};
+use duel::cli::{CIFAR10_DCGAN, GanArgs, GanExample, MNIST_DCGAN, run_gan};
 use duel::data::ImageSet;
 use duel::gan::{Dataset, Gan, ModelConfig, Recipe, TrainConfig, check_resume};
 use duel::io::{checkpoint, remove_stale_temporaries};
@@ -45,7 +45,7 @@ fn settings_that_make_no_sense_are_refused_naming_the_flag() {
         (&["--beta1=1"], "--beta1"),
         (&["--batch-size=1"], "--batch-size"),
         (&["--batch-size=60001"], "--batch-size"),
-        (&["--epochs=0"], "--epochs"),
+        (&["--epochs=0", "--max-steps=0"], "--epochs"),
         (&["--eval-every=100", "--eval-samples=1"], "--eval-samples"),
         (
             &["--eval-every=100", "--eval-samples", &huge],
@@ -54,6 +54,13 @@ fn settings_that_make_no_sense_are_refused_naming_the_flag() {
         (&["--export-samples", &huge], "--export-samples"),
         (&["--log-every=0"], "--log-every"),
         (&["--sample-every=0"], "--sample-every"),
+        // A negative number after a space is the flag's value, checked like any other.
+        (&["--r1", "-1"], "--r1"),
+        (&["--gp", "-10"], "--gp -10"),
+        (&["--ema", "-0.1"], "--ema"),
+        (&["--beta1", "-0.5"], "--beta1"),
+        // Too wide: the widths are named, not the batch.
+        (&["--ngf=100000"], "--ngf 100000"),
     ];
     for (flags, names) in cases {
         match cli_error(&out, flags) {
@@ -63,6 +70,98 @@ fn settings_that_make_no_sense_are_refused_naming_the_flag() {
     }
     // Nothing was written by any of them.
     assert!(!out.join("checkpoint.safetensors").exists());
+}
+
+/// What the flags alone refuse is refused before the data is looked for: here there
+/// is none, so a refusal after loading would be a data error instead.
+#[test]
+fn an_impossible_batch_or_architecture_is_refused_before_the_data_loads() {
+    let out = scratch("guards_before_data");
+    let nowhere = format!("--data-dir={}", out.join("no data here").display());
+    let cases: [(&GanExample, ImageSet, &str, &str); 3] = [
+        (
+            &MNIST_DCGAN,
+            ImageSet::Mnist,
+            "--batch-size=60001",
+            "--batch-size",
+        ),
+        (
+            &CIFAR10_DCGAN,
+            ImageSet::Cifar10,
+            "--batch-size=50001",
+            "--batch-size",
+        ),
+        (
+            &CIFAR10_DCGAN,
+            ImageSet::Cifar10,
+            "--arch=article-c",
+            "--arch article-c",
+        ),
+    ];
+    for (example, set, flag, named) in cases {
+        let line = ["example", &nowhere, "--eval-every=0", flag];
+        let args = GanArgs::parse_for(example, line.map(String::from));
+        match run_gan(set, &args) {
+            Err(Error::Usage(m)) => assert!(m.contains(named), "{flag}: {m}"),
+            other => panic!("{flag}: expected a usage error, got {other:?}"),
+        }
+    }
+}
+
+/// --epochs counts only when --max-steps is 0, as --help says.
+#[test]
+fn epochs_0_is_fine_beside_max_steps() {
+    let out = scratch("guards_epochs_0");
+    let line = [
+        "mnist_dcgan".to_string(),
+        format!("--data-dir={}", mnist_dir().display()),
+        format!("--out={}", out.display()),
+        "--eval-every=0".into(),
+        "--ngf=8".into(),
+        "--ndf=8".into(),
+        "--max-steps=1".into(),
+        "--epochs=0".into(),
+    ];
+    run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line)).unwrap();
+    assert!(out.join("checkpoint.safetensors").exists());
+}
+
+/// A checkpoint that can't be written (here a directory stands where its temporary
+/// file goes, as a full disk would refuse it) stops the run saying that the previous
+/// checkpoint is intact and how to resume it, and leaves that checkpoint as it was.
+#[test]
+fn a_checkpoint_that_cannot_be_written_says_the_last_one_is_intact() {
+    let out = scratch("guards_full_disk");
+    let run = |flags: &[&str]| {
+        let mut line = vec![
+            "mnist_dcgan".to_string(),
+            format!("--data-dir={}", mnist_dir().display()),
+            format!("--out={}", out.display()),
+            "--eval-every=0".into(),
+            "--ngf=8".into(),
+            "--ndf=8".into(),
+            "--sample-every=2".into(),
+        ];
+        line.extend(flags.iter().map(|f| f.to_string()));
+        run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line))
+    };
+    run(&["--max-steps=2"]).unwrap();
+    let checkpoint = out.join("checkpoint.safetensors");
+    let good = std::fs::read(&checkpoint).unwrap();
+    let temporary = out.join(format!("checkpoint.safetensors.tmp{}", std::process::id()));
+    std::fs::create_dir(&temporary).unwrap();
+    let resume = format!("--resume={}", checkpoint.display());
+    let result = run(&["--max-steps=4", &resume]);
+    std::fs::remove_dir(&temporary).unwrap();
+    let Err(Error::Output(m)) = result else {
+        panic!("expected an output error, got {result:?}");
+    };
+    assert!(
+        m.contains("from step 2, is kept")
+            && m.contains(&format!("--resume {}", checkpoint.display())),
+        "{m}"
+    );
+    assert_eq!(std::fs::read(&checkpoint).unwrap(), good);
 }
 
 #[test]

@@ -115,6 +115,16 @@ impl Run {
     }
 }
 
+/// A test that fails part-way leaves no run behind to write into later tests' folders.
+impl Drop for Run {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[test]
 fn sigterm_saves_a_checkpoint_says_so_and_exits_143() {
     let out = scratch("process_sigterm");
@@ -135,6 +145,31 @@ fn sigterm_saves_a_checkpoint_says_so_and_exits_143() {
     assert!(saved["step"].parse::<usize>().unwrap() >= 1, "{saved:?}");
 }
 
+/// The entries of `dir`, or None where there is no such directory.
+fn listing(dir: &Path) -> Option<Vec<String>> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    Some(
+        entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+    )
+}
+
+/// Ctrl-C while the data loads stops before the first step: --out, which did not
+/// exist, still does not, and a fresh start into it is then not refused.
+#[test]
+fn ctrl_c_during_data_loading_leaves_out_as_it_was() {
+    let out = scratch("process_loading").join("out");
+    let mut run = Run::start("mnist_dcgan", &out, &["--eval-every=0", "--max-steps=10"]);
+    run.wait_for("adapter:");
+    run.signal("INT");
+    let (code, stderr, _) = run.finish();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("before the first step"), "{stderr}");
+    assert_eq!(listing(&out), None, "{stderr}");
+}
+
 #[test]
 fn ctrl_c_during_the_metric_floor_stops_promptly_with_130() {
     let out = scratch("process_floor");
@@ -150,6 +185,81 @@ fn ctrl_c_during_the_metric_floor_stops_promptly_with_130() {
         !stderr.contains("metric floor"),
         "the floor finished first: {stderr}"
     );
+    assert_eq!(listing(&out), Some(vec![]), "{stderr}");
+}
+
+/// One --out, one run: two started together, a second beside a live run (with
+/// --overwrite too) are refused naming the holder's PID, and the live run's checkpoint
+/// survives; a killed run's lock is stale and takes no cleaning.
+#[test]
+fn a_run_locks_its_out_and_a_killed_runs_lock_is_stale() {
+    let out = scratch("process_lock");
+    let small = ["--eval-every=0", "--ngf=8", "--ndf=8"];
+    let with = |extra: &[&'static str]| [&small[..], extra].concat();
+    let together = [
+        Run::start("mnist_dcgan", &out, &with(&["--max-steps=3"])),
+        Run::start("mnist_dcgan", &out, &with(&["--max-steps=3"])),
+    ];
+    let ids = together.each_ref().map(|r| r.child.id());
+    let ends = together.map(Run::finish);
+    let codes = ends.each_ref().map(|e| e.0);
+    assert!(
+        codes == [Some(0), Some(1)] || codes == [Some(1), Some(0)],
+        "{ends:#?}"
+    );
+    let (winner, loser) = if codes[0] == Some(0) { (0, 1) } else { (1, 0) };
+    assert!(
+        ends[loser]
+            .1
+            .contains(&format!("in use by another run (process {},", ids[winner])),
+        "{}",
+        ends[loser].1
+    );
+    assert_eq!(
+        listing(&out)
+            .unwrap()
+            .iter()
+            .filter(|n| n.starts_with('.'))
+            .count(),
+        0
+    );
+
+    let mut live = Run::start(
+        "mnist_dcgan",
+        &out,
+        &with(&["--max-steps=100000", "--sample-every=1", "--overwrite"]),
+    );
+    live.wait_for("parameters");
+    let checkpoint = out.join("checkpoint.safetensors");
+    let deadline = Instant::now() + PATIENCE;
+    while duel::io::checkpoint::metadata(&checkpoint).map_or(true, |m| m["step"] == "3")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for extra in [&["--max-steps=2"][..], &["--max-steps=2", "--overwrite"]] {
+        let (code, stderr, _) = Run::start("mnist_dcgan", &out, &with(extra)).finish();
+        assert_eq!(code, Some(1), "{extra:?}: {stderr}");
+        let holder = format!("(process {}", live.child.id());
+        assert!(stderr.contains(&holder), "{extra:?}: {stderr}");
+    }
+    live.signal("KILL");
+    let (code, _, _) = live.finish();
+    assert_eq!(code, None, "killed");
+    assert!(
+        out.join(duel::io::LOCK_FILE).exists(),
+        "a killed run can't clean up"
+    );
+    duel::io::checkpoint::metadata(&checkpoint).unwrap();
+
+    let (code, stderr, _) = Run::start(
+        "mnist_dcgan",
+        &out,
+        &with(&["--max-steps=1", "--overwrite"]),
+    )
+    .finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!out.join(duel::io::LOCK_FILE).exists());
 }
 
 #[test]
@@ -193,6 +303,43 @@ fn a_second_ctrl_c_quits_at_once() {
     let (code, stderr, _) = run.finish();
     assert_eq!(code, Some(130), "{stderr}");
     assert!(!stderr.contains("checkpoint saved"), "{stderr}");
+}
+
+/// A flag that takes a whole number says so and names itself, with the value after
+/// `=` or after a space; mnist_eval without images to score names both ways to give
+/// them, and its help names the download it may start.
+#[test]
+fn bad_whole_numbers_and_a_bare_mnist_eval_are_told_what_to_pass() {
+    let out = scratch("process_whole");
+    for flags in [
+        &["--n-critic=-1"][..],
+        &["--seed=-1"],
+        &["--n-critic", "-1"],
+        &["--export-samples", "-1"],
+        &["--ngf=1.5"],
+    ] {
+        let (code, stderr, _) = Run::start("mnist_dcgan", &out, flags).finish();
+        let flag = flags[0].split('=').next().unwrap();
+        assert_eq!(code, Some(2), "{flags:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} takes a whole number ≥ 0")),
+            "{flags:?}: {stderr}"
+        );
+    }
+    let bare = Command::new(example("mnist_eval")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&bare.stderr);
+    assert_eq!(bare.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--samples") && stderr.contains("--checkpoint"),
+        "{stderr}"
+    );
+    // A download it may start is in its help.
+    let help = Command::new(example("mnist_eval"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("CIFAR-10, 170 MB"), "{help}");
 }
 
 #[test]
