@@ -28,6 +28,20 @@ fn cli_error(out: &Path, flags: &[&str]) -> Error {
     run_gan(ImageSet::Mnist, &args).expect_err("the run must be refused")
 }
 
+/// Runs mnist_dcgan's command line with 8-wide models into `out`, plus `flags`.
+fn small_run(out: &Path, flags: &[&str]) -> duel::Result<()> {
+    let mut line = vec![
+        "mnist_dcgan".to_string(),
+        format!("--data-dir={}", mnist_dir().display()),
+        format!("--out={}", out.display()),
+        "--eval-every=0".into(),
+        "--ngf=8".into(),
+        "--ndf=8".into(),
+    ];
+    line.extend(flags.iter().map(|f| f.to_string()));
+    run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line))
+}
+
 #[test]
 fn settings_that_make_no_sense_are_refused_naming_the_flag() {
     let out = scratch("guards_settings");
@@ -112,17 +126,7 @@ fn an_impossible_batch_or_architecture_is_refused_before_the_data_loads() {
 #[test]
 fn epochs_0_is_fine_beside_max_steps() {
     let out = scratch("guards_epochs_0");
-    let line = [
-        "mnist_dcgan".to_string(),
-        format!("--data-dir={}", mnist_dir().display()),
-        format!("--out={}", out.display()),
-        "--eval-every=0".into(),
-        "--ngf=8".into(),
-        "--ndf=8".into(),
-        "--max-steps=1".into(),
-        "--epochs=0".into(),
-    ];
-    run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line)).unwrap();
+    small_run(&out, &["--max-steps=1", "--epochs=0"]).unwrap();
     assert!(out.join("checkpoint.safetensors").exists());
 }
 
@@ -132,19 +136,7 @@ fn epochs_0_is_fine_beside_max_steps() {
 #[test]
 fn a_checkpoint_that_cannot_be_written_says_the_last_one_is_intact() {
     let out = scratch("guards_full_disk");
-    let run = |flags: &[&str]| {
-        let mut line = vec![
-            "mnist_dcgan".to_string(),
-            format!("--data-dir={}", mnist_dir().display()),
-            format!("--out={}", out.display()),
-            "--eval-every=0".into(),
-            "--ngf=8".into(),
-            "--ndf=8".into(),
-            "--sample-every=2".into(),
-        ];
-        line.extend(flags.iter().map(|f| f.to_string()));
-        run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line))
-    };
+    let run = |flags: &[&str]| small_run(&out, &[&["--sample-every=2"], flags].concat());
     run(&["--max-steps=2"]).unwrap();
     let checkpoint = out.join("checkpoint.safetensors");
     let good = std::fs::read(&checkpoint).unwrap();
@@ -167,18 +159,7 @@ fn a_checkpoint_that_cannot_be_written_says_the_last_one_is_intact() {
 #[test]
 fn a_fresh_run_never_replaces_an_earlier_one() {
     let out = scratch("guards_overwrite");
-    let steps = |flags: &[&str]| {
-        let mut line = vec![
-            "mnist_dcgan".to_string(),
-            format!("--data-dir={}", mnist_dir().display()),
-            format!("--out={}", out.display()),
-            "--eval-every=0".into(),
-            "--ngf=8".into(),
-            "--ndf=8".into(),
-        ];
-        line.extend(flags.iter().map(|f| f.to_string()));
-        run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line))
-    };
+    let steps = |flags: &[&str]| small_run(&out, flags);
     steps(&["--max-steps=4"]).unwrap();
     let checkpoint = out.join("checkpoint.safetensors");
     let first = std::fs::read(&checkpoint).unwrap();
@@ -445,16 +426,8 @@ fn with_metadata(from: &Path, to: &Path, change: impl FnOnce(&mut HashMap<String
 #[test]
 fn resume_refuses_a_finished_run_and_a_checkpoint_without_its_checksum() {
     let out = scratch("guards_resume_end");
-    let small = ["--ngf=8", "--ndf=8", "--sample-every=4"];
-    let mut line = vec![
-        "mnist_dcgan".to_string(),
-        format!("--data-dir={}", mnist_dir().display()),
-        format!("--out={}", out.display()),
-        "--eval-every=0".into(),
-        "--max-steps=4".into(),
-    ];
-    line.extend(small.map(String::from));
-    run_gan(ImageSet::Mnist, &GanArgs::parse_for(&MNIST_DCGAN, line)).unwrap();
+    let small = ["--ngf=8", "--ndf=8"];
+    small_run(&out, &["--max-steps=4", "--sample-every=4"]).unwrap();
     let path = out.join("checkpoint.safetensors");
     let resume = format!("--resume={}", path.display());
     for steps in ["--max-steps=2", "--max-steps=4"] {
