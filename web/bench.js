@@ -3,17 +3,19 @@
 // trainer, WARMUP untimed steps (pipelines build on first use), then STEPS steps
 // recorded back to back and one wait for the GPU. Beside each figure, the same step
 // natively, when scripts/web.sh --bench measured it (data/native-bench.json).
-// ?test=NAME posts the results as NAME.json, as the demo page's test mode does.
+// ?test=NAME posts the results as NAME.json, as the demo page's test mode does;
+// ?batches=2,8,32 times other batch sizes (a step's cost against its batch splits
+// what each image costs from what every step costs).
 
 import init, { Settings, WebTrainer } from "./pkg/duel_web.js";
 import { fetchBytes, loadMnist, post } from "./common.js";
 
-const BATCHES = [32, 64];
 const WARMUP = 2;
 const STEPS = 5;
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
+const BATCHES = (params.get("batches") ?? "32,64").split(",").map(Number);
 
 async function main() {
   const result = { batches: {}, error: null };
