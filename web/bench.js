@@ -5,7 +5,8 @@
 // natively, when scripts/web.sh --bench measured it (data/native-bench.json).
 // ?test=NAME posts the results as NAME.json, as the demo page's test mode does;
 // ?batches=2,8,32 times other batch sizes (a step's cost against its batch splits
-// what each image costs from what every step costs).
+// what each image costs from what every step costs); ?profile=1 adds each kernel's
+// time in one step, from the adapter's timestamp queries.
 
 import init, { Settings, WebTrainer } from "./pkg/duel_web.js";
 import { fetchBytes, loadMnist, post } from "./common.js";
@@ -36,6 +37,11 @@ async function main() {
       $("plans").textContent = trainer.gemm_plans();
       const ms = await trainer.bench(WARMUP, STEPS);
       result.batches[batch] = { ms, plans: trainer.gemm_plans() };
+      if (params.has("profile")) {
+        const profile = await trainer.profile();
+        result.batches[batch].profile = profile;
+        $("profile").textContent += `batch ${batch}, ms in one step, calls, kernel:\n${profile}\n\n`;
+      }
       trainer.free();
       const row = $("results").insertRow();
       row.insertCell().textContent = batch;

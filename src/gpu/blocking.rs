@@ -4,8 +4,8 @@
 
 use super::batch::{Recorder, Timestamps};
 use super::pool::BufferKind;
-use super::{Gpu, GpuOptions, KernelTime, lock, profiler};
-use crate::{Error, Result};
+use super::{Gpu, GpuOptions, KernelTime, lock};
+use crate::Result;
 use std::time::{Duration, Instant};
 
 impl Gpu {
@@ -28,29 +28,9 @@ impl Gpu {
         Ok(())
     }
 
-    /// Starts or stops per-kernel timing (see `profile`). Needs timestamp queries.
-    pub fn set_profiling(&self, on: bool) -> Result<()> {
-        if on && !self.0.report.has_timestamps {
-            return Err(Error::Device(format!(
-                "{} has no timestamp queries to profile with",
-                self.0.report.name
-            )));
-        }
-        let mut recorder = lock(&self.0.recorder);
-        self.submit(&mut recorder)?;
-        recorder.profiler = on.then(|| profiler::Profiler::new(&self.0.device));
-        Ok(())
-    }
-
     /// GPU time per kernel since profiling started, most expensive first.
     pub fn profile(&self) -> Result<Vec<KernelTime>> {
-        let mut recorder = lock(&self.0.recorder);
-        self.submit(&mut recorder)?;
-        Ok(recorder
-            .profiler
-            .as_ref()
-            .map(|p| p.report())
-            .unwrap_or_default())
+        pollster::block_on(self.profile_async())
     }
 
     /// Submits everything pending and waits for the GPU to finish it.

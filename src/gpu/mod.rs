@@ -361,8 +361,55 @@ impl Gpu {
         Ok(data)
     }
 
-    /// Submits the recorder's batch; when profiling (native only), waits for it and
-    /// reads the per-dispatch timestamps into the profiler's totals.
+    /// Starts or stops per-kernel timing (see `profile_async`). Needs timestamp
+    /// queries. Each timed dispatch gets a compute pass of its own, so a profiled step
+    /// is slower than a plain one; the kernels compare with each other.
+    pub fn set_profiling(&self, on: bool) -> Result<()> {
+        if on && !self.0.report.has_timestamps {
+            return Err(Error::Device(format!(
+                "{} has no timestamp queries to profile with",
+                self.0.report.name
+            )));
+        }
+        let mut recorder = lock(&self.0.recorder);
+        self.submit(&mut recorder)?;
+        recorder.profiler = on.then(|| profiler::Profiler::new(&self.0.device));
+        Ok(())
+    }
+
+    /// GPU time per kernel since profiling started, most expensive first: submits
+    /// what is recorded and reads its timestamps.
+    pub async fn profile_async(&self) -> Result<Vec<KernelTime>> {
+        let unread = {
+            let mut recorder = lock(&self.0.recorder);
+            recorder.submit(&self.0.queue);
+            recorder
+                .profiler
+                .as_ref()
+                .map(|p| (p.readback.clone(), p.pending.len() as u64 * 16))
+        };
+        let Some((readback, bytes)) = unread else {
+            return Ok(Vec::new());
+        };
+        let stamps = match bytes {
+            0 => Vec::new(),
+            _ => self.map_and_copy(&readback, bytes).await?,
+        };
+        let period = f64::from(self.0.queue.get_timestamp_period());
+        let mut recorder = lock(&self.0.recorder);
+        Ok(recorder
+            .profiler
+            .as_mut()
+            .map(|p| {
+                p.account(&stamps, period);
+                p.report()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Submits the recorder's batch; when profiling natively, waits for it and reads
+    /// the per-dispatch timestamps into the profiler's totals, so that they never
+    /// outgrow the query set. (In the browser they wait for `profile_async`.)
     fn submit(&self, recorder: &mut Recorder) -> Result<()> {
         let profiling = recorder
             .profiler
@@ -384,7 +431,7 @@ impl Gpu {
             .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))
     }
 
-    /// Without `native` nothing turns profiling on, so there is nothing to account.
+    /// In the browser a wait can't block: `profile_async` reads the timestamps.
     #[cfg(not(feature = "native"))]
     fn account_profile(&self, _recorder: &mut Recorder) -> Result<()> {
         Ok(())

@@ -22,12 +22,9 @@ pub(crate) struct Profiler {
     pub readback: wgpu::Buffer,
     /// The kernel of each timed dispatch in the open batch, in order.
     pub pending: Vec<String>,
-    #[cfg_attr(not(feature = "native"), allow(dead_code))]
     totals: HashMap<String, (u64, f64)>,
 }
 
-// Only the native, blocking API (blocking.rs) turns profiling on.
-#[cfg_attr(not(feature = "native"), allow(dead_code))]
 impl Profiler {
     pub fn new(device: &wgpu::Device) -> Profiler {
         let bytes = u64::from(CAPACITY) * 2 * 8;

@@ -303,6 +303,24 @@ impl WebTrainer {
             Ok(started.elapsed().as_secs_f64() * 1e3 / f64::from(steps.max(1)))
         })
     }
+
+    /// One step with each kernel timed by the adapter's timestamp queries, after one
+    /// untimed step: a line per kernel, "ms calls name", most expensive first.
+    pub fn profile(&self) -> js_sys::Promise {
+        on_run!(self, |r| async {
+            r.trainer.step(&r.gpu, &r.data)?;
+            r.gpu.finish_async().await?;
+            r.gpu.set_profiling(true)?;
+            r.trainer.step(&r.gpu, &r.data)?;
+            let kernels = r.gpu.profile_async().await;
+            r.gpu.set_profiling(false)?;
+            Ok(kernels?
+                .iter()
+                .map(|k| format!("{:9.2} {:5} {}", k.ms, k.calls, k.name))
+                .collect::<Vec<_>>()
+                .join("\n"))
+        })
+    }
 }
 
 #[wasm_bindgen]
