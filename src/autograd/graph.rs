@@ -195,6 +195,10 @@ impl Paths {
         Paths { lowest, leads }
     }
 
+    pub(crate) fn lowest(&self) -> usize {
+        self.lowest
+    }
+
     pub(crate) fn leads(&self, v: Var) -> bool {
         v.0 >= self.lowest && self.leads.get(v.0 - self.lowest).copied().unwrap_or(true)
     }

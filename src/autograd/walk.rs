@@ -94,11 +94,8 @@ impl Graph {
             false => Slot::Value(ones),
         });
         let mut found = vec![None; wanted.len()];
-        // Below the earliest wanted input nothing reaches one, when parameters don't count.
-        let lowest = match into_params {
-            true => 0,
-            false => wanted.iter().map(|v| v.0).min().unwrap_or(0),
-        };
+        // Below the earliest wanted input nothing reaches one (`Paths` marks from there).
+        let lowest = self.wanted_paths.as_ref().map_or(0, Paths::lowest);
         for id in (lowest..=output.0).rev() {
             if !self.needs_grad(Var(id)) {
                 continue;
