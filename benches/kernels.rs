@@ -4,7 +4,7 @@
 //! timestamp queries where the adapter has them and wall time otherwise, after a
 //! warm-up launch that pays for pipeline compilation.
 
-use duel::gpu::{GemmCore, TILED_64, TILED_128};
+use duel::gpu::{GemmCore, GemmLoads, TILED_64, TILED_128};
 use duel::ops::ConvPass;
 use duel::{
     Activation, Conv2dSpec, ConvTranspose2dSpec, Gpu, Padding, Result, Tensor, TransposePadding,
@@ -98,7 +98,7 @@ fn matmul_case(
 ) -> Result<()> {
     let a = random(gpu, &if ta { [k, m] } else { [m, k] }, rng)?;
     let b = random(gpu, &if tb { [n, k] } else { [k, n] }, rng)?;
-    let auto = gpu.gemm_plan(m, n, k);
+    let auto = gpu.gemm_plan(GemmLoads::Matrices, m, n, k);
     let mut plans = vec![("auto", auto)];
     if all_cores {
         for core in bench_cores(gpu) {

@@ -1,7 +1,9 @@
 //! Shared test pieces: one GPU for the whole run, seeded random data, and the
 //! tolerance check that names the worst element when it fails.
 
-use duel::gpu::{GemmCore, GemmPlan, GemmPolicy, GpuOptions, TILED_64, TILED_128};
+use duel::gpu::{
+    GemmCore, GemmPlan, GemmPolicy, GpuOptions, TILED_4X64, TILED_64, TILED_64X4, TILED_128,
+};
 use duel::reference::Array;
 use duel::{Activation, Gpu, Tensor};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
@@ -98,7 +100,7 @@ pub fn assert_slice_close(what: &str, got: &[f32], want: &Array, atol: f64, rtol
 /// few rows get, the 8-lane subgroup core at lavapipe's shape and at the 4-column shape
 /// the 32-lane GPU core has, both GPU tiled cores, and tiled cores where each
 /// invocation fetches more than one vec4 of A and of B per slice.
-pub const GEMM_CORES: [GemmCore; 10] = [
+pub const GEMM_CORES: [GemmCore; 12] = [
     GemmCore::Portable {
         wg_x: 8,
         wg_y: 1,
@@ -119,6 +121,8 @@ pub const GEMM_CORES: [GemmCore; 10] = [
     SUBGROUP8_NARROW,
     TILED_64,
     TILED_128,
+    TILED_4X64,
+    TILED_64X4,
     GemmCore::Tiled {
         bm: 32,
         bn: 64,
@@ -157,9 +161,9 @@ pub const SUBGROUP32: GemmCore = GemmCore::Subgroup {
     cols: 4,
 };
 
-/// Whether the browser's engine ever plans `core`: not the portable cores, which
-/// Chromium's SwiftShader crashes compiling around a convolution's loads (see
-/// `gemm_plan::auto_core`). Natively every core is planned somewhere.
+/// Whether the browser's engine ever plans `core` for a convolution: not the portable
+/// cores, which Chromium's SwiftShader crashes compiling around a convolution's loads
+/// (see `gemm_plan::browser_cpu_core`). Natively every core is planned somewhere.
 fn browser_gets(core: GemmCore) -> bool {
     !cfg!(target_arch = "wasm32") || !matches!(core, GemmCore::Portable { .. })
 }

@@ -1,13 +1,14 @@
 //! The one launcher of every GEMM shader (matmul and the convolutions): grid, limits
 //! and split-K, whatever the prelude.
 
-use crate::gpu::{BufferRange, GemmPlan, KernelKey, PARTIALS_BINDING};
+use crate::gpu::{BufferRange, GemmLoads, GemmPlan, KernelKey, PARTIALS_BINDING};
 use crate::{Error, Result, Tensor};
 
 /// One GEMM to record: prelude, override constants, and the prelude's `Params`, whose
 /// C is (m, n) over k.
 pub(crate) struct Gemm<'a, P> {
     pub prelude: &'static str,
+    pub loads: GemmLoads,
     pub constants: &'a [(&'static str, f64)],
     pub params: &'a P,
     pub mnk: (u32, u32, u32),
@@ -42,7 +43,8 @@ impl<P: bytemuck::Pod> Gemm<'_, P> {
         if m == 0 || n == 0 {
             return Ok(());
         }
-        let plan = plan.unwrap_or_else(|| gpu.gemm_plan(m as usize, n as usize, k as usize));
+        let plan =
+            plan.unwrap_or_else(|| gpu.gemm_plan(self.loads, m as usize, n as usize, k as usize));
         let (tile_m, tile_n) = plan.core.tile();
         let groups = [n.div_ceil(tile_n), m.div_ceil(tile_m), plan.splits];
         let max = gpu.limits().max_compute_workgroups_per_dimension;
