@@ -1,9 +1,14 @@
-//! Data: the IDX format, MNIST, CIFAR-10, and image sets that live on the GPU.
+//! Data: the IDX format, MNIST, CIFAR-10, folders of the user's own images, and image
+//! sets that live on the GPU.
 
 mod bytes;
 pub mod cifar10;
 #[cfg(feature = "native")]
 mod download;
+#[cfg(feature = "native")]
+mod folder;
+#[cfg(feature = "native")]
+mod folder_cache;
 mod gpu_images;
 mod idx;
 mod image_set;
@@ -16,6 +21,8 @@ pub use bytes::{CHECKSUMS, inflate_if_gzipped, md5_hex, sha256_hex, verify};
 pub use cifar10::Cifar10;
 #[cfg(feature = "native")]
 pub use download::{download_from, download_into};
+#[cfg(feature = "native")]
+pub use folder::{FolderSettings, ImageFolder, prepare, prepare_image};
 pub use gpu_images::GpuImages;
 #[cfg(feature = "native")]
 pub use idx::read_idx;

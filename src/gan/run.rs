@@ -252,7 +252,8 @@ pub(crate) fn run_locked(
     if let Some(r) = &resumed {
         check_steps_left(config, &r.path, r.step, total_steps)?;
     }
-    let bar = io::progress_bar(total_steps as u64).with_position(trainer.steps_done() as u64);
+    let bar =
+        io::progress_bar(total_steps as u64, "steps").with_position(trainer.steps_done() as u64);
     let started = Instant::now();
     let seconds_before = rows.last().map_or(0.0, |r: &report::Row| r.seconds);
     let mut frames = Vec::new();

@@ -3,13 +3,13 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// A bar over `len` steps.
-pub fn progress_bar(len: u64) -> ProgressBar {
+/// A bar over `len` of `what` ("steps", "images decoded").
+pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} steps, ETA {eta} {msg}",
-        )
+        ProgressStyle::with_template(&format!(
+            "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what}, ETA {{eta}} {{msg}}"
+        ))
         .expect("valid template")
         .progress_chars("=> "),
     );

@@ -66,7 +66,7 @@ pub fn train_classifier(
         },
     )?;
     let steps_per_epoch = count / config.batch_size;
-    let bar = crate::io::progress_bar((steps_per_epoch * config.epochs) as u64);
+    let bar = crate::io::progress_bar((steps_per_epoch * config.epochs) as u64, "steps");
     let started = Instant::now();
     let mut accuracy = 0.0;
     for epoch in 0..config.epochs {

@@ -9,6 +9,7 @@ mod common;
 mod data;
 mod dcgan;
 mod eval;
+mod folder;
 mod guards;
 mod metrics;
 mod processes;
