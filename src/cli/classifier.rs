@@ -58,7 +58,7 @@ fn run(example: &ClassifierExample, args: &Args) -> Result<()> {
     let set = example.set;
     let gpu = Gpu::new()?;
     eprintln!("adapter: {}", gpu.adapter());
-    let (train, test) = set.load(args.data_dir.as_deref())?;
+    let (_, train, test) = set.load(args.data_dir.as_deref())?;
     let classifier = Classifier::new(&gpu, set, args.seed)?;
     let config = ClassifierTraining {
         epochs: args.epochs,
@@ -83,7 +83,7 @@ fn run(example: &ClassifierExample, args: &Args) -> Result<()> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| default_classifier_path(set));
+        .map_or_else(|| default_classifier_path(set), Ok)?;
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Output(format!("cannot create {}: {e}", dir.display())))?;

@@ -79,7 +79,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<Score> {
     let path = args
         .classifier
         .clone()
-        .unwrap_or_else(|| default_classifier_path(set));
+        .map_or_else(|| default_classifier_path(set), Ok)?;
     let (classifier, info) = Classifier::load(&gpu, set, &path)?;
     eprintln!(
         "{} classifier {} (test accuracy {})",
@@ -87,7 +87,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<Score> {
         path.display(),
         info.get("test_accuracy").map_or("unknown", String::as_str)
     );
-    let (train, test) = set.load(args.data_dir.as_deref())?;
+    let (_, train, test) = set.load(args.data_dir.as_deref())?;
     let (scorer, floor) = Scorer::with_floor(&gpu, classifier, &train, &test)?;
     println!("floor ({} real training images): {floor}", floor.count);
     let score = match samples {

@@ -93,9 +93,16 @@ pub struct GanArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Directory holding the data set's files (else $DUEL_DATA, else the user cache,
-    /// else they are downloaded).
+    /// else they are downloaded); for folder_dcgan, the folder of images.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// The side of the square images a folder's are made (32, 64 or 128 for --arch
+    /// dcgan).
+    #[arg(long, default_value_t = 64)]
+    pub image_size: usize,
+    /// 3 for colour, 1 for grey: what a folder's images become.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub channels: u8,
     /// Where grids, metrics, plots and checkpoints go.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
@@ -159,10 +166,17 @@ impl GanArgs {
                 ("loss", example.loss.to_string().to_ascii_lowercase()),
                 ("spectral_norm", example.spectral_norm.to_string()),
             ];
-            defaults
+            let command = defaults
                 .into_iter()
                 .fold(command.about(example.about), |command, (id, value)| {
                     super::with_default(command, id, value)
+                });
+            // Only a folder's images are shaped by flags.
+            let folder = matches!(example.set, ImageSet::Folder { .. });
+            ["image_size", "channels"]
+                .into_iter()
+                .fold(command, |command, id| {
+                    command.mut_arg(id, |a| a.hide(!folder))
                 })
         });
         let defaulted = |id| matches.value_source(id) == Some(ValueSource::DefaultValue);
@@ -201,6 +215,18 @@ impl GanArgs {
             ndf: self.ndf,
             seed: self.seed,
             classes: if self.conditional { set.classes() } else { 0 },
+        }
+    }
+
+    /// `set` as the flags shape it: a folder's side and channels.
+    pub fn image_set(&self, set: ImageSet) -> ImageSet {
+        match set {
+            ImageSet::Folder { classes, .. } => ImageSet::Folder {
+                side: self.image_size,
+                channels: usize::from(self.channels),
+                classes,
+            },
+            set => set,
         }
     }
 
@@ -260,22 +286,42 @@ pub fn gan_main(example: &GanExample) {
 /// floor is computed. The lock on --out is taken before the data loads, so that a
 /// second run into it is refused at once.
 pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
+    let set = args.image_set(set);
     let (config, model) = (args.train_config(), args.model_config(set));
     crate::gan::check_settings(&config, &model)?;
     // No copy of the set has more images than the whole: refused before it is read.
-    crate::gan::check_batch(config.batch_size, set.full_train_count(), set)?;
+    if let Some(full) = set.full_train_count() {
+        crate::gan::check_batch(config.batch_size, full, set)?;
+    }
     // Before --out is looked at: a live run there is named as the reason to refuse.
     let _lock = crate::io::OutputLock::take(&config.out)?;
-    crate::gan::check_run(&config, &model)?;
+    // A folder's classes, which a resumed checkpoint must match, are known only once
+    // it is read.
+    let folder = matches!(set, ImageSet::Folder { .. });
+    if !folder {
+        crate::gan::check_run(&config, &model)?;
+    }
     let gpu = Gpu::new()?;
     eprintln!("adapter: {}", gpu.adapter());
-    let classifier = args
-        .classifier
-        .clone()
-        .unwrap_or_else(|| default_classifier_path(set));
-    let classifier = (args.eval_every > 0).then_some(classifier.as_path());
-    let (train, test) = set.load(args.data_dir.as_deref())?;
+    let classifier = match (args.eval_every, &args.classifier) {
+        (0, _) => None,
+        (_, Some(path)) => Some(path.clone()),
+        (_, None) => Some(default_classifier_path(set)?),
+    };
+    let (set, train, test) = set.load(args.data_dir.as_deref())?;
     crate::gan::check_batch(config.batch_size, train.count, set)?;
-    let data = Dataset::new(&gpu, set, &train, &test, classifier)?;
+    let model = args.model_config(set);
+    if folder {
+        crate::gan::check_run(&config, &model)?;
+    }
+    if args.conditional && set.classes() < 2 {
+        return Err(crate::Error::Usage(format!(
+            "--conditional needs at least two classes, and the {} has {}: put each \
+             class's images in a subfolder of its own",
+            set.name(),
+            set.classes()
+        )));
+    }
+    let data = Dataset::new(&gpu, set, &train, &test, classifier.as_deref())?;
     crate::gan::run_locked(&gpu, &config, &model, &data)
 }

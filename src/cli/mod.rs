@@ -7,7 +7,7 @@ mod eval;
 mod examples;
 mod gan;
 
-pub use crate::gan::{CIFAR10_DCGAN, GanExample, MLP_GAN, MNIST_DCGAN};
+pub use crate::gan::{CIFAR10_DCGAN, FOLDER_DCGAN, GanExample, MLP_GAN, MNIST_DCGAN};
 pub use classifier::{ClassifierExample, classifier_main};
 pub use eval::{EvalArgs, eval_main, run_eval};
 pub use examples::{CIFAR10_CLASSIFIER, MNIST_CLASSIFIER};

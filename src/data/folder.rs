@@ -88,7 +88,7 @@ impl ImageFolder {
             eprintln!("skipped {}: {why}", path.display());
         }
         eprintln!(
-            "{}: {} images in {} class{} ({}){}",
+            "{}: {} images in {} class{} ({}){}{}",
             dir.display(),
             self.split.count,
             self.classes.len(),
@@ -97,6 +97,11 @@ impl ImageFolder {
             match self.skipped.len() {
                 0 => String::new(),
                 n => format!(", {n} unreadable skipped"),
+            },
+            if self.from_cache {
+                ", from the cache"
+            } else {
+                ""
             },
         );
     }
@@ -294,14 +299,22 @@ pub fn prepare_image(image: &image::DynamicImage, settings: FolderSettings, out:
     };
     let (x0, y0) = ((nw - side) / 2, (nh - side) / 2);
     let plane = settings.side * settings.side;
-    if settings.channels == 1 {
-        let resized = image::imageops::resize(&image.to_luma8(), nw, nh, FilterType::CatmullRom);
-        let crop = image::imageops::crop_imm(&resized, x0, y0, side, side).to_image();
-        out[..plane].copy_from_slice(crop.as_raw());
+    let converted = if settings.channels == 1 {
+        image::DynamicImage::ImageLuma8(image.to_luma8())
     } else {
-        let resized = image::imageops::resize(&image.to_rgb8(), nw, nh, FilterType::CatmullRom);
-        let crop = image::imageops::crop_imm(&resized, x0, y0, side, side).to_image();
-        for (i, px) in crop.pixels().enumerate() {
+        image::DynamicImage::ImageRgb8(image.to_rgb8())
+    };
+    // An image already the right size is copied as it is, not filtered.
+    let resized = if (w, h) == (nw, nh) {
+        converted
+    } else {
+        converted.resize_exact(nw, nh, FilterType::CatmullRom)
+    };
+    let crop = resized.crop_imm(x0, y0, side, side);
+    if settings.channels == 1 {
+        out[..plane].copy_from_slice(crop.to_luma8().as_raw());
+    } else {
+        for (i, px) in crop.to_rgb8().pixels().enumerate() {
             for c in 0..3 {
                 out[c * plane + i] = px.0[c];
             }

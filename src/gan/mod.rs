@@ -20,7 +20,7 @@ pub mod zoo;
 #[cfg(feature = "native")]
 pub use checks::check_run;
 pub use checks::{CHECKPOINT, MAX_SAMPLES, check_batch, check_resume, check_settings};
-pub use examples::{CIFAR10_DCGAN, GanExample, MLP_GAN, MNIST_DCGAN};
+pub use examples::{CIFAR10_DCGAN, FOLDER_DCGAN, GanExample, MLP_GAN, MNIST_DCGAN};
 pub use model::{Gan, Restored, StepStats, metadata_number};
 pub use recipe::{Loss, Recipe};
 #[cfg(feature = "native")]

@@ -25,7 +25,7 @@ impl Dataset {
         data_dir: Option<&Path>,
         classifier: Option<&Path>,
     ) -> Result<Dataset> {
-        let (train, test) = set.load(data_dir)?;
+        let (set, train, test) = set.load(data_dir)?;
         Dataset::new(gpu, set, &train, &test, classifier)
     }
 

@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
     /// DCGAN: Dense → ConvTranspose generator (each doubling the side, from 7×7 for
-    /// 28×28 images, from 4×4 for 32×32), strided-conv discriminator.
+    /// 28×28 images, from 4×4 for 32, 64 and 128), strided-conv discriminator. At 64×64
+    /// it is Radford et al.'s, as PyTorch's example builds it: its first 4×4
+    /// ConvTranspose on a 1×1 input is the Dense layer, and D's last 4×4 valid conv on a
+    /// 4×4 map is the Dense to one logit.
     Dcgan,
     /// The Keras tutorials' models. On 28×28×1, the DCGAN tutorial's: Dense →
     /// UpSampling2D → Conv2D generator, and a discriminator with Dropout. On 32×32×3,
@@ -192,9 +195,13 @@ impl ModelConfig {
     /// Refuses an architecture that can't make this config's images: checked with the
     /// other settings, before any data is read, and again when the models are built.
     pub fn check_image(&self) -> Result<()> {
-        let allowed: &[[usize; 3]] = match self.arch {
-            Arch::Dcgan | Arch::Keras => &[MNIST, CIFAR],
-            Arch::ArticleA | Arch::ArticleB | Arch::ArticleC => &[MNIST],
+        let allowed: Vec<[usize; 3]> = match self.arch {
+            Arch::Dcgan => [1, 3]
+                .into_iter()
+                .flat_map(|c| DCGAN_SIDES.map(|(side, _)| [c, side, side]))
+                .collect(),
+            Arch::Keras => vec![MNIST, CIFAR],
+            Arch::ArticleA | Arch::ArticleB | Arch::ArticleC => vec![MNIST],
             Arch::Mlp => return Ok(()),
         };
         if allowed.contains(&self.image) {
@@ -219,16 +226,19 @@ fn keras_bn(mut model: Sequential) -> Sequential {
     model
 }
 
-/// How many times a DCGAN generator doubles its side: from 7×7 to 28, from 4×4 to 32.
+/// The sides a DCGAN makes, each with how many times its generator doubles: from 7×7
+/// to 28, from 4×4 to 32, 64 and 128.
+const DCGAN_SIDES: [(usize, usize); 4] = [(28, 2), (32, 3), (64, 4), (128, 5)];
+
 fn dcgan_doublings(model: &ModelConfig) -> Result<usize> {
     let [_, h, w] = model.image;
-    match (h, w) {
-        (32, 32) => Ok(3),
-        (28, 28) => Ok(2),
-        _ => Err(shape_err!(
-            "the DCGAN models take 28×28 or 32×32 images, not {h}×{w}"
-        )),
-    }
+    DCGAN_SIDES
+        .iter()
+        .find(|&&(side, _)| (h, w) == (side, side))
+        .map(|&(_, doublings)| doublings)
+        .ok_or_else(|| {
+            shape_err!("the DCGAN models take 28, 32, 64 or 128 square images, not {h}×{w}")
+        })
 }
 
 pub fn generator(gpu: &Gpu, model: &ModelConfig) -> Result<Sequential> {

@@ -19,16 +19,24 @@ pub const FEATURES: usize = 128;
 pub const CLASSES: usize = 10;
 
 /// What a set's classifier is called: its example, weights file and checkpoint tag.
-fn stem(set: ImageSet) -> &'static str {
+/// An image folder has none.
+fn stem(set: ImageSet) -> Result<&'static str> {
     match set {
-        ImageSet::Mnist => "mnist_classifier",
-        ImageSet::Cifar10 => "cifar10_classifier",
+        ImageSet::Mnist => Ok("mnist_classifier"),
+        ImageSet::Cifar10 => Ok("cifar10_classifier"),
+        ImageSet::Folder { .. } => Err(no_classifier()),
     }
 }
 
+fn no_classifier() -> Error {
+    Error::Usage(
+        "an image folder has no classifier to score samples with; train with --eval-every 0".into(),
+    )
+}
+
 /// Where a set's trained weights live unless told otherwise: the repository's assets.
-pub fn default_classifier_path(set: ImageSet) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/{}.safetensors", stem(set)))
+pub fn default_classifier_path(set: ImageSet) -> Result<PathBuf> {
+    Ok(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/{}.safetensors", stem(set)?)))
 }
 
 pub struct Classifier {
@@ -47,6 +55,7 @@ impl Classifier {
         let widths: &[usize] = match set {
             ImageSet::Mnist => &[32, 32],         // 28 → 14 → 7
             ImageSet::Cifar10 => &[64, 128, 128], // 32 → 16 → 8 → 4
+            ImageSet::Folder { .. } => return Err(no_classifier()),
         };
         let strided = Conv2dSpec::new(2, Padding::symmetric(1));
         let mut features = Sequential::new(
@@ -123,7 +132,7 @@ impl Classifier {
     /// Saves weights and batch norm statistics, with `metadata` (e.g. its accuracy).
     #[cfg(feature = "native")]
     pub fn save(&self, path: &Path, mut metadata: BTreeMap<String, String>) -> Result<()> {
-        metadata.insert("model".into(), format!("{}_v1", stem(self.set)));
+        metadata.insert("model".into(), format!("{}_v1", stem(self.set)?));
         let named = self.named_tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
         checkpoint::save(path, &refs, &metadata)
@@ -137,6 +146,7 @@ impl Classifier {
         set: ImageSet,
         path: &Path,
     ) -> Result<(Classifier, BTreeMap<String, String>)> {
+        let stem = stem(set)?;
         if !path.exists() {
             return Err(Error::Data(format!(
                 "no trained {} classifier at {}. Train one (minutes, even on a CPU device) \
@@ -144,7 +154,7 @@ impl Classifier {
                  one with --classifier",
                 set.name(),
                 path.display(),
-                stem(set),
+                stem,
                 path.display()
             )));
         }
@@ -165,7 +175,7 @@ impl Classifier {
         let named = classifier.named_tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
         let (metadata, _) = checkpoint::decode_into(bytes, &refs, name).await?;
-        let tag = format!("{}_v1", stem(set));
+        let tag = format!("{}_v1", stem(set)?);
         if metadata.get("model") != Some(&tag) {
             return Err(Error::Data(format!(
                 "{name} is not a {} classifier checkpoint (its model tag is {:?}, not {tag:?})",

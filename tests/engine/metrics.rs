@@ -144,7 +144,7 @@ fn the_metric_scores_real_digits_near_the_floor_and_noise_far_from_it() {
     let (classifier, info) = Classifier::load(
         gpu(),
         ImageSet::Mnist,
-        &default_classifier_path(ImageSet::Mnist),
+        &default_classifier_path(ImageSet::Mnist).unwrap(),
     )
     .unwrap();
     let accuracy: f64 = info["test_accuracy"].parse().unwrap();
@@ -211,7 +211,8 @@ fn the_metric_scores_real_digits_near_the_floor_and_noise_far_from_it() {
 #[test]
 fn the_cifar10_metric_knows_photos_from_noise() {
     let set = ImageSet::Cifar10;
-    let (classifier, info) = Classifier::load(gpu(), set, &default_classifier_path(set)).unwrap();
+    let (classifier, info) =
+        Classifier::load(gpu(), set, &default_classifier_path(set).unwrap()).unwrap();
     let claimed: f64 = info["test_accuracy"].parse().unwrap();
     let data = Cifar10::load(&cifar10::find(Some(&cifar10_dir())).unwrap()).unwrap();
     let shape = set.image_shape();
