@@ -81,10 +81,10 @@ pub struct GanArgs {
     #[arg(long, default_value_t = 100)]
     pub nz: usize,
     /// Generator width: channels of its last hidden layer.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long)]
     pub ngf: usize,
     /// Discriminator width: channels of its first layer.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long)]
     pub ndf: usize,
     /// The models: dcgan, keras, mlp, or (on MNIST) the Keras articles' article-a,
     /// article-b and article-c (see duel::gan::Arch).
@@ -157,6 +157,8 @@ impl GanArgs {
                 ("epochs", example.epochs.to_string()),
                 ("batch_size", example.batch_size.to_string()),
                 ("arch", example.arch.to_string()),
+                ("ngf", example.width.to_string()),
+                ("ndf", example.width.to_string()),
                 ("max_steps", example.max_steps.to_string()),
                 ("sample_every", example.sample_every.to_string()),
                 ("eval_every", example.eval_every.to_string()),
