@@ -7,7 +7,7 @@ use duel::cli::{FOLDER_DCGAN, GanArgs, run_gan};
 use duel::data::{Cifar10, FolderSettings, ImageFolder, cifar10, prepare, prepare_image};
 use image::{DynamicImage, ImageBuffer, Luma, Rgb, Rgba};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const RGB64: FolderSettings = FolderSettings {
     side: 64,
@@ -122,11 +122,17 @@ fn make_folder(root: &Path) {
     std::os::unix::fs::symlink(root, dogs.join("loop")).unwrap();
 }
 
-#[test]
-fn a_made_folder_loads_its_classes_and_skips_what_does_not_decode() {
-    let dir = scratch("folder_kinds");
+/// `make_folder` in a fresh scratch directory `name`: (the folder, a cache root).
+fn made_folder(name: &str) -> (PathBuf, PathBuf) {
+    let dir = scratch(name);
     let (root, cache) = (dir.join("photos"), dir.join("cache"));
     make_folder(&root);
+    (root, cache)
+}
+
+#[test]
+fn a_made_folder_loads_its_classes_and_skips_what_does_not_decode() {
+    let (root, cache) = made_folder("folder_kinds");
     let folder = ImageFolder::load(&root, RGB64, &cache).unwrap();
     assert_eq!(folder.classes, ["cats", "dogs"]);
     assert_eq!(folder.split.count, 5);
@@ -178,9 +184,7 @@ fn a_made_folder_loads_its_classes_and_skips_what_does_not_decode() {
 
 #[test]
 fn the_cache_is_used_until_a_file_or_a_setting_changes() {
-    let dir = scratch("folder_cache");
-    let (root, cache) = (dir.join("photos"), dir.join("cache"));
-    make_folder(&root);
+    let (root, cache) = made_folder("folder_cache");
     let first = ImageFolder::load(&root, RGB64, &cache).unwrap();
     assert!(!first.from_cache);
     let second = ImageFolder::load(&root, RGB64, &cache).unwrap();
