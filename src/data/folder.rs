@@ -75,7 +75,7 @@ impl ImageFolder {
         if let Some(folder) = folder_cache::read(&cache, settings, &sources, &classes) {
             return Ok(folder);
         }
-        let folder = decode_all(&sources, classes, settings)?;
+        let folder = decode_all(&sources, classes, settings);
         if let Err(e) = folder_cache::write(&cache, settings, &sources, &folder) {
             eprintln!("warning: {e}; the next run decodes the folder again");
         }
@@ -117,7 +117,7 @@ fn is_image(path: &Path) -> bool {
 /// path), and the class names. Symbolic links are followed, but a directory already
 /// visited (a loop) is not entered again.
 fn find_images(dir: &Path) -> Result<(Vec<Source>, Vec<String>)> {
-    let root_entries = std::fs::read_dir(dir).map_err(|e| {
+    let (mut subdirs, loose) = list(dir).map_err(|e| {
         Error::Data(format!(
             "could not read the image folder {}: {e}. Pass --data-dir with a folder of PNG or JPEG images",
             dir.display()
@@ -125,15 +125,6 @@ fn find_images(dir: &Path) -> Result<(Vec<Source>, Vec<String>)> {
     })?;
     let mut seen = HashSet::new();
     seen.extend(std::fs::canonicalize(dir).ok());
-    let (mut loose, mut subdirs) = (Vec::new(), Vec::new());
-    for entry in root_entries.flatten() {
-        let path = entry.path();
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => subdirs.push(path),
-            Ok(m) if m.is_file() && is_image(&path) => loose.push(path),
-            _ => {}
-        }
-    }
     subdirs.sort();
     let mut groups: Vec<(String, Vec<PathBuf>)> = Vec::new();
     for sub in subdirs {
@@ -176,6 +167,22 @@ fn find_images(dir: &Path) -> Result<(Vec<Source>, Vec<String>)> {
     Ok((sources, classes))
 }
 
+/// The subfolders and the image files directly in `dir`, links followed; anything
+/// else (other files, broken links) is left out.
+fn list(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let (mut dirs, mut images) = (Vec::new(), Vec::new());
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let path = entry.path();
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => dirs.push(path),
+            Ok(m) if m.is_file() && is_image(&path) => images.push(path),
+            _ => {}
+        }
+    }
+    Ok((dirs, images))
+}
+
+/// Adds every image file under `dir` to `out`, entering no directory in `seen` twice.
 fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) {
     let Ok(real) = std::fs::canonicalize(dir) else {
         return;
@@ -183,26 +190,18 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) {
     if !seen.insert(real) {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok((dirs, images)) = list(dir) else {
         return;
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => walk(&path, seen, out),
-            Ok(m) if m.is_file() && is_image(&path) => out.push(path),
-            _ => {}
-        }
+    out.extend(images);
+    for sub in dirs {
+        walk(&sub, seen, out);
     }
 }
 
 /// Decodes every source into one buffer on every core, then closes the gaps that
 /// unreadable images left.
-fn decode_all(
-    sources: &[Source],
-    classes: Vec<String>,
-    settings: FolderSettings,
-) -> Result<ImageFolder> {
+fn decode_all(sources: &[Source], classes: Vec<String>, settings: FolderSettings) -> ImageFolder {
     let pixels = settings.pixels();
     let mut images = vec![0u8; sources.len() * pixels];
     let mut failures: Vec<Option<String>> = vec![None; sources.len()];
@@ -251,7 +250,7 @@ fn decode_all(
     }
     images.truncate(kept * pixels);
     images.shrink_to_fit();
-    Ok(ImageFolder {
+    ImageFolder {
         split: Split {
             images,
             labels,
@@ -260,7 +259,7 @@ fn decode_all(
         classes,
         skipped,
         from_cache: false,
-    })
+    }
 }
 
 /// Decodes the image at `path` and writes it, prepared as `settings` say, into `out`

@@ -177,8 +177,8 @@ pub fn auto_core(
 /// 17.5 s a DCGAN step at batch 32 and 64 where 64×64 took 13.2 and 25.4. A
 /// workgroup there costs about the same per slice of K whatever share of its tile is
 /// real, so a matmul with at most 4 rows or columns (a Dense layer at batch 2,
-/// spectral norm's matrix-vector products) gets a thin tile: at batch 2 this took the
-/// step from 5.3 to 1.7 s.
+/// spectral norm's matrix-vector products) gets a thin tile: on the bench page at
+/// batch 2 this took the step from 4.99 to 1.50 s.
 fn browser_cpu_core(loads: GemmLoads, m: usize, n: usize) -> GemmCore {
     let matrices = loads == GemmLoads::Matrices;
     if matrices && m <= 4 {
@@ -190,8 +190,8 @@ fn browser_cpu_core(loads: GemmLoads, m: usize, n: usize) -> GemmCore {
     }
 }
 
-/// The plan `Auto` makes for C (m, n) over k, read as `loads` says, on an adapter like `report`, which fills
-/// with `units` workgroups.
+/// The plan `Auto` makes for C (m, n) over k, read as `loads` says, on an adapter like
+/// `report`, which fills with `units` workgroups.
 pub fn auto_plan(
     report: &AdapterReport,
     units: usize,
