@@ -123,6 +123,27 @@ impl Tensor {
         Ok(t)
     }
 
+    /// Uploads bytes as the little-endian u32 words that kernels read four to a word,
+    /// the last word zero-padded; no second copy of the bytes is made on the host.
+    pub(crate) fn from_packed_bytes(gpu: &Gpu, bytes: &[u8]) -> Result<Tensor> {
+        let t = Tensor::uninit(gpu, &[bytes.len().div_ceil(4)])?;
+        let whole = bytes.len() / 4 * 4;
+        let range = t.buffer();
+        if whole > 0 {
+            gpu.write(&range, &bytes[..whole]);
+        }
+        if whole < bytes.len() {
+            let mut tail = [0u8; 4];
+            tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
+            let at = BufferRange {
+                offset: range.offset + whole as u64,
+                ..range
+            };
+            gpu.write(&at, &tail);
+        }
+        Ok(t)
+    }
+
     /// Overwrites the contents from host data of the same length.
     pub fn write(&self, data: &[f32]) -> Result<()> {
         if data.len() != self.numel() {

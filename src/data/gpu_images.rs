@@ -1,7 +1,10 @@
 //! A set of 8-bit images uploaded to the GPU once, packed four pixels to a word
 //! (MNIST's 60,000 training digits take 47 MB, where f32 would need 188 MB, over
-//! lavapipe's 128 MiB binding limit), with batches drawn by a kernel. Labels travel
-//! the same way, so a batch's labels come from the same order as its images.
+//! lavapipe's 128 MiB binding limit), with batches drawn by a kernel. A set larger
+//! than one binding (a big image folder) lies in shards, each a whole number of
+//! images; a batch is drawn by one pass per shard, each filling the rows whose images
+//! it holds. Labels travel the same way, so a batch's labels come from the same order
+//! as its images.
 
 use crate::gpu::KernelKey;
 use crate::{Gpu, Result, Tensor, error::shape_err};
@@ -12,14 +15,19 @@ struct Params {
     batch: u32,
     pixels: u32,
     start: u32,
-    _pad: u32,
+    /// The first image the shard holds, and how many it holds.
+    shard_first: u32,
+    shard_count: u32,
     scale: f32,
     shift: f32,
-    _pad1: [u32; 2],
+    _pad: u32,
 }
 
 pub struct GpuImages {
-    packed: Tensor,
+    gpu: Gpu,
+    /// The shards in order, `per_shard` images each (the last may hold fewer).
+    shards: Vec<Tensor>,
+    per_shard: usize,
     count: usize,
     shape: Vec<usize>,
     /// A byte b is drawn as b·scale + shift.
@@ -49,6 +57,28 @@ impl GpuImages {
         scale: f32,
         shift: f32,
     ) -> Result<GpuImages> {
+        Self::upload_sharded(
+            gpu,
+            bytes,
+            count,
+            shape,
+            scale,
+            shift,
+            gpu.max_binding_bytes(),
+        )
+    }
+
+    /// `upload_scaled` in shards of at most `max_shard_bytes`, rounded down to a
+    /// multiple of four images so that every shard starts on a word.
+    fn upload_sharded(
+        gpu: &Gpu,
+        bytes: &[u8],
+        count: usize,
+        shape: &[usize],
+        scale: f32,
+        shift: f32,
+        max_shard_bytes: u64,
+    ) -> Result<GpuImages> {
         let pixels: usize = shape.iter().product();
         if bytes.len() != count * pixels {
             return Err(shape_err!(
@@ -56,17 +86,21 @@ impl GpuImages {
                 bytes.len()
             ));
         }
-        let words: Vec<u32> = bytes
-            .chunks(4)
-            .map(|c| {
-                c.iter()
-                    .enumerate()
-                    .fold(0u32, |w, (i, &b)| w | (u32::from(b) << (8 * i)))
-            })
-            .collect();
-        let packed = Tensor::from_words(gpu, &[words.len()], &words)?;
+        let per_shard = (max_shard_bytes as usize / pixels.max(1)) / 4 * 4;
+        if per_shard == 0 {
+            return Err(crate::Error::TooLarge(format!(
+                "an image of {shape:?} takes {pixels} bytes, and four of them do not fit \
+                 in one GPU binding of {max_shard_bytes} bytes: use smaller images"
+            )));
+        }
+        let shards = bytes
+            .chunks(per_shard * pixels)
+            .map(|chunk| Tensor::from_packed_bytes(gpu, chunk))
+            .collect::<Result<Vec<_>>>()?;
         Ok(GpuImages {
-            packed,
+            gpu: gpu.clone(),
+            shards,
+            per_shard,
             count,
             shape: shape.to_vec(),
             scale,
@@ -90,7 +124,7 @@ impl GpuImages {
                 self.count
             ));
         }
-        Tensor::from_words(self.packed.gpu(), &[indices.len()], indices)
+        Tensor::from_words(&self.gpu, &[indices.len()], indices)
     }
 
     /// The items `order[start .. start + batch]` as (batch, ...shape), in f32.
@@ -102,24 +136,72 @@ impl GpuImages {
                 order.numel()
             ));
         }
-        let gpu = self.packed.gpu();
+        let gpu = &self.gpu;
         let pixels: usize = self.shape.iter().product();
         let out = Tensor::uninit(gpu, &[&[batch], &self.shape[..]].concat())?;
-        let params = Params {
-            batch: batch as u32,
-            pixels: pixels as u32,
-            start: start as u32,
-            _pad: 0,
-            scale: self.scale,
-            shift: self.shift,
-            _pad1: [0; 2],
-        };
-        gpu.dispatch(
-            &KernelKey::new("gather", "gather_images"),
-            &params,
-            &[self.packed.buffer(), order.buffer(), out.buffer()],
-            gpu.grid(((batch * pixels) as u64).div_ceil(256))?,
-        );
+        for (s, shard) in self.shards.iter().enumerate() {
+            let first = s * self.per_shard;
+            let params = Params {
+                batch: batch as u32,
+                pixels: pixels as u32,
+                start: start as u32,
+                shard_first: first as u32,
+                shard_count: self.per_shard.min(self.count - first) as u32,
+                scale: self.scale,
+                shift: self.shift,
+                _pad: 0,
+            };
+            gpu.dispatch(
+                &KernelKey::new("gather", "gather_images"),
+                &params,
+                &[shard.buffer(), order.buffer(), out.buffer()],
+                gpu.grid(((batch * pixels) as u64).div_ceil(256))?,
+            );
+        }
         Ok(out)
+    }
+}
+
+#[cfg(all(test, feature = "native"))]
+mod tests {
+    use super::*;
+
+    /// A set split into shards of four, four and three images of an odd size (105
+    /// bytes, so no image starts on a word of its own) draws the same batches as the
+    /// bytes say: rows from every shard, repeated and in any order, at any start.
+    #[test]
+    fn a_set_in_shards_draws_every_image_exactly() {
+        let gpu = Gpu::new().unwrap();
+        let shape = [3, 5, 7];
+        let (count, pixels) = (11, 105);
+        let bytes: Vec<u8> = (0..count * pixels).map(|i| (i * 37 % 251) as u8).collect();
+        let one = GpuImages::upload(&gpu, &bytes, count, &shape).unwrap();
+        // 4 images' worth plus a little: rounded down to four images a shard.
+        let sharded =
+            GpuImages::upload_sharded(&gpu, &bytes, count, &shape, 2.0 / 255.0, -1.0, 430).unwrap();
+        assert_eq!((one.shards.len(), sharded.shards.len()), (1, 3));
+        let picks = [10u32, 0, 4, 3, 10, 7, 8, 1];
+        for set in [&one, &sharded] {
+            let order = set.order(&picks).unwrap();
+            for (start, batch) in [(0, 8), (3, 1), (5, 3)] {
+                let got = set.batch(&order, start, batch).unwrap().to_vec().unwrap();
+                let want: Vec<f32> = picks[start..start + batch]
+                    .iter()
+                    .flat_map(|&i| &bytes[i as usize * pixels..][..pixels])
+                    .map(|&b| f32::from(b) * (2.0 / 255.0) - 1.0)
+                    .collect();
+                // b·(2/255) − 1 in f32, which a GPU may fuse into one rounding: values
+                // in [-1, 1] then differ by at most an ulp of 1 (1.2e-7).
+                assert_eq!(got.len(), want.len());
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 2e-7,
+                        "batch {start}..+{batch}, value {i}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+        let too_small = GpuImages::upload_sharded(&gpu, &bytes, count, &shape, 1.0, 0.0, 400);
+        assert!(too_small.is_err_and(|e| e.to_string().contains("smaller images")));
     }
 }
