@@ -83,7 +83,7 @@ fn run(example: &ClassifierExample, args: &Args) -> Result<()> {
     let out = args
         .out
         .clone()
-        .map_or_else(|| default_classifier_path(set), Ok)?;
+        .unwrap_or_else(|| default_classifier_path(set));
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Output(format!("cannot create {}: {e}", dir.display())))?;

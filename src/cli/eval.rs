@@ -79,7 +79,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<Score> {
     let path = args
         .classifier
         .clone()
-        .map_or_else(|| default_classifier_path(set), Ok)?;
+        .unwrap_or_else(|| default_classifier_path(set));
     let (classifier, info) = Classifier::load(&gpu, set, &path)?;
     eprintln!(
         "{} classifier {} (test accuracy {})",
@@ -88,7 +88,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<Score> {
         info.get("test_accuracy").map_or("unknown", String::as_str)
     );
     let (_, train, test) = set.load(args.data_dir.as_deref())?;
-    let (scorer, floor) = Scorer::with_floor(&gpu, classifier, &train, &test)?;
+    let (scorer, floor) = Scorer::with_floor(&gpu, classifier, &set.image_shape(), &train, &test)?;
     println!("floor ({} real training images): {floor}", floor.count);
     let score = match samples {
         Samples::Images(images, None) => scorer.score_set(&images)?,
@@ -161,14 +161,23 @@ fn load_generator(gpu: &Gpu, path: &Path) -> Result<(ImageSet, Samples)> {
     if let Some(warning) = restored.warning() {
         eprintln!("warning: {warning}");
     }
-    let set = [ImageSet::Mnist, ImageSet::Cifar10]
-        .into_iter()
-        .find(|s| s.image_shape() == model.image)
-        .ok_or_else(|| {
-            Error::Data(format!(
-                "{name} makes {:?} images, which no data set has",
+    // An image folder's generator (grey or RGB, a side that is a multiple of 32) is
+    // scored as CIFAR-10, its samples box-filtered to 32×32 (`Classifier::input`).
+    let set = match model.image[..] {
+        [1, 28, 28] => ImageSet::Mnist,
+        [c, h, w] if (c == 1 || c == 3) && h == w && h % 32 == 0 => ImageSet::Cifar10,
+        _ => {
+            return Err(Error::Data(format!(
+                "{name} makes {:?} images, which no classifier takes",
                 model.image
-            ))
-        })?;
+            )));
+        }
+    };
+    if model.image != set.image_shape() {
+        eprintln!(
+            "note: {name} makes {:?} images; they are scored as CIFAR-10 at 32x32 RGB",
+            model.image
+        );
+    }
     Ok((set, Samples::Generator(Box::new(gan), model)))
 }

@@ -308,7 +308,7 @@ pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
     let classifier = match (args.eval_every, &args.classifier) {
         (0, _) => None,
         (_, Some(path)) => Some(path.clone()),
-        (_, None) => Some(default_classifier_path(set)?),
+        (_, None) => Some(default_classifier_path(set)),
     };
     let (set, train, test) = set.load(args.data_dir.as_deref())?;
     crate::gan::check_batch(config.batch_size, train.count, set)?;

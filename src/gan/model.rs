@@ -367,7 +367,7 @@ impl Gan {
             },
         )
         .await?;
-        let score = Score::new(&readouts, &scorer.reference)?;
+        let score = scorer.score_readouts(&readouts)?;
         Ok(match self.conditioning {
             Some(_) => score.with_labels(&readouts, &asked),
             None => score,

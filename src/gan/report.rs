@@ -42,6 +42,8 @@ impl Row {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Eval {
     pub fd: f64,
+    /// Absent from files written before KID was scored.
+    pub kid: Option<f64>,
     pub confidence: f64,
     pub confident_fraction: f64,
     pub entropy: f64,
@@ -55,6 +57,7 @@ impl From<&Score> for Eval {
     fn from(s: &Score) -> Eval {
         Eval {
             fd: s.fd,
+            kid: Some(s.kid),
             confidence: s.confidence,
             confident_fraction: s.confident_fraction,
             entropy: s.entropy,
@@ -64,7 +67,7 @@ impl From<&Score> for Eval {
     }
 }
 
-pub const CSV_HEADER: &str = "step,epoch,loss_d,loss_g,d_x,d_g_z,seconds,fd,confidence,confident_fraction,class_entropy,class_counts,label_accuracy";
+pub const CSV_HEADER: &str = "step,epoch,loss_d,loss_g,d_x,d_g_z,seconds,fd,confidence,confident_fraction,class_entropy,class_counts,label_accuracy,kid";
 
 /// Rewrites metrics.csv whole, atomically (it stays small: a row per logged step).
 /// Losses are written in full (Rust's shortest exact form), so runs compare bit for bit.
@@ -78,16 +81,17 @@ pub fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
         );
         text += &match r.eval {
             Some(e) => format!(
-                "{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{}\n",
                 e.fd,
                 e.confidence,
                 e.confident_fraction,
                 e.entropy,
                 // ';' keeps the ten counts in one CSV field.
                 e.classes.map(|c| c.to_string()).join(";"),
-                e.label_accuracy.map_or(String::new(), |a| a.to_string())
+                e.label_accuracy.map_or(String::new(), |a| a.to_string()),
+                e.kid.map_or(String::new(), |k| k.to_string())
             ),
-            None => ",,,,,\n".to_string(),
+            None => ",,,,,,\n".to_string(),
         };
     }
     io::write_bytes(path, text.as_bytes())
@@ -114,6 +118,7 @@ pub fn read_csv(path: &Path) -> Vec<Row> {
                 eval: (|| {
                     Some(Eval {
                         fd: f.get(7)?.parse().ok()?,
+                        kid: f.get(13).and_then(|k| k.parse().ok()),
                         confidence: f.get(8)?.parse().ok()?,
                         confident_fraction: f.get(9)?.parse().ok()?,
                         entropy: f.get(10)?.parse().ok()?,
@@ -167,7 +172,7 @@ pub fn fd_chart(rows: &[Row], floor: f64) -> DynamicImage {
         .collect();
     let last = points.last().map_or(1.0, |p| p.0);
     line_chart(
-        "Frechet distance to the test images, in classifier features (log scale)",
+        "Frechet distance to real images, in classifier features (log scale)",
         "step",
         YScale::Log,
         &[

@@ -39,7 +39,8 @@ impl Dataset {
     ) -> Result<Dataset> {
         let metric = match classifier.map(|path| Classifier::load(gpu, set, path)) {
             Some(Ok((classifier, _))) => {
-                let (scorer, floor) = Scorer::with_floor(gpu, classifier, train, test)?;
+                let shape = set.image_shape();
+                let (scorer, floor) = Scorer::with_floor(gpu, classifier, &shape, train, test)?;
                 eprintln!(
                     "metric floor, {} real training images: {floor}",
                     floor.count

@@ -7,9 +7,10 @@
 
 use crate::autograd::{Buffer, Graph, Param, Var};
 use crate::data::ImageSet;
+use crate::error::shape_err;
 use crate::io::checkpoint;
 use crate::nn::{Init, Sequential};
-use crate::{Conv2dSpec, Error, Gpu, Padding, Result, Tensor};
+use crate::{Activation, Conv2dSpec, Error, Gpu, Padding, Result, Tensor};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -18,25 +19,27 @@ use std::rc::Rc;
 pub const FEATURES: usize = 128;
 pub const CLASSES: usize = 10;
 
-/// What a set's classifier is called: its example, weights file and checkpoint tag.
-/// An image folder has none.
-fn stem(set: ImageSet) -> Result<&'static str> {
+/// The classifier a set's samples are scored with: its own, or for an image folder,
+/// which has none, CIFAR-10's as a proxy (samples box-filtered to 32×32 RGB, see
+/// `Classifier::input`).
+pub fn scored_with(set: ImageSet) -> ImageSet {
     match set {
-        ImageSet::Mnist => Ok("mnist_classifier"),
-        ImageSet::Cifar10 => Ok("cifar10_classifier"),
-        ImageSet::Folder { .. } => Err(no_classifier()),
+        ImageSet::Folder { .. } => ImageSet::Cifar10,
+        set => set,
     }
 }
 
-fn no_classifier() -> Error {
-    Error::Usage(
-        "an image folder has no classifier to score samples with; train with --eval-every 0".into(),
-    )
+/// What a set's classifier is called: its example, weights file and checkpoint tag.
+fn stem(set: ImageSet) -> &'static str {
+    match scored_with(set) {
+        ImageSet::Mnist => "mnist_classifier",
+        _ => "cifar10_classifier",
+    }
 }
 
 /// Where a set's trained weights live unless told otherwise: the repository's assets.
-pub fn default_classifier_path(set: ImageSet) -> Result<PathBuf> {
-    Ok(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/{}.safetensors", stem(set)?)))
+pub fn default_classifier_path(set: ImageSet) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/{}.safetensors", stem(set)))
 }
 
 pub struct Classifier {
@@ -51,11 +54,11 @@ pub struct Classifier {
 impl Classifier {
     /// A freshly initialised (Glorot) classifier for `set`.
     pub fn new(gpu: &Gpu, set: ImageSet, seed: u64) -> Result<Classifier> {
+        let set = scored_with(set);
         // Each strided conv halves the side, with batch norm and ReLU after it.
         let widths: &[usize] = match set {
-            ImageSet::Mnist => &[32, 32],         // 28 → 14 → 7
-            ImageSet::Cifar10 => &[64, 128, 128], // 32 → 16 → 8 → 4
-            ImageSet::Folder { .. } => return Err(no_classifier()),
+            ImageSet::Mnist => &[32, 32], // 28 → 14 → 7
+            _ => &[64, 128, 128],         // 32 → 16 → 8 → 4
         };
         let strided = Conv2dSpec::new(2, Padding::symmetric(1));
         let mut features = Sequential::new(
@@ -83,6 +86,52 @@ impl Classifier {
             features,
             head,
         })
+    }
+
+    /// `images` (N, C, H, W) as this classifier takes them. The CIFAR-10 classifier,
+    /// a folder's proxy, also takes grey or RGB images whose side is a multiple of 32:
+    /// each 32×32 output pixel is the mean of its f×f block (a box filter, exact for
+    /// the integer factor f = side / 32), grey copied to the three channels, in one
+    /// convolution with a fixed weight.
+    pub fn input(&self, images: &Tensor) -> Result<Tensor> {
+        let want = self.set.image_shape();
+        let shape = images.shape();
+        if shape.get(1..) == Some(&want[..]) {
+            return Ok(images.clone());
+        }
+        let proxy = self.set == ImageSet::Cifar10;
+        match *shape {
+            [_, c, h, w] if proxy && (c == 1 || c == 3) && h == w && h % 32 == 0 => {
+                let f = h / 32;
+                // (3, C, f, f): output channel o averages input channel o (or the one).
+                let taps = f * f;
+                let weight: Vec<f32> = (0..3 * c * taps)
+                    .map(|i| {
+                        let (o, ci) = (i / (c * taps), i / taps % c);
+                        if c == 1 || o == ci {
+                            1.0 / taps as f32
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let weight = Tensor::from_slice(images.gpu(), &[3, c, f, f], &weight)?;
+                let spec = Conv2dSpec::new(f, Padding::Valid);
+                crate::ops::conv2d(images, &weight, None, &spec, Activation::Identity)
+            }
+            _ => Err(shape_err!(
+                "the {} classifier takes (N, {}, {}, {}) images{}, got {shape:?}",
+                self.set.name(),
+                want[0],
+                want[1],
+                want[2],
+                if proxy {
+                    ", or grey or RGB ones whose side is a multiple of 32"
+                } else {
+                    ""
+                }
+            )),
+        }
     }
 
     /// Records the forward pass; returns (features, logits).
@@ -132,7 +181,7 @@ impl Classifier {
     /// Saves weights and batch norm statistics, with `metadata` (e.g. its accuracy).
     #[cfg(feature = "native")]
     pub fn save(&self, path: &Path, mut metadata: BTreeMap<String, String>) -> Result<()> {
-        metadata.insert("model".into(), format!("{}_v1", stem(self.set)?));
+        metadata.insert("model".into(), format!("{}_v1", stem(self.set)));
         let named = self.named_tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
         checkpoint::save(path, &refs, &metadata)
@@ -146,7 +195,7 @@ impl Classifier {
         set: ImageSet,
         path: &Path,
     ) -> Result<(Classifier, BTreeMap<String, String>)> {
-        let stem = stem(set)?;
+        let (stem, set) = (stem(set), scored_with(set));
         if !path.exists() {
             return Err(Error::Data(format!(
                 "no trained {} classifier at {}. Train one (minutes, even on a CPU device) \
@@ -171,11 +220,12 @@ impl Classifier {
         bytes: &[u8],
         name: &str,
     ) -> Result<(Classifier, BTreeMap<String, String>)> {
+        let set = scored_with(set);
         let classifier = Classifier::new(gpu, set, 0)?;
         let named = classifier.named_tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
         let (metadata, _) = checkpoint::decode_into(bytes, &refs, name).await?;
-        let tag = format!("{}_v1", stem(set)?);
+        let tag = format!("{}_v1", stem(set));
         if metadata.get("model") != Some(&tag) {
             return Err(Error::Data(format!(
                 "{name} is not a {} classifier checkpoint (its model tag is {:?}, not {tag:?})",

@@ -1,13 +1,14 @@
-//! Scoring a set of images with the classifier: the Fréchet distance of its features
-//! to the real test images', its mean confidence, and how evenly it spreads them over
-//! the ten classes.
+//! Scoring a set of images with the classifier: the Fréchet and kernel (KID)
+//! distances of its features to the real test images', its mean confidence, and how
+//! evenly it spreads them over the ten classes.
 
 use super::classifier::{CLASSES, Classifier, FEATURES};
 use super::frechet::{Gaussian, frechet_distance};
+use super::kid::KidReference;
 use crate::data::GpuImages;
 #[cfg(feature = "native")]
 use crate::{Gpu, data::Split};
-use crate::{Result, Tensor, error::shape_err, ops};
+use crate::{Result, Tensor, ops};
 
 /// Images per classifier pass: large enough to keep the device busy, small enough that
 /// the activations of one pass stay well under a CPU device's memory.
@@ -17,6 +18,10 @@ pub const SCORE_BATCH: usize = 500;
 /// smaller training set).
 #[cfg(feature = "native")]
 const FLOOR_COUNT: usize = 10_000;
+
+/// Real images KID compares samples with, spread evenly over the reference set: its
+/// cost grows with samples × this, and 2,000 keep it near a second.
+const KID_REFERENCE: usize = 2_000;
 
 /// A classifier confident above this counts a sample as a clear digit.
 pub const CONFIDENT: f32 = 0.9;
@@ -39,18 +44,8 @@ impl Readouts {
 
     /// Runs the classifier on `images` (N, C, H, W) in [-1, 1] and appends its readouts.
     pub async fn add_async(&mut self, classifier: &Classifier, images: &Tensor) -> Result<()> {
-        let shape = classifier.set.image_shape();
-        if images.shape().get(1..) != Some(&shape[..]) {
-            return Err(shape_err!(
-                "the {} classifier takes (N, {}, {}, {}) images, got {:?}",
-                classifier.set.name(),
-                shape[0],
-                shape[1],
-                shape[2],
-                images.shape()
-            ));
-        }
-        let (features, logits) = classifier.infer(images)?;
+        let images = classifier.input(images)?;
+        let (features, logits) = classifier.infer(&images)?;
         self.features.extend(features.to_vec_async().await?);
         let predicted = ops::argmax(&logits)?.to_vec_async().await?;
         self.predicted.extend(predicted.iter().map(|&c| c as u8));
@@ -102,6 +97,8 @@ pub struct Score {
     pub count: usize,
     /// Fréchet distance to the real test images in the classifier's feature space.
     pub fd: f64,
+    /// Kernel Inception Distance (unbiased) to them in the same features.
+    pub kid: f64,
     /// Mean max-softmax probability.
     pub confidence: f64,
     /// Fraction of samples with confidence above `CONFIDENT`.
@@ -117,9 +114,10 @@ pub struct Score {
 }
 
 impl Score {
-    pub fn new(readouts: &Readouts, reference: &Gaussian) -> Result<Score> {
+    pub fn new(readouts: &Readouts, reference: &Gaussian, kid: &KidReference) -> Result<Score> {
         let count = readouts.count();
         let fd = frechet_distance(&readouts.gaussian()?, reference);
+        let kid = kid.kid(&readouts.features)?;
         let mut histogram = [0; CLASSES];
         for &c in &readouts.predicted {
             histogram[usize::from(c).min(CLASSES - 1)] += 1;
@@ -146,6 +144,7 @@ impl Score {
         Ok(Score {
             count,
             fd,
+            kid,
             confidence: confidence / count as f64,
             confident_fraction: confident as f64 / count as f64,
             histogram,
@@ -172,9 +171,10 @@ impl std::fmt::Display for Score {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "FD {:.3}, confidence {:.3} ({:.1}% above {CONFIDENT}), class entropy {:.3} \
-             of ln 10 = 2.303, classes {:?}",
+            "FD {:.3}, KID {:.4}, confidence {:.3} ({:.1}% above {CONFIDENT}), class \
+             entropy {:.3} of ln 10 = 2.303, classes {:?}",
             self.fd,
+            self.kid,
             self.confidence,
             100.0 * self.confident_fraction,
             self.entropy,
@@ -192,17 +192,34 @@ pub struct Scorer {
     pub classifier: Classifier,
     /// The test images' feature Gaussian.
     pub reference: Gaussian,
+    /// Their features for KID.
+    pub kid_reference: KidReference,
 }
 
 impl Scorer {
     pub async fn new_async(classifier: Classifier, test_images: &GpuImages) -> Result<Scorer> {
-        let reference = Readouts::of_set(&classifier, test_images)
-            .await?
-            .gaussian()?;
+        let readouts = Readouts::of_set(&classifier, test_images).await?;
+        let reference = readouts.gaussian()?;
+        // Rows spread over the whole set, which may be stored class by class.
+        let n = readouts.count();
+        let stride = n.div_ceil(KID_REFERENCE).max(1);
+        let spread: Vec<f32> = readouts
+            .features
+            .chunks(FEATURES)
+            .step_by(stride)
+            .flatten()
+            .copied()
+            .collect();
         Ok(Scorer {
             classifier,
             reference,
+            kid_reference: KidReference::new(spread, FEATURES)?,
         })
+    }
+
+    /// The score of images the classifier has read.
+    pub fn score_readouts(&self, readouts: &Readouts) -> Result<Score> {
+        Score::new(readouts, &self.reference, &self.kid_reference)
     }
 }
 
@@ -214,19 +231,43 @@ impl Scorer {
     }
 
     /// A scorer against the test images, and the floor: the score of the first 10,000
-    /// training images (or all, if fewer), what a perfect generator would get.
+    /// training images (or all, if fewer), what a perfect generator would get. A set
+    /// with no test split (an image folder) is scored against its even-numbered
+    /// images, and the floor is the score of its odd-numbered ones, up to 10,000 each.
+    /// `shape` is the images' (C, H, W).
     pub fn with_floor(
         gpu: &Gpu,
         classifier: Classifier,
+        shape: &[usize],
         train: &Split,
         test: &Split,
     ) -> Result<(Scorer, Score)> {
-        let shape = classifier.set.image_shape();
-        let test = GpuImages::upload(gpu, &test.images, test.count, &shape)?;
-        let scorer = Scorer::new(classifier, &test)?;
         let pixels: usize = shape.iter().product();
-        let count = FLOOR_COUNT.min(train.count);
-        let real = GpuImages::upload(gpu, &train.images[..count * pixels], count, &shape)?;
+        let upload = |images: Vec<&[u8]>| {
+            let count = images.len();
+            GpuImages::upload(gpu, &images.concat(), count, shape)
+        };
+        fn images(split: &Split, pixels: usize) -> impl Iterator<Item = &[u8]> {
+            split.images.chunks(pixels).take(split.count)
+        }
+        let (reference, real) = if test.count > 0 {
+            (
+                upload(images(test, pixels).collect())?,
+                upload(images(train, pixels).take(FLOOR_COUNT).collect())?,
+            )
+        } else {
+            (
+                upload(images(train, pixels).step_by(2).take(FLOOR_COUNT).collect())?,
+                upload(
+                    images(train, pixels)
+                        .skip(1)
+                        .step_by(2)
+                        .take(FLOOR_COUNT)
+                        .collect(),
+                )?,
+            )
+        };
+        let scorer = Scorer::new(classifier, &reference)?;
         let floor = scorer.score_set(&real)?;
         Ok((scorer, floor))
     }
@@ -244,18 +285,20 @@ impl Scorer {
             SCORE_BATCH,
             batch,
         ))?;
-        Score::new(&readouts, &self.reference)
+        self.score_readouts(&readouts)
     }
 
     pub fn score_set(&self, set: &GpuImages) -> Result<Score> {
         let readouts = pollster::block_on(Readouts::of_set(&self.classifier, set))?;
-        Score::new(&readouts, &self.reference)
+        self.score_readouts(&readouts)
     }
 
     /// `score_set` with the label accuracy against `asked`, the class each image was
     /// drawn for.
     pub fn score_labelled(&self, set: &GpuImages, asked: &[u8]) -> Result<Score> {
         let readouts = pollster::block_on(Readouts::of_set(&self.classifier, set))?;
-        Ok(Score::new(&readouts, &self.reference)?.with_labels(&readouts, asked))
+        Ok(self
+            .score_readouts(&readouts)?
+            .with_labels(&readouts, asked))
     }
 }

@@ -250,6 +250,10 @@ fn folder_run(dir: &Path, out: &Path, flags: &[&str]) {
         "--ndf=8".into(),
         "--log-every=1".into(),
     ];
+    // Unscored unless asked: a score samples thousands of images.
+    if !flags.iter().any(|f| f.starts_with("--eval-every")) {
+        line.push("--eval-every=0".into());
+    }
     line.extend(flags.iter().map(|f| f.to_string()));
     let set = FOLDER_DCGAN.set;
     run_gan(set, &GanArgs::parse_for(&FOLDER_DCGAN, line)).unwrap();
@@ -385,8 +389,18 @@ fn the_cifar10_subset_as_png_folders_reads_bit_exact_and_trains() {
         );
     }
     let out = dir.join("run");
-    folder_run(&photos, &out, &["--image-size=32", "--max-steps=20"]);
+    // The proxy metric scores steps 10 and 20.
+    let eval = ["--eval-every=10", "--eval-samples=200"];
+    folder_run(
+        &photos,
+        &out,
+        &[&["--image-size=32", "--max-steps=20"][..], &eval].concat(),
+    );
     let rows = metric_rows(&out);
     assert_eq!(rows.len(), 20);
-    assert!(out.join("latest.png").exists());
+    for row in [&rows[9], &rows[19]] {
+        let (fd, kid): (f64, f64) = (row[7].parse().unwrap(), row[13].parse().unwrap());
+        assert!(fd > 0.0 && fd.is_finite() && kid.is_finite(), "{row:?}");
+    }
+    assert!(out.join("latest.png").exists() && out.join("fd_curve.png").exists());
 }

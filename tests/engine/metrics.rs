@@ -4,8 +4,8 @@
 use crate::common::{cifar10_dir, gpu, mnist_dir};
 use duel::data::{Cifar10, GpuImages, ImageSet, Mnist, cifar10};
 use duel::metrics::{
-    Classifier, Gaussian, Readouts, Score, Scorer, default_classifier_path, frechet_distance,
-    sqrtm_psd, test_accuracy,
+    Classifier, Gaussian, Readouts, Scorer, default_classifier_path, frechet_distance, sqrtm_psd,
+    test_accuracy,
 };
 use duel::{Error, Tensor, ops};
 use nalgebra::DMatrix;
@@ -144,7 +144,7 @@ fn the_metric_scores_real_digits_near_the_floor_and_noise_far_from_it() {
     let (classifier, info) = Classifier::load(
         gpu(),
         ImageSet::Mnist,
-        &default_classifier_path(ImageSet::Mnist).unwrap(),
+        &default_classifier_path(ImageSet::Mnist),
     )
     .unwrap();
     let accuracy: f64 = info["test_accuracy"].parse().unwrap();
@@ -153,7 +153,9 @@ fn the_metric_scores_real_digits_near_the_floor_and_noise_far_from_it() {
         "the shipped classifier reports {accuracy}"
     );
     let data = Mnist::load(&mnist_dir()).unwrap();
-    let (scorer, floor) = Scorer::with_floor(gpu(), classifier, &data.train, &data.test).unwrap();
+    let shape = ImageSet::Mnist.image_shape();
+    let (scorer, floor) =
+        Scorer::with_floor(gpu(), classifier, &shape, &data.train, &data.test).unwrap();
     let test = GpuImages::upload(gpu(), &data.test.images, 10_000, &[1, 28, 28]).unwrap();
 
     let real = scorer.score_set(&test).unwrap();
@@ -202,7 +204,7 @@ fn the_metric_scores_real_digits_near_the_floor_and_noise_far_from_it() {
         // 1568-term dot products.
         assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
     }
-    assert_eq!(Score::new(&whole, &scorer.reference).unwrap().count, 700);
+    assert_eq!(scorer.score_readouts(&whole).unwrap().count, 700);
 }
 
 /// The shipped CIFAR-10 classifier: it loads, it scores the subset's test photos as
@@ -211,8 +213,7 @@ fn the_metric_scores_real_digits_near_the_floor_and_noise_far_from_it() {
 #[test]
 fn the_cifar10_metric_knows_photos_from_noise() {
     let set = ImageSet::Cifar10;
-    let (classifier, info) =
-        Classifier::load(gpu(), set, &default_classifier_path(set).unwrap()).unwrap();
+    let (classifier, info) = Classifier::load(gpu(), set, &default_classifier_path(set)).unwrap();
     let claimed: f64 = info["test_accuracy"].parse().unwrap();
     let data = Cifar10::load(&cifar10::find(Some(&cifar10_dir())).unwrap()).unwrap();
     let shape = set.image_shape();
@@ -228,7 +229,9 @@ fn the_cifar10_metric_knows_photos_from_noise() {
         "{accuracy} vs {claimed}"
     );
 
-    let (scorer, floor) = Scorer::with_floor(gpu(), classifier, &data.train, &data.test).unwrap();
+    let shape = set.image_shape();
+    let (scorer, floor) =
+        Scorer::with_floor(gpu(), classifier, &shape, &data.train, &data.test).unwrap();
     assert_eq!(floor.count, 4000);
     let real = scorer.score_set(&test).unwrap();
     assert!(real.fd < 1e-6, "the test set against itself: {real}");
@@ -240,4 +243,56 @@ fn the_cifar10_metric_knows_photos_from_noise() {
         })
         .unwrap();
     assert!(noise.fd > 10.0 * floor.fd, "noise {noise}, floor {floor}");
+    // KID is unbiased, so real photos against real photos come out near zero (of
+    // either sign), and noise far above.
+    assert!(
+        noise.kid > 10.0 * floor.kid.abs(),
+        "noise {noise}, floor {floor}"
+    );
+}
+
+/// An image folder's proxy metric: the CIFAR-10 classifier takes 64×64 images through
+/// a 2×2 box filter, so photos upscaled 2× (nearest) read exactly as the photos; grey
+/// images become three equal channels; other sides are refused with what it takes.
+#[test]
+fn the_folder_proxy_reads_upscaled_photos_as_the_photos() {
+    let folder = ImageSet::Folder {
+        side: 64,
+        channels: 3,
+        classes: 1,
+    };
+    let (classifier, _) =
+        Classifier::load(gpu(), folder, &default_classifier_path(folder)).unwrap();
+    let data = Cifar10::load(&cifar10::find(Some(&cifar10_dir())).unwrap()).unwrap();
+    let n = 50;
+    let photos = Tensor::from_slice(
+        gpu(),
+        &[n, 3, 32, 32],
+        &data.test.images[..n * 3072]
+            .iter()
+            .map(|&b| f32::from(b) / 127.5 - 1.0)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let up = ops::upsample(&photos, (2, 2)).unwrap();
+    // Four equal values times 1/4, summed: exact in f32 (a GPU's fused multiply-adds
+    // round the same, as every partial sum is a multiple of v/4).
+    assert_eq!(
+        classifier.input(&up).unwrap().to_vec().unwrap(),
+        photos.to_vec().unwrap()
+    );
+    let grey = Tensor::from_slice(gpu(), &[1, 1, 64, 64], &vec![0.5; 4096]).unwrap();
+    let rgb = classifier.input(&grey).unwrap();
+    assert_eq!(rgb.shape(), [1, 3, 32, 32]);
+    assert!(
+        rgb.to_vec()
+            .unwrap()
+            .iter()
+            .all(|&v| (v - 0.5).abs() < 1e-6)
+    );
+    let odd = Tensor::uninit(gpu(), &[1, 3, 48, 48]).unwrap();
+    let Err(err) = classifier.input(&odd) else {
+        panic!("48 is no multiple of 32")
+    };
+    assert!(err.to_string().contains("multiple of 32"), "{err}");
 }

@@ -279,7 +279,9 @@ fn label_accuracy_counts_the_samples_classified_as_asked() {
         confidence: vec![0.9; 4],
     };
     let reference = readouts.gaussian().unwrap();
-    let score = duel::metrics::Score::new(&readouts, &reference).unwrap();
+    let kid = duel::metrics::KidReference::new(readouts.features.clone(), duel::metrics::FEATURES)
+        .unwrap();
+    let score = duel::metrics::Score::new(&readouts, &reference, &kid).unwrap();
     assert_eq!(score.label_accuracy, None);
     let score = score.with_labels(&readouts, &[0, 1, 0, 3]);
     assert_eq!(score.label_accuracy, Some(0.75));

@@ -35,7 +35,7 @@ fn run(out: &Path, change: impl FnOnce(&mut TrainConfig)) -> duel::Result<()> {
         ndf: 16,
         ..ModelConfig::default()
     };
-    let classifier = duel::metrics::default_classifier_path(ImageSet::Mnist).unwrap();
+    let classifier = duel::metrics::default_classifier_path(ImageSet::Mnist);
     let metric = (config.eval_every > 0).then_some(classifier.as_path());
     let data = Dataset::load(gpu(), ImageSet::Mnist, Some(&mnist_dir()), metric)?;
     duel::gan::run(gpu(), &config, &model, &data)
