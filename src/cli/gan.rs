@@ -101,7 +101,7 @@ pub struct GanArgs {
     #[arg(long, default_value_t = 64)]
     pub image_size: usize,
     /// 3 for colour, 1 for grey: what a folder's images become.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
+    #[arg(long, default_value_t = 3, value_parser = parse_channels)]
     pub channels: u8,
     /// Where grids, metrics, plots and checkpoints go.
     #[arg(long, default_value = "out")]
@@ -326,4 +326,13 @@ pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
     }
     let data = Dataset::new(&gpu, set, &train, &test, classifier.as_deref())?;
     crate::gan::run_locked(&gpu, &config, &model, &data)
+}
+
+/// --channels: 1 or 3, refused at once otherwise rather than once the folder is read.
+fn parse_channels(value: &str) -> std::result::Result<u8, String> {
+    match value {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        _ => Err("use 1 (grey) or 3 (colour)".into()),
+    }
 }
