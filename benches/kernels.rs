@@ -2,9 +2,12 @@
 //!
 //! Each row times `reps` launches recorded into one compute pass, measured with
 //! timestamp queries where the adapter has them and wall time otherwise, after a
-//! warm-up launch that pays for pipeline compilation.
+//! warm-up launch that pays for pipeline compilation. The DCGAN rows run on the
+//! heuristic plans, then on plans tuned on this device (`GemmPolicy::Tuned`), whose
+//! tuning, in the warm-up launch, prints each GEMM's tuned and heuristic plans with
+//! their times.
 
-use duel::gpu::{GemmCore, GemmLoads, TILED_64, TILED_128};
+use duel::gpu::{GemmCore, GemmLoads, GemmPolicy, TILED_64, TILED_128};
 use duel::ops::ConvPass;
 use duel::{
     Activation, Conv2dSpec, ConvTranspose2dSpec, Gpu, Padding, Result, Tensor, TransposePadding,
@@ -99,24 +102,29 @@ fn matmul_case(
     let a = random(gpu, &if ta { [k, m] } else { [m, k] }, rng)?;
     let b = random(gpu, &if tb { [n, k] } else { [k, n] }, rng)?;
     let auto = gpu.gemm_plan(GemmLoads::Matrices, m, n, k);
-    let mut plans = vec![("auto", auto)];
+    // A tuning context picks its own plan on the first run (and prints it).
+    let mut plans = vec![if gpu.tunes() {
+        ("tuned", None)
+    } else {
+        ("auto", Some(auto))
+    }];
     if all_cores {
         for core in bench_cores(gpu) {
-            plans.push(("core", gpu.gemm_plan_on(core, m, n, k)));
+            plans.push(("core", Some(gpu.gemm_plan_on(core, m, n, k))));
         }
     }
     for (how, plan) in plans {
-        if how == "core" && plan == auto {
+        if how == "core" && plan == Some(auto) {
             continue;
         }
         let reps = if m * n * k >= 1 << 28 { 3 } else { 10 };
         let ms = time_op(gpu, reps, || {
-            ops::matmul_with(Some(plan), &a, &b, None, ta, tb, Activation::Identity).map(drop)
+            ops::matmul_with(plan, &a, &b, None, ta, tb, Activation::Identity).map(drop)
         })?;
         rows.push(Row {
             kernel: format!("{label} ({how})"),
             shape: format!("{m}x{k}x{n}"),
-            plan: plan.to_string(),
+            plan: plan.map_or(TUNED.to_string(), |p| p.to_string()),
             ms,
             gflops: Some(2.0 * (m * n * k) as f64 / ms / 1e6),
             gbps: None,
@@ -143,8 +151,14 @@ fn matmul_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
     Ok(())
 }
 
+/// What the plan column says of a tuning context's rows: the tuner prints each plan.
+const TUNED: &str = "tuned (printed above)";
+
 /// The plan a convolution pass runs on: one, or the first of its stride phases' plans.
 fn conv_plan(gpu: &Gpu, pass: ConvPass, g: &duel::conv_spec::ConvGeometry) -> Result<String> {
+    if gpu.tunes() {
+        return Ok(TUNED.to_string());
+    }
     let plans = ops::conv_gemm_plans(gpu, pass, g)?;
     let first = plans.first().map_or("none".to_string(), |p| p.to_string());
     Ok(if plans.iter().all(|p| Some(p) == plans.first()) {
@@ -286,7 +300,8 @@ fn conv_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>) -> Result<()> {
 /// both Dense layers' forward and gradients, and the three passes of each conv.
 fn dcgan_rows(gpu: &Gpu, rng: &mut StdRng, rows: &mut Vec<Row>, batch: usize) -> Result<()> {
     let b = batch;
-    let label = |what: &str| format!("dcgan b{b} {what}");
+    let tuned = if gpu.tunes() { " tuned" } else { "" };
+    let label = |what: &str| format!("dcgan b{b}{tuned} {what}");
     // (label, (M, K, N), transposes). G's Dense 100 -> 6272: forward, and its weight
     // gradient Xᵀ·dY (z needs no gradient). D's Dense 6272 -> 1: forward, input
     // gradient dY·Wᵀ, weight gradient Xᵀ·dY.
@@ -585,8 +600,18 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         conv_rows(&gpu, &mut rng, &mut rows)?;
     }
     if wanted("dcgan") {
-        for batch in [32, 64] {
-            dcgan_rows(&gpu, &mut rng, &mut rows, batch)?;
+        // The heuristic plans (or those DUEL_GEMM / DUEL_TUNE ask for), then plans
+        // tuned here, whose choice the tuner prints beside the heuristic's time.
+        let tuned = gpu.with_gemm(GemmPolicy::Tuned)?;
+        let contexts = if gpu.tunes() {
+            vec![&gpu]
+        } else {
+            vec![&gpu, &tuned]
+        };
+        for context in contexts {
+            for batch in [32, 64] {
+                dcgan_rows(context, &mut rng, &mut rows, batch)?;
+            }
         }
     }
     if filter.is_none() || !["matmul", "conv", "dcgan"].iter().any(|k| wanted(k)) {

@@ -1,10 +1,14 @@
 //! Milliseconds per DCGAN training step (one D step and one G step, batch 64, the
-//! default model) beside the GPU time of its kernels, so the overhead shows:
+//! default model) beside the GPU time of its kernels, so the overhead shows; first with
+//! the GEMM plans the environment asks for (the heuristic ones unless `DUEL_GEMM` or
+//! `DUEL_TUNE` say otherwise), then with plans tuned on this device
+//! (`GemmPolicy::Tuned`), each GEMM timed on its first use:
 //! `cargo bench --bench train_step [-- --json PATH] [--profile] [--batch N]`; `--profile` adds
-//! the time of each kernel.
+//! the time of each kernel. The JSON holds the first measurement.
 
 use duel::data::{GpuImages, Mnist, mnist};
 use duel::gan::{Gan, ModelConfig, Recipe, Schedule};
+use duel::gpu::GemmPolicy;
 use duel::{Gpu, Result};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -30,13 +34,50 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .position(|a| a == "--batch")
         .and_then(|i| argv.get(i + 1))
         .map_or(Ok(64), |b| b.parse())?;
+    let untuned = measure(&gpu, &images, batch, &argv)?;
+    if let Some(path) = json {
+        let Figures {
+            ms,
+            kernel_ms,
+            dispatches,
+        } = untuned;
+        let body = format!(
+            "{{\"ms_per_step\": {ms:.3}, \"kernel_ms_per_step\": {kernel_ms:.3}, \"dispatches_per_step\": {dispatches:.0}}}\n"
+        );
+        duel::io::write_bytes(std::path::Path::new(&path), body.as_bytes())?;
+        println!("wrote {path}");
+    }
+    if !gpu.tunes() {
+        println!("\nwith GEMM plans tuned on this device (DUEL_TUNE=on):");
+        let tuned = gpu.with_gemm(GemmPolicy::Tuned)?;
+        let started = Instant::now();
+        measure(&tuned, &images, batch, &argv)?;
+        let (shapes, spent) = tuned.tuning_stats();
+        println!(
+            "tuning: {shapes} GEMM shapes in {:.1} s, of {:.1} s in all",
+            spent.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+struct Figures {
+    ms: f64,
+    kernel_ms: f64,
+    dispatches: f64,
+}
+
+/// Trains the default model on `gpu` from its first step and prints, then returns,
+/// what a step costs once warm.
+fn measure(gpu: &Gpu, images: &GpuImages, batch: usize, argv: &[String]) -> Result<Figures> {
     let model = ModelConfig::default();
-    let mut gan = Gan::new(&gpu, &model, &Recipe::default(), batch)?;
-    let mut schedule = Schedule::new(&gpu, model.seed, batch, model.nz, &images)?;
+    let mut gan = Gan::new(gpu, &model, &Recipe::default(), batch)?;
+    let mut schedule = Schedule::new(gpu, model.seed, batch, model.nz, images)?;
     let mut step = 0;
     let mut run_step = |gan: &mut Gan| -> Result<()> {
-        let (real, z, seed) = schedule.inputs(&images, step)?;
-        gan.step(&gpu, &real, None, z, seed, true)?;
+        let (real, z, seed) = schedule.inputs(images, step)?;
+        gan.step(gpu, &real, None, z, seed, true)?;
         step += 1;
         Ok(())
     };
@@ -89,12 +130,9 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         }
         gpu.set_profiling(false)?;
     }
-    if let Some(path) = json {
-        let body = format!(
-            "{{\"ms_per_step\": {ms:.3}, \"kernel_ms_per_step\": {kernel_ms:.3}, \"dispatches_per_step\": {dispatches:.0}}}\n"
-        );
-        duel::io::write_bytes(std::path::Path::new(&path), body.as_bytes())?;
-        println!("wrote {path}");
-    }
-    Ok(())
+    Ok(Figures {
+        ms,
+        kernel_ms,
+        dispatches,
+    })
 }

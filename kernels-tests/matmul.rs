@@ -6,20 +6,29 @@
 //! error of order 0.1 or more) fails by orders of magnitude.
 
 use crate::common::{
-    ACTIVATION_ATOL, ACTIVATIONS, EPS, GEMM_CORES, assert_close, random_array, rng, runs_here,
+    ACTIVATION_ATOL, ACTIVATIONS, EPS, GEMM_CORES, assert_close, gpu, random_array, rng, runs_here,
     upload,
 };
-use duel::gpu::GemmPlan;
+use duel::gpu::{GemmPlan, all_candidate_cores};
 use duel::reference as r;
 use duel::{Activation, ops};
 
-/// Every core in `GEMM_CORES` that this adapter runs, whole and with K split in three
+/// Every core in `GEMM_CORES`, and every core the tuner may time here or on a GPU
+/// (`GemmPolicy::Tuned`), that this adapter runs, whole and with K split in three
 /// (odd, so slices of the test shapes' K come out uneven).
 pub fn plans() -> Vec<GemmPlan> {
-    GEMM_CORES
-        .iter()
-        .filter(|c| runs_here(**c))
-        .flat_map(|&c| [GemmPlan::new(c, 1), GemmPlan::new(c, 3)])
+    // Here, and on a GPU with 32-lane subgroups (whose subgroup core runs_here drops).
+    let mut cores = GEMM_CORES.to_vec();
+    let tuned = [gpu().subgroup_size(), Some(32)].map(all_candidate_cores);
+    for core in tuned.into_iter().flatten() {
+        if !cores.contains(&core) {
+            cores.push(core);
+        }
+    }
+    cores
+        .into_iter()
+        .filter(|&c| runs_here(c))
+        .flat_map(|c| [GemmPlan::new(c, 1), GemmPlan::new(c, 3)])
         .collect()
 }
 
@@ -156,4 +165,46 @@ pub fn named_launchers_and_backward_match_reference() {
         4.0 * 33.0 * EPS,
         4.0 * EPS,
     );
+}
+
+/// A tuning context (`GemmPolicy::Tuned`) times its candidates on the real operands,
+/// then records the winner: the result matches the reference whichever plan won, the
+/// shape is tuned once (its second launch reuses the plan), and a transposed GEMM of
+/// the same size is tuned apart.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_tuned_matmul_matches_reference_and_is_tuned_once() {
+    use crate::common::upload_to;
+    let tuned = gpu().with_gemm(duel::gpu::GemmPolicy::Tuned).unwrap();
+    let mut rng = rng(500);
+    let (m, k, n) = (65, 300, 130);
+    let a = random_array(&mut rng, &[m, k], -1.0, 1.0);
+    let b = random_array(&mut rng, &[k, n], -1.0, 1.0);
+    let (ga, gb) = (upload_to(&tuned, &a), upload_to(&tuned, &b));
+    let tol = 4.0 * k as f64 * EPS;
+    for round in 0..2 {
+        let got = ops::matmul(&ga, &gb).unwrap();
+        assert_close(
+            &format!("tuned matmul, round {round}"),
+            &got,
+            &r::matmul(&a, &b),
+            tol,
+            4.0 * EPS,
+        );
+        assert_eq!(tuned.tuning_stats().0, 1);
+    }
+    let at = random_array(&mut rng, &[k, m], -1.0, 1.0);
+    let got = ops::matmul_with(
+        None,
+        &upload_to(&tuned, &at),
+        &gb,
+        None,
+        true,
+        false,
+        Activation::Identity,
+    )
+    .unwrap();
+    let want = r::matmul_with(&at, &b, None, true, false, Activation::Identity);
+    assert_close("tuned matmul Aᵀ·B", &got, &want, tol, 4.0 * EPS);
+    assert_eq!(tuned.tuning_stats().0, 2);
 }

@@ -50,7 +50,8 @@ impl std::fmt::Display for AdapterReport {
 }
 
 /// Which adapters to consider, and how GEMMs run on the one chosen.
-/// `GpuOptions::from_env()` reads `WGPU_BACKEND`, `WGPU_ADAPTER_NAME` and `DUEL_GEMM`;
+/// `GpuOptions::from_env()` reads `WGPU_BACKEND`, `WGPU_ADAPTER_NAME`, `DUEL_GEMM` and
+/// `DUEL_TUNE`;
 /// `Gpu::new()` uses exactly that.
 #[derive(Debug, Clone)]
 pub struct GpuOptions {
@@ -101,14 +102,16 @@ impl GpuOptions {
             adapter_name: std::env::var("WGPU_ADAPTER_NAME")
                 .ok()
                 .filter(|n| !n.is_empty()),
-            gemm: gemm_policy_from_env(),
+            gemm: gemm_policy_from_env()?,
         })
     }
 }
 
 /// `DUEL_GEMM=portable|subgroup8|subgroup32|tiled64|tiled128` forces one core, for
-/// comparison; unset or anything else leaves the choice to the engine.
-fn gemm_policy_from_env() -> GemmPolicy {
+/// comparison; unset or anything else leaves the choice to the engine, which
+/// `DUEL_TUNE=on` makes time its candidate plans (`GemmPolicy::Tuned`; `off`, the
+/// default, keeps the heuristic plans).
+fn gemm_policy_from_env() -> Result<GemmPolicy> {
     let core = match std::env::var("DUEL_GEMM").as_deref() {
         Ok("portable") => GemmCore::Portable {
             wg_x: 16,
@@ -123,9 +126,18 @@ fn gemm_policy_from_env() -> GemmPolicy {
         },
         Ok("tiled64") => TILED_64,
         Ok("tiled128") => TILED_128,
-        _ => return GemmPolicy::Auto,
+        _ => {
+            return match std::env::var("DUEL_TUNE").as_deref() {
+                Err(_) | Ok("" | "off") => Ok(GemmPolicy::Auto),
+                Ok("on") => Ok(GemmPolicy::Tuned),
+                Ok(other) => Err(Error::Usage(format!(
+                    "DUEL_TUNE={other}: use on (time each GEMM's candidate plans on first \
+                     use) or off (the heuristic plans)"
+                ))),
+            };
+        }
     };
-    GemmPolicy::Core(core)
+    Ok(GemmPolicy::Core(core))
 }
 
 async fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {

@@ -40,13 +40,17 @@ pub enum GemmPolicy {
     Core(GemmCore),
     /// This core and split for every GEMM (tests and benches).
     Plan(GemmPlan),
+    /// `Auto`'s plans, each replaced by the fastest plan this adapter ran when timed
+    /// on the GEMM's first use (see `gemm_tune`; `DUEL_TUNE=on`). Where nothing can
+    /// be timed without blocking (the browser), `Auto`.
+    Tuned,
 }
 
 impl GemmPolicy {
     /// The subgroup size that a forced GEMM core needs, if it needs one.
     pub(crate) fn lanes(self) -> Option<u32> {
         match self {
-            GemmPolicy::Auto | GemmPolicy::AutoAs(_) => None,
+            GemmPolicy::Auto | GemmPolicy::AutoAs(_) | GemmPolicy::Tuned => None,
             GemmPolicy::Core(core) => core.lanes(),
             GemmPolicy::Plan(plan) => plan.core.lanes(),
         }
@@ -100,11 +104,11 @@ pub const TILED_64X4: GemmCore = GemmCore::Tiled {
 
 /// GEMMs with at most this many rows (a convolution with one output channel) get a
 /// portable core only as tall as they need, since a big tile would waste most of its work.
-const SMALL_M: usize = 8;
+pub(super) const SMALL_M: usize = 8;
 
 /// A slice of K shorter than this costs more in partial sums than it saves.
-const MIN_K_PER_SPLIT: usize = 256;
-const MAX_SPLITS: usize = 32;
+pub(super) const MIN_K_PER_SPLIT: usize = 256;
+pub(super) const MAX_SPLITS: usize = 32;
 
 /// How many workgroups fill the device. wgpu reports no count of compute units, so
 /// this is an estimate from the device type that wgpu does report, sized for the

@@ -9,6 +9,9 @@ mod blocking;
 mod context;
 mod gemm_core;
 mod gemm_plan;
+// The browser can't time a GEMM without blocking, so it only lists the candidates.
+#[cfg_attr(not(feature = "native"), allow(dead_code))]
+pub(crate) mod gemm_tune;
 mod kernels;
 mod pool;
 mod profiler;
@@ -19,6 +22,9 @@ pub use context::list_adapters;
 pub use context::{AdapterReport, GpuOptions};
 pub use gemm_core::{GemmCore, PARTIALS_BINDING, tiled_shape_ok};
 pub use gemm_plan::{GemmLoads, GemmPlan, GemmPolicy, TILED_4X64, TILED_64, TILED_64X4, TILED_128};
+#[cfg(feature = "native")]
+use gemm_tune::TuneKey;
+pub use gemm_tune::all_candidate_cores;
 pub use kernels::{SHADER_FILES, ShaderKind, gemm_source, includes, shader_kind, shader_source};
 pub use pool::PoolStats;
 pub use profiler::KernelTime;
@@ -48,6 +54,8 @@ pub(crate) struct GpuInner {
     gemm_policy: GemmPolicy,
     /// Workgroups that fill the device (see `gemm_plan::fill_workgroups`).
     fill: usize,
+    /// `GemmPolicy::Tuned`'s winners, and the time spent finding them.
+    tuned: Mutex<gemm_tune::Tuned>,
     pool: Mutex<BufferPool>,
     kernels: Mutex<KernelCache>,
     recorder: Mutex<Recorder>,
@@ -134,6 +142,7 @@ impl Gpu {
             limits,
             gemm_policy: gemm,
             fill,
+            tuned: Mutex::new(gemm_tune::Tuned::default()),
             pool: Mutex::new(BufferPool::default()),
             kernels: Mutex::new(KernelCache::default()),
             recorder: Mutex::new(recorder),
@@ -186,7 +195,9 @@ impl Gpu {
         match self.0.gemm_policy {
             GemmPolicy::Plan(plan) => plan,
             GemmPolicy::Core(core) => self.gemm_plan_on(core, m, n, k),
-            GemmPolicy::Auto => gemm_plan::auto_plan(&self.0.report, self.0.fill, loads, m, n, k),
+            GemmPolicy::Auto | GemmPolicy::Tuned => {
+                gemm_plan::auto_plan(&self.0.report, self.0.fill, loads, m, n, k)
+            }
             GemmPolicy::AutoAs(device_type) => {
                 let report = AdapterReport {
                     device_type,
@@ -196,6 +207,31 @@ impl Gpu {
                 gemm_plan::auto_plan(&report, fill, loads, m, n, k)
             }
         }
+    }
+
+    /// Whether GEMMs time their candidate plans on first use (`GemmPolicy::Tuned`).
+    pub fn tunes(&self) -> bool {
+        cfg!(feature = "native") && self.0.gemm_policy == GemmPolicy::Tuned
+    }
+
+    /// The plan tuned for `key`, if it has been.
+    #[cfg(feature = "native")]
+    pub(crate) fn tuned_plan(&self, key: &TuneKey) -> Option<GemmPlan> {
+        lock(&self.0.tuned).plans.get(key).copied()
+    }
+
+    /// Keeps `plan` as `key`'s, found in `spent`.
+    #[cfg(feature = "native")]
+    pub(crate) fn keep_tuned(&self, key: TuneKey, plan: GemmPlan, spent: std::time::Duration) {
+        let mut tuned = lock(&self.0.tuned);
+        tuned.plans.insert(key, plan);
+        tuned.spent += spent;
+    }
+
+    /// GEMM shapes tuned so far, and the time spent tuning them.
+    pub fn tuning_stats(&self) -> (usize, std::time::Duration) {
+        let tuned = lock(&self.0.tuned);
+        (tuned.plans.len(), tuned.spent)
     }
 
     /// `core` with the split of K that fills this adapter for C (m, n) over k.

@@ -30,9 +30,8 @@ fn key(gemm: &Gemm<'_, impl bytemuck::Pod>, plan: GemmPlan, entry: &'static str)
 
 impl<P: bytemuck::Pod> Gemm<'_, P> {
     /// Records the GEMM on `plan`, or on the one the adapter picks for (m, n, k) when
-    /// it is `None`; `buffers` bind in order from binding 1, as the prelude declares
-    /// them. A split plan adds a pooled scratch buffer of partial sums and a second
-    /// dispatch that reduces them in a fixed order.
+    /// it is `None` (timed first, under `GemmPolicy::Tuned`); `buffers` bind in order
+    /// from binding 1, as the prelude declares them.
     pub fn launch(
         &self,
         gpu: &crate::Gpu,
@@ -43,8 +42,24 @@ impl<P: bytemuck::Pod> Gemm<'_, P> {
         if m == 0 || n == 0 {
             return Ok(());
         }
-        let plan =
-            plan.unwrap_or_else(|| gpu.gemm_plan(self.loads, m as usize, n as usize, k as usize));
+        let plan = match plan {
+            Some(plan) => plan,
+            None => {
+                let heuristic = gpu.gemm_plan(self.loads, m as usize, n as usize, k as usize);
+                if gpu.tunes() {
+                    self.tuned(gpu, heuristic, buffers)?
+                } else {
+                    heuristic
+                }
+            }
+        };
+        self.record(gpu, plan, buffers)
+    }
+
+    /// Records the GEMM on `plan`. A split plan adds a pooled scratch buffer of partial
+    /// sums and a second dispatch that reduces them in a fixed order.
+    fn record(&self, gpu: &crate::Gpu, plan: GemmPlan, buffers: &[BufferRange]) -> Result<()> {
+        let (m, n, _) = self.mnk;
         let (tile_m, tile_n) = plan.core.tile();
         let groups = [n.div_ceil(tile_n), m.div_ceil(tile_m), plan.splits];
         let max = gpu.limits().max_compute_workgroups_per_dimension;
@@ -78,5 +93,106 @@ impl<P: bytemuck::Pod> Gemm<'_, P> {
             reduce_groups,
         );
         Ok(())
+    }
+
+    /// The plan tuned for this GEMM's prelude, parameters and constants: on first
+    /// sight, the candidates run on the real operands (each run overwrites the output,
+    /// which the final recording then writes for real), timed by the GPU's clock: every
+    /// core unsplit, then the fastest `FINALISTS` with K split 2, 4, … ways until a
+    /// split is no faster. Plans the device can't launch at this size are passed over.
+    #[cfg(feature = "native")]
+    fn tuned(
+        &self,
+        gpu: &crate::Gpu,
+        heuristic: GemmPlan,
+        buffers: &[BufferRange],
+    ) -> Result<GemmPlan> {
+        use crate::gpu::gemm_tune::{FINALISTS, HOPELESS, RUNS, first_round, median, pick, splits};
+        use std::time::Duration;
+        let constants: Vec<String> = self
+            .constants
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        let key = (
+            self.prelude,
+            bytemuck::bytes_of(self.params).to_vec(),
+            constants.join(","),
+        );
+        if let Some(plan) = gpu.tuned_plan(&key) {
+            return Ok(plan);
+        }
+        let started = web_time::Instant::now();
+        let (m, n, k) = self.mnk;
+        let (m, n, k) = (m as usize, n as usize, k as usize);
+        let mut timed: Vec<(GemmPlan, Duration)> = Vec::new();
+        // The median of RUNS runs, or None for a plan that can't launch here or whose
+        // first run is HOPELESS times the best so far.
+        let time = |plan: GemmPlan, timed: &[(GemmPlan, Duration)]| -> Result<Option<Duration>> {
+            let run = || gpu.time(|| self.record(gpu, plan, buffers));
+            let first = match run() {
+                Err(Error::TooLarge(_)) => return Ok(None),
+                first => first?,
+            };
+            let best = timed
+                .iter()
+                .map(|(_, t)| t.as_secs_f64())
+                .fold(f64::INFINITY, f64::min);
+            if first.as_secs_f64() > HOPELESS * best {
+                return Ok(None);
+            }
+            let mut runs = vec![first];
+            for _ in 1..RUNS {
+                runs.push(run()?);
+            }
+            Ok(Some(median(runs)))
+        };
+        for plan in first_round(gpu.adapter(), heuristic, m, n) {
+            if let Some(t) = time(plan, &timed)? {
+                timed.push((plan, t));
+            }
+        }
+        let mut finalists: Vec<(GemmPlan, Duration)> = timed
+            .iter()
+            .filter(|(p, _)| p.splits == 1)
+            .copied()
+            .collect();
+        finalists.sort_by_key(|&(_, t)| t);
+        for (unsplit, mut last) in finalists.into_iter().take(FINALISTS) {
+            for s in splits(k) {
+                let plan = GemmPlan::new(unsplit.core, s);
+                let Some(t) = time(plan, &timed)? else { break };
+                timed.push((plan, t));
+                if t >= last {
+                    break;
+                }
+                last = t;
+            }
+        }
+        let plan = pick(heuristic, &timed);
+        let spent = started.elapsed();
+        let ms = |p: GemmPlan| {
+            timed
+                .iter()
+                .find(|(q, _)| *q == p)
+                .map_or("-".to_string(), |(_, t)| {
+                    format!("{:.2}", t.as_secs_f64() * 1e3)
+                })
+        };
+        eprintln!(
+            "tuned {} {m}×{n} over {k} in {:.1} s: {plan} {} ms (heuristic {heuristic} {} ms)",
+            self.prelude,
+            spent.as_secs_f64(),
+            ms(plan),
+            ms(heuristic)
+        );
+        gpu.keep_tuned(key, plan, spent);
+        Ok(plan)
+    }
+
+    /// Nothing can be timed without blocking here: the heuristic plan.
+    #[cfg(not(feature = "native"))]
+    fn tuned(&self, _: &crate::Gpu, heuristic: GemmPlan, _: &[BufferRange]) -> Result<GemmPlan> {
+        Ok(heuristic)
     }
 }
