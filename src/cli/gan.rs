@@ -325,6 +325,9 @@ pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
         )));
     }
     let data = Dataset::new(&gpu, set, &train, &test, classifier.as_deref())?;
+    // The images now live on the GPU, which on a CPU device is host memory too: the
+    // decoded copy goes before training rather than after.
+    drop((train, test));
     crate::gan::run_locked(&gpu, &config, &model, &data)
 }
 
