@@ -58,25 +58,13 @@ fn time_op(gpu: &Gpu, reps: usize, mut op: impl FnMut() -> Result<()>) -> Result
 fn bench_cores(gpu: &Gpu) -> Vec<GemmCore> {
     let report = gpu.adapter();
     if report.device_type == wgpu::DeviceType::Cpu {
-        let mut cores = vec![GemmCore::Portable {
-            wg_x: 8,
-            wg_y: 1,
-            rows: 32,
-        }];
+        let mut cores = vec![GemmCore::PORTABLE_CPU];
         if gpu.subgroup_size() == Some(8) {
             cores.push(GemmCore::SUBGROUP8);
         }
         return cores;
     }
-    let mut cores = vec![
-        GemmCore::Portable {
-            wg_x: 16,
-            wg_y: 16,
-            rows: 8,
-        },
-        TILED_64,
-        TILED_128,
-    ];
+    let mut cores = vec![GemmCore::PORTABLE_GPU, TILED_64, TILED_128];
     // Rows must be a multiple of the lanes; 64 lanes would need 64 rows × 4 columns each.
     if let Some(lanes @ (16 | 32)) = gpu.subgroup_size() {
         cores.push(GemmCore::Subgroup {

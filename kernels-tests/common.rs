@@ -101,11 +101,7 @@ pub fn assert_slice_close(what: &str, got: &[f32], want: &Array, atol: f64, rtol
 /// the 32-lane GPU core has, both GPU tiled cores, and tiled cores where each
 /// invocation fetches more than one vec4 of A and of B per slice.
 pub const GEMM_CORES: [GemmCore; 12] = [
-    GemmCore::Portable {
-        wg_x: 8,
-        wg_y: 1,
-        rows: 32,
-    },
+    GemmCore::PORTABLE_CPU,
     PORTABLE_GPU,
     GemmCore::Portable {
         wg_x: 8,
@@ -139,27 +135,11 @@ pub const GEMM_CORES: [GemmCore; 12] = [
     },
 ];
 
-/// The portable core shaped for a GPU.
-pub const PORTABLE_GPU: GemmCore = GemmCore::Portable {
-    wg_x: 16,
-    wg_y: 16,
-    rows: 8,
-};
-
-/// The 8-lane subgroup core at the 32-lane GPU core's shape: 32 rows, 4 columns a lane.
-pub const SUBGROUP8_NARROW: GemmCore = GemmCore::Subgroup {
-    lanes: 8,
-    rows: 32,
-    cols: 4,
-};
-
-/// The 32-lane subgroup core that a GPU gets: validated by naga here, though lavapipe's
-/// 8-lane subgroups can't run it (its 8-lane twin above runs the same generator).
-pub const SUBGROUP32: GemmCore = GemmCore::Subgroup {
-    lanes: 32,
-    rows: 32,
-    cols: 4,
-};
+pub const PORTABLE_GPU: GemmCore = GemmCore::PORTABLE_GPU;
+pub const SUBGROUP8_NARROW: GemmCore = GemmCore::SUBGROUP8_NARROW;
+/// Validated by naga here, though lavapipe's 8-lane subgroups can't run it (its
+/// 8-lane twin, SUBGROUP8_NARROW, runs the same generator).
+pub const SUBGROUP32: GemmCore = GemmCore::SUBGROUP32;
 
 /// Whether the browser's engine ever plans `core` for a convolution: not the portable
 /// cores, which Chromium's SwiftShader crashes compiling around a convolution's loads

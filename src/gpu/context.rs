@@ -113,17 +113,9 @@ impl GpuOptions {
 /// default, keeps the heuristic plans).
 fn gemm_policy_from_env() -> Result<GemmPolicy> {
     let core = match std::env::var("DUEL_GEMM").as_deref() {
-        Ok("portable") => GemmCore::Portable {
-            wg_x: 16,
-            wg_y: 16,
-            rows: 8,
-        },
+        Ok("portable") => GemmCore::PORTABLE_GPU,
         Ok("subgroup8") => GemmCore::SUBGROUP8,
-        Ok("subgroup32") => GemmCore::Subgroup {
-            lanes: 32,
-            rows: 32,
-            cols: 4,
-        },
+        Ok("subgroup32") => GemmCore::SUBGROUP32,
         Ok("tiled64") => TILED_64,
         Ok("tiled128") => TILED_128,
         _ => {

@@ -88,6 +88,30 @@ impl GemmCore {
         rows: 64,
         cols: 8,
     };
+    /// The 8-lane subgroup core at the 32-lane core's shape: 32 rows, 4 columns a lane.
+    pub const SUBGROUP8_NARROW: GemmCore = GemmCore::Subgroup {
+        lanes: 8,
+        rows: 32,
+        cols: 4,
+    };
+    /// The 32-lane subgroup core that a GPU gets.
+    pub const SUBGROUP32: GemmCore = GemmCore::Subgroup {
+        lanes: 32,
+        rows: 32,
+        cols: 4,
+    };
+    /// The portable core a CPU device gets: 8 lanes wide, 32 rows each.
+    pub const PORTABLE_CPU: GemmCore = GemmCore::Portable {
+        wg_x: 8,
+        wg_y: 1,
+        rows: 32,
+    };
+    /// The portable core shaped for a GPU.
+    pub const PORTABLE_GPU: GemmCore = GemmCore::Portable {
+        wg_x: 16,
+        wg_y: 16,
+        rows: 8,
+    };
 
     /// Rows × columns of C that one workgroup computes.
     pub fn tile(self) -> (u32, u32) {

@@ -160,11 +160,7 @@ pub fn auto_core(
         return if eight_lanes {
             GemmCore::SUBGROUP8
         } else {
-            GemmCore::Portable {
-                wg_x: 8,
-                wg_y: 1,
-                rows: 32,
-            }
+            GemmCore::PORTABLE_CPU
         };
     }
     if workgroups(TILED_128, m, n) >= 2 * units {

@@ -40,16 +40,8 @@ pub const HOPELESS: f64 = 2.0;
 /// tiled cores, and the thin tiled cores where m or n is at most 4.
 fn candidate_cores(lanes: Option<u32>, m: usize, n: usize) -> Vec<GemmCore> {
     let mut cores = vec![
-        GemmCore::Portable {
-            wg_x: 8,
-            wg_y: 1,
-            rows: 32,
-        },
-        GemmCore::Portable {
-            wg_x: 16,
-            wg_y: 16,
-            rows: 8,
-        },
+        GemmCore::PORTABLE_CPU,
+        GemmCore::PORTABLE_GPU,
         TILED_64,
         TILED_128,
     ];
@@ -62,19 +54,8 @@ fn candidate_cores(lanes: Option<u32>, m: usize, n: usize) -> Vec<GemmCore> {
         }));
     }
     match lanes {
-        Some(8) => cores.extend([
-            GemmCore::SUBGROUP8,
-            GemmCore::Subgroup {
-                lanes: 8,
-                rows: 32,
-                cols: 4,
-            },
-        ]),
-        Some(32) => cores.push(GemmCore::Subgroup {
-            lanes: 32,
-            rows: 32,
-            cols: 4,
-        }),
+        Some(8) => cores.extend([GemmCore::SUBGROUP8, GemmCore::SUBGROUP8_NARROW]),
+        Some(32) => cores.push(GemmCore::SUBGROUP32),
         _ => {}
     }
     if m <= 4 {
