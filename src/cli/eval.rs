@@ -6,7 +6,7 @@
 
 use crate::data::{GpuImages, ImageSet, read_idx};
 use crate::gan::{Gan, MAX_SAMPLES, ModelConfig};
-use crate::metrics::{Classifier, Score, Scorer, default_classifier_path};
+use crate::metrics::{Classifier, Score, Scorer, default_classifier_path, proxy_takes};
 use crate::{Error, Gpu, Result};
 use clap::{ArgGroup, Parser};
 use std::path::{Path, PathBuf};
@@ -165,7 +165,7 @@ fn load_generator(gpu: &Gpu, path: &Path) -> Result<(ImageSet, Samples)> {
     // scored as CIFAR-10, its samples box-filtered to 32×32 (`Classifier::input`).
     let set = match model.image[..] {
         [1, 28, 28] => ImageSet::Mnist,
-        [c, h, w] if (c == 1 || c == 3) && h == w && h % 32 == 0 => ImageSet::Cifar10,
+        _ if proxy_takes(&model.image) => ImageSet::Cifar10,
         _ => {
             return Err(Error::Data(format!(
                 "{name} makes {:?} images, which no classifier takes",

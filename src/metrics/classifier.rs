@@ -29,6 +29,13 @@ pub fn scored_with(set: ImageSet) -> ImageSet {
     }
 }
 
+/// Whether the CIFAR-10 classifier takes images of `shape` (C, H, W) through its
+/// proxy's box filter (`Classifier::input`): grey or RGB, square, a side that is a
+/// multiple of 32.
+pub fn proxy_takes(shape: &[usize]) -> bool {
+    matches!(*shape, [c, h, w] if (c == 1 || c == 3) && h == w && h % 32 == 0)
+}
+
 /// What a set's classifier is called: its example, weights file and checkpoint tag.
 fn stem(set: ImageSet) -> &'static str {
     match scored_with(set) {
@@ -101,7 +108,7 @@ impl Classifier {
         }
         let proxy = self.set == ImageSet::Cifar10;
         match *shape {
-            [_, c, h, w] if proxy && (c == 1 || c == 3) && h == w && h % 32 == 0 => {
+            [_, c, h, _] if proxy && proxy_takes(&shape[1..]) => {
                 let f = h / 32;
                 // (3, C, f, f): output channel o averages input channel o (or the one).
                 let taps = f * f;

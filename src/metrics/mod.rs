@@ -13,7 +13,9 @@ mod score;
 #[cfg(feature = "native")]
 mod train;
 
-pub use classifier::{CLASSES, Classifier, FEATURES, default_classifier_path, scored_with};
+pub use classifier::{
+    CLASSES, Classifier, FEATURES, default_classifier_path, proxy_takes, scored_with,
+};
 pub use frechet::{Gaussian, frechet_distance, sqrtm_psd};
 pub use kid::KidReference;
 pub use score::{CONFIDENT, Readouts, SCORE_BATCH, Score, Scorer};
