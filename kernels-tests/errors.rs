@@ -61,6 +61,7 @@ pub fn a_missing_adapter_says_how_to_get_one() {
         backends: wgpu::Backends::all(),
         adapter_name: Some("no such adapter".into()),
         gemm: GemmPolicy::Auto,
+        plan_cache: None,
     };
     match Gpu::with_options(&options) {
         Err(Error::NoAdapter(m)) => assert!(m.contains("no such adapter"), "{m}"),
@@ -72,6 +73,7 @@ pub fn a_missing_adapter_says_how_to_get_one() {
         backends: wgpu::Backends::METAL,
         adapter_name: None,
         gemm: GemmPolicy::Auto,
+        plan_cache: None,
     };
     if cfg!(target_os = "linux") {
         match Gpu::with_options(&options) {

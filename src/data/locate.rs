@@ -4,8 +4,8 @@
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
-/// The user cache directory of the data set `set` ("mnist", "cifar10"), if a home
-/// directory is known.
+/// Where `set` lives in duel's user cache, if a home directory is known: a data set's
+/// directory ("mnist", "cifar10"), or a cache file such as "plans.json".
 pub fn cache_dir(set: &str) -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)

@@ -408,7 +408,9 @@ impl Gan {
     }
 
     /// The checkpoint's bytes (safetensors; see `checkpoint::encode`): every tensor,
-    /// `metadata`, and the Adam step counts. `name` is what errors call it.
+    /// `metadata`, the Adam step counts, and the plan of every GEMM run so far (which
+    /// `load_bytes` takes, so a resumed run sums in the same order). `name` is what
+    /// errors call it.
     pub async fn checkpoint_bytes(
         &self,
         mut metadata: BTreeMap<String, String>,
@@ -416,6 +418,7 @@ impl Gan {
     ) -> Result<Vec<u8>> {
         metadata.insert("adam_steps".into(), self.d_opt.steps().to_string());
         metadata.insert("adam_steps_g".into(), self.g_opt.steps().to_string());
+        metadata.extend([self.ones.gpu().plans_metadata()]);
         let (named, _) = self.tensors();
         let refs: Vec<(String, &Tensor)> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
         checkpoint::encode(&refs, &metadata, name).await
@@ -447,6 +450,10 @@ impl Gan {
             .fold((String::new(), 0.0), |a, b| if b.1 > a.1 { b } else { a });
         self.g_opt.set_steps(steps_g);
         self.d_opt.set_steps(steps_d);
+        // The GEMMs go on summing in the order the checkpoint's run did.
+        if let Some(note) = self.ones.gpu().resume_plans(&metadata, name) {
+            eprintln!("note: {note}");
+        }
         Ok(Restored { metadata, largest })
     }
 }

@@ -21,9 +21,14 @@ Safari 26), and check that its GPU is not blocklisted (chrome://gpu).";
 #[derive(Debug, Clone)]
 pub struct AdapterReport {
     pub name: String,
+    /// The backend's vendor and device ids (PCI ids on most GPUs).
+    pub vendor: u32,
+    pub device: u32,
     pub backend: wgpu::Backend,
     pub device_type: wgpu::DeviceType,
     pub driver: String,
+    /// The driver's version, as the driver words it.
+    pub driver_info: String,
     pub subgroup_min_size: u32,
     pub subgroup_max_size: u32,
     pub has_subgroups: bool,
@@ -59,6 +64,28 @@ pub struct GpuOptions {
     /// Case-insensitive substring of the adapter name.
     pub adapter_name: Option<String>,
     pub gemm: GemmPolicy,
+    /// Where tuned GEMM plans are kept between runs (native only; None: nowhere).
+    pub plan_cache: Option<PlanCache>,
+}
+
+/// The file of tuned GEMM plans (`gpu::plan_store`), and whether its plans are used
+/// (`DUEL_TUNE=fresh` tunes again, and rewrites them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanCache {
+    pub path: std::path::PathBuf,
+    pub read: bool,
+}
+
+impl PlanCache {
+    /// `$XDG_CACHE_HOME/duel/plans.json` or `~/.cache/duel/plans.json`, if a home is
+    /// known; none in the browser, which has no files.
+    pub fn in_user_cache(read: bool) -> Option<PlanCache> {
+        #[cfg(feature = "native")]
+        let path = crate::data::locate::cache_dir("plans.json");
+        #[cfg(not(feature = "native"))]
+        let path = None;
+        Some(PlanCache { path: path?, read })
+    }
 }
 
 /// The backends duel is built with, by the names `WGPU_BACKEND` takes.
@@ -97,20 +124,24 @@ fn backends_from_env() -> Result<wgpu::Backends> {
 impl GpuOptions {
     /// The options the environment sets; an unknown `WGPU_BACKEND` is an error.
     pub fn from_env() -> Result<GpuOptions> {
+        let fresh = std::env::var("DUEL_TUNE").as_deref() == Ok("fresh");
         Ok(GpuOptions {
             backends: backends_from_env()?,
             adapter_name: std::env::var("WGPU_ADAPTER_NAME")
                 .ok()
                 .filter(|n| !n.is_empty()),
             gemm: gemm_policy_from_env()?,
+            plan_cache: PlanCache::in_user_cache(!fresh),
         })
     }
 }
 
 /// `DUEL_GEMM=portable|subgroup8|subgroup32|tiled64|tiled128` forces one core, for
-/// comparison; unset or anything else leaves the choice to the engine, which
-/// `DUEL_TUNE=on` makes time its candidate plans (`GemmPolicy::Tuned`; `off`, the
-/// default, keeps the heuristic plans).
+/// comparison; unset or anything else leaves the choice to the engine. `DUEL_TUNE`
+/// says how it chooses: `on` times the candidate plans of each GEMM once per adapter
+/// and keeps the winners in the plan cache (`GemmPolicy::Tuned`), `fresh` times them
+/// again, `off` keeps the heuristic plans, and unset tunes on GPUs only
+/// (`GemmPolicy::TunedOnGpus`).
 fn gemm_policy_from_env() -> Result<GemmPolicy> {
     let core = match std::env::var("DUEL_GEMM").as_deref() {
         Ok("portable") => GemmCore::PORTABLE_GPU,
@@ -120,11 +151,13 @@ fn gemm_policy_from_env() -> Result<GemmPolicy> {
         Ok("tiled128") => TILED_128,
         _ => {
             return match std::env::var("DUEL_TUNE").as_deref() {
-                Err(_) | Ok("" | "off") => Ok(GemmPolicy::Auto),
-                Ok("on") => Ok(GemmPolicy::Tuned),
+                Err(_) | Ok("") => Ok(GemmPolicy::TunedOnGpus),
+                Ok("off") => Ok(GemmPolicy::Auto),
+                Ok("on" | "fresh") => Ok(GemmPolicy::Tuned),
                 Ok(other) => Err(Error::Usage(format!(
-                    "DUEL_TUNE={other}: use on (time each GEMM's candidate plans on first \
-                     use) or off (the heuristic plans)"
+                    "DUEL_TUNE={other}: use on (time each GEMM's candidate plans once per \
+                     adapter, and keep the winners), fresh (time them again), or off (the \
+                     heuristic plans)"
                 ))),
             };
         }
@@ -167,9 +200,12 @@ fn report(adapter: &wgpu::Adapter) -> AdapterReport {
     let features = adapter.features();
     AdapterReport {
         name: info.name,
+        vendor: info.vendor,
+        device: info.device,
         backend: info.backend,
         device_type: info.device_type,
         driver: info.driver,
+        driver_info: info.driver_info,
         subgroup_min_size: info.subgroup_min_size,
         subgroup_max_size: info.subgroup_max_size,
         has_subgroups: features.contains(wgpu::Features::SUBGROUP),

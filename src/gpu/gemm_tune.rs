@@ -4,22 +4,25 @@
 //! real operands, and the fastest is kept for the rest of the process.
 //!
 //! This file holds what does not touch the device: the candidates and the choice.
-//! `ops::gemm` does the timing.
+//! `ops::gemm` does the timing, and `plan_store` keeps the winners between runs.
 
 use super::gemm_plan::{MAX_SPLITS, MIN_K_PER_SPLIT, SMALL_M};
+use super::plan_store::GemmKey;
 use super::{AdapterReport, GemmCore, GemmPlan, TILED_4X64, TILED_64, TILED_64X4, TILED_128};
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// What a tuned plan is kept under: the prelude, the bytes of its parameters, which
-/// hold the shape (and a convolution's geometry), and its override constants (a
-/// matmul's transposes among them).
-pub(crate) type TuneKey = (&'static str, Vec<u8>, String);
-
-/// The plans tuned so far on one context, and the time that took.
+/// The GEMM plans of one context.
 #[derive(Default)]
-pub(crate) struct Tuned {
-    pub plans: HashMap<TuneKey, GemmPlan>,
+pub(crate) struct Plans {
+    /// The plan each GEMM has run on, chosen on its first launch: what a checkpoint
+    /// records.
+    pub chosen: HashMap<GemmKey, GemmPlan>,
+    /// Plans from before this process (the plan cache, or the checkpoint being
+    /// resumed), each taken on its GEMM's first launch if `could_pick` allows it.
+    pub kept: HashMap<GemmKey, GemmPlan>,
+    /// GEMMs tuned in this process, and the time that took.
+    pub tuned: usize,
     pub spent: Duration,
 }
 
@@ -90,6 +93,24 @@ pub fn first_round(
         }
     }
     plans
+}
+
+/// Whether `plan` is one this adapter could run for C (m, n) over k under the
+/// heuristic plan `heuristic`: that plan, or a candidate core with K split no more
+/// ways than the cap (a slice past K's end adds nothing). A plan read back from a
+/// file or checkpoint is used only then.
+pub fn could_pick(
+    report: &AdapterReport,
+    heuristic: GemmPlan,
+    plan: GemmPlan,
+    m: usize,
+    n: usize,
+) -> bool {
+    plan == heuristic
+        || (plan.splits as usize <= MAX_SPLITS
+            && first_round(report, heuristic, m, n)
+                .iter()
+                .any(|p| p.core == plan.core))
 }
 
 /// The splits of K worth timing, in order: powers of two up to the cap while each
@@ -175,6 +196,9 @@ mod tests {
             backend: wgpu::Backend::Vulkan,
             device_type: wgpu::DeviceType::Cpu,
             driver: String::new(),
+            driver_info: String::new(),
+            vendor: 0,
+            device: 0,
             subgroup_min_size: 8,
             subgroup_max_size: 8,
             has_subgroups: true,
@@ -200,5 +224,33 @@ mod tests {
         assert_eq!(splits(1024), [2, 4]);
         assert_eq!(splits(12_544), [2, 4, 8, 16, 32]);
         assert!(splits(300).is_empty());
+    }
+
+    /// A kept plan is taken only if this adapter could have chosen it: a candidate
+    /// core, K split within the cap; never another subgroup size's core.
+    #[test]
+    fn only_plans_this_adapter_could_pick_are_taken() {
+        let report = lavapipe();
+        let h = GemmPlan::new(TILED_128, 1);
+        let (m, n) = (128, 1568);
+        assert!(could_pick(&report, h, h, m, n));
+        assert!(could_pick(&report, h, GemmPlan::new(TILED_64, 4), m, n));
+        assert!(could_pick(
+            &report,
+            h,
+            GemmPlan::new(GemmCore::SUBGROUP8, 1),
+            m,
+            n
+        ));
+        assert!(could_pick(&report, h, GemmPlan::new(TILED_64, 3), m, n));
+        assert!(!could_pick(&report, h, GemmPlan::new(TILED_64, 64), m, n));
+        assert!(!could_pick(
+            &report,
+            h,
+            GemmPlan::new(GemmCore::SUBGROUP32, 1),
+            m,
+            n
+        ));
+        assert!(!could_pick(&report, h, GemmPlan::new(TILED_4X64, 1), m, n));
     }
 }

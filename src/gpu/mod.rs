@@ -13,19 +13,19 @@ mod gemm_plan;
 #[cfg_attr(not(feature = "native"), allow(dead_code))]
 pub(crate) mod gemm_tune;
 mod kernels;
+pub(crate) mod plan_store;
 mod pool;
 mod profiler;
 
 pub use batch::BatchStats;
 #[cfg(feature = "native")]
 pub use context::list_adapters;
-pub use context::{AdapterReport, GpuOptions};
+pub use context::{AdapterReport, GpuOptions, PlanCache};
 pub use gemm_core::{GemmCore, PARTIALS_BINDING, tiled_shape_ok};
 pub use gemm_plan::{GemmLoads, GemmPlan, GemmPolicy, TILED_4X64, TILED_64, TILED_64X4, TILED_128};
-#[cfg(feature = "native")]
-use gemm_tune::TuneKey;
 pub use gemm_tune::all_candidate_cores;
 pub use kernels::{SHADER_FILES, ShaderKind, gemm_source, includes, shader_kind, shader_source};
+use plan_store::GemmKey;
 pub use pool::PoolStats;
 pub use profiler::KernelTime;
 
@@ -54,8 +54,11 @@ pub(crate) struct GpuInner {
     gemm_policy: GemmPolicy,
     /// Workgroups that fill the device (see `gemm_plan::fill_workgroups`).
     fill: usize,
-    /// `GemmPolicy::Tuned`'s winners, and the time spent finding them.
-    tuned: Mutex<gemm_tune::Tuned>,
+    /// The plan of every GEMM run so far, and those kept from earlier runs.
+    plans: Mutex<gemm_tune::Plans>,
+    /// Where `GemmPolicy::Tuned` keeps its winners between runs.
+    #[cfg(feature = "native")]
+    plan_cache: Option<PlanCache>,
     pool: Mutex<BufferPool>,
     kernels: Mutex<KernelCache>,
     recorder: Mutex<Recorder>,
@@ -94,11 +97,13 @@ impl Gpu {
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             record(&rejected, format!("the GPU rejected work: {e}"));
         }));
-        Gpu::on_device(device, queue, report, options.gemm, fault)
+        let cache = options.plan_cache.clone();
+        Gpu::on_device(device, queue, report, options.gemm, cache, fault)
     }
 
     /// Another context on this one's device, whose GEMMs follow `gemm`: for comparing
     /// plans without opening a second device (which the browser can't do blocking).
+    /// It has no plan cache: what it tunes, it tunes itself.
     pub fn with_gemm(&self, gemm: GemmPolicy) -> Result<Gpu> {
         let inner = &self.0;
         Gpu::on_device(
@@ -106,6 +111,7 @@ impl Gpu {
             inner.queue.clone(),
             inner.report.clone(),
             gemm,
+            None,
             inner.fault.clone(),
         )
     }
@@ -115,8 +121,20 @@ impl Gpu {
         queue: wgpu::Queue,
         report: AdapterReport,
         gemm: GemmPolicy,
+        plan_cache: Option<PlanCache>,
         fault: Arc<Mutex<Option<String>>>,
     ) -> Result<Gpu> {
+        let gemm = match gemm {
+            GemmPolicy::TunedOnGpus if report.device_type == wgpu::DeviceType::Cpu => {
+                GemmPolicy::Auto
+            }
+            GemmPolicy::TunedOnGpus => GemmPolicy::Tuned,
+            gemm => gemm,
+        };
+        let plans = gemm_tune::Plans {
+            kept: plan_store::cached(plan_cache.as_ref(), gemm, &report),
+            ..Default::default()
+        };
         let limits = device.limits();
         let recorder = Recorder::new(limits.min_uniform_buffer_offset_alignment);
         let fill = gemm_plan::fill_workgroups(&report);
@@ -142,7 +160,9 @@ impl Gpu {
             limits,
             gemm_policy: gemm,
             fill,
-            tuned: Mutex::new(gemm_tune::Tuned::default()),
+            plans: Mutex::new(plans),
+            #[cfg(feature = "native")]
+            plan_cache,
             pool: Mutex::new(BufferPool::default()),
             kernels: Mutex::new(KernelCache::default()),
             recorder: Mutex::new(recorder),
@@ -195,7 +215,7 @@ impl Gpu {
         match self.0.gemm_policy {
             GemmPolicy::Plan(plan) => plan,
             GemmPolicy::Core(core) => self.gemm_plan_on(core, m, n, k),
-            GemmPolicy::Auto | GemmPolicy::Tuned => {
+            GemmPolicy::Auto | GemmPolicy::Tuned | GemmPolicy::TunedOnGpus => {
                 gemm_plan::auto_plan(&self.0.report, self.0.fill, loads, m, n, k)
             }
             GemmPolicy::AutoAs(device_type) => {
@@ -214,24 +234,89 @@ impl Gpu {
         cfg!(feature = "native") && self.0.gemm_policy == GemmPolicy::Tuned
     }
 
-    /// The plan tuned for `key`, if it has been.
-    #[cfg(feature = "native")]
-    pub(crate) fn tuned_plan(&self, key: &TuneKey) -> Option<GemmPlan> {
-        lock(&self.0.tuned).plans.get(key).copied()
+    /// The plan `key`'s GEMM has run on in this context, if it has run.
+    pub(crate) fn chosen_plan(&self, key: &GemmKey) -> Option<GemmPlan> {
+        lock(&self.0.plans).chosen.get(key).copied()
     }
 
-    /// Keeps `plan` as `key`'s, found in `spent`.
+    /// The plan kept for `key` from an earlier run, if any.
+    pub(crate) fn kept_plan(&self, key: &GemmKey) -> Option<GemmPlan> {
+        lock(&self.0.plans).kept.get(key).copied()
+    }
+
+    /// Makes `plan` the one `key`'s GEMM runs on from now on.
+    pub(crate) fn choose_plan(&self, key: GemmKey, plan: GemmPlan) {
+        lock(&self.0.plans).chosen.insert(key, plan);
+    }
+
+    /// Makes `plan`, found by timing in `spent`, `key`'s, and keeps it in the plan
+    /// cache; a cache that can't be written costs a note, not the run.
     #[cfg(feature = "native")]
-    pub(crate) fn keep_tuned(&self, key: TuneKey, plan: GemmPlan, spent: std::time::Duration) {
-        let mut tuned = lock(&self.0.tuned);
-        tuned.plans.insert(key, plan);
-        tuned.spent += spent;
+    pub(crate) fn keep_tuned(&self, key: GemmKey, plan: GemmPlan, spent: std::time::Duration) {
+        let mut plans = lock(&self.0.plans);
+        plans.chosen.insert(key.clone(), plan);
+        plans.tuned += 1;
+        plans.spent += spent;
+        drop(plans);
+        if let Some(cache) = &self.0.plan_cache {
+            let one = std::collections::HashMap::from([(key, plan)]);
+            if let Err(e) = plan_store::file::save(&cache.path, &self.0.report, &one) {
+                eprintln!("note: the tuned GEMM plan is not cached: {e}");
+            }
+        }
     }
 
     /// GEMM shapes tuned so far, and the time spent tuning them.
     pub fn tuning_stats(&self) -> (usize, std::time::Duration) {
-        let tuned = lock(&self.0.tuned);
-        (tuned.plans.len(), tuned.spent)
+        let plans = lock(&self.0.plans);
+        (plans.tuned, plans.spent)
+    }
+
+    /// The plan of every GEMM run so far, by its key's text, in order: what a
+    /// checkpoint records.
+    pub fn gemm_plans(&self) -> Vec<(String, GemmPlan)> {
+        let plans = lock(&self.0.plans);
+        let mut list: Vec<(String, GemmPlan)> =
+            plans.chosen.iter().map(|(k, p)| (k.text(), *p)).collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        list
+    }
+
+    /// The checkpoint metadata entry (name, value) that records every GEMM's plan
+    /// and the adapter that chose them.
+    pub fn plans_metadata(&self) -> (String, String) {
+        let plans = lock(&self.0.plans);
+        let text = plan_store::plans_metadata(&self.0.report, plans.chosen.iter());
+        (plan_store::METADATA_KEY.to_string(), text)
+    }
+
+    /// Takes the plans that a checkpoint's `metadata` recorded, so that a resumed run
+    /// sums as the run it continues did: each replaces this context's plan for its
+    /// GEMM. Returns a note when they are not taken: recorded on another adapter,
+    /// damaged, or every core forced here (`DUEL_GEMM`). `name` is what the note
+    /// calls the checkpoint.
+    pub fn resume_plans(
+        &self,
+        metadata: &std::collections::BTreeMap<String, String>,
+        name: &str,
+    ) -> Option<String> {
+        let text = metadata.get(plan_store::METADATA_KEY)?;
+        if self.0.gemm_policy.forced() {
+            return Some(format!(
+                "{name}'s GEMM plans are not used, since DUEL_GEMM forces a core"
+            ));
+        }
+        match plan_store::plans_from_metadata(&self.0.report, text, name) {
+            Ok(kept) => {
+                let mut plans = lock(&self.0.plans);
+                for (key, plan) in kept {
+                    plans.chosen.remove(&key);
+                    plans.kept.insert(key, plan);
+                }
+                None
+            }
+            Err(note) => Some(note),
+        }
     }
 
     /// `core` with the split of K that fills this adapter for C (m, n) over k.

@@ -1,6 +1,8 @@
 //! The one launcher of every GEMM shader (matmul and the convolutions): grid, limits
 //! and split-K, whatever the prelude.
 
+use crate::gpu::gemm_tune::could_pick;
+use crate::gpu::plan_store::GemmKey;
 use crate::gpu::{BufferRange, GemmLoads, GemmPlan, KernelKey, PARTIALS_BINDING};
 use crate::{Error, Result, Tensor};
 
@@ -29,31 +31,68 @@ fn key(gemm: &Gemm<'_, impl bytemuck::Pod>, plan: GemmPlan, entry: &'static str)
 }
 
 impl<P: bytemuck::Pod> Gemm<'_, P> {
-    /// Records the GEMM on `plan`, or on the one the adapter picks for (m, n, k) when
-    /// it is `None` (timed first, under `GemmPolicy::Tuned`); `buffers` bind in order
-    /// from binding 1, as the prelude declares them.
+    /// Records the GEMM on `plan`, or when it is `None` on this GEMM's plan in `gpu`
+    /// (`plan`); `buffers` bind in order from binding 1, as the prelude declares them.
     pub fn launch(
         &self,
         gpu: &crate::Gpu,
         plan: Option<GemmPlan>,
         buffers: &[BufferRange],
     ) -> Result<()> {
-        let (m, n, k) = self.mnk;
+        let (m, n, _) = self.mnk;
         if m == 0 || n == 0 {
             return Ok(());
         }
         let plan = match plan {
             Some(plan) => plan,
-            None => {
-                let heuristic = gpu.gemm_plan(self.loads, m as usize, n as usize, k as usize);
-                if gpu.tunes() {
-                    self.tuned(gpu, heuristic, buffers)?
-                } else {
-                    heuristic
-                }
-            }
+            None => self.plan(gpu, buffers)?,
         };
         self.record(gpu, plan, buffers)
+    }
+
+    /// What this GEMM's plan is kept under.
+    fn plan_key(&self) -> GemmKey {
+        let constants: Vec<String> = self
+            .constants
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        GemmKey {
+            prelude: self.prelude,
+            params: bytemuck::bytes_of(self.params).to_vec(),
+            constants: constants.join(","),
+        }
+    }
+
+    /// The plan this GEMM runs on in `gpu`, the same at every launch: chosen on the
+    /// first, as the plan kept from an earlier run (a checkpoint resumed, or the plan
+    /// cache) if the adapter could have chosen it, else the tuner's winner
+    /// (`GemmPolicy::Tuned`), else the heuristic plan.
+    fn plan(&self, gpu: &crate::Gpu, buffers: &[BufferRange]) -> Result<GemmPlan> {
+        let key = self.plan_key();
+        if let Some(plan) = gpu.chosen_plan(&key) {
+            return Ok(plan);
+        }
+        let (m, n, k) = self.mnk;
+        let (m, n, k) = (m as usize, n as usize, k as usize);
+        let heuristic = gpu.gemm_plan(self.loads, m, n, k);
+        let kept = gpu.kept_plan(&key).filter(|&kept| {
+            let ok = could_pick(gpu.adapter(), heuristic, kept, m, n);
+            if !ok {
+                eprintln!(
+                    "note: the plan kept for {} {m}×{n} over {k} ({kept}) is not one this \
+                     adapter could choose; it is planned afresh",
+                    self.prelude
+                );
+            }
+            ok
+        });
+        match kept {
+            Some(plan) => gpu.choose_plan(key, plan),
+            None if gpu.tunes() => return self.tuned(gpu, key, heuristic, buffers),
+            None => gpu.choose_plan(key, heuristic),
+        }
+        Ok(kept.unwrap_or(heuristic))
     }
 
     /// Records the GEMM on `plan`. A split plan adds a pooled scratch buffer of partial
@@ -95,33 +134,21 @@ impl<P: bytemuck::Pod> Gemm<'_, P> {
         Ok(())
     }
 
-    /// The plan tuned for this GEMM's prelude, parameters and constants: on first
-    /// sight, the candidates run on the real operands (each run overwrites the output,
-    /// which the final recording then writes for real), timed by the GPU's clock: every
-    /// core unsplit, then the fastest `FINALISTS` with K split 2, 4, … ways until a
-    /// split is no faster. Plans the device can't launch at this size are passed over.
+    /// The plan tuned for this GEMM, kept as `key`'s: the candidates run on the real
+    /// operands (each run overwrites the output, which the final recording then
+    /// writes for real), timed by the GPU's clock: every core unsplit, then the fastest
+    /// `FINALISTS` with K split 2, 4, … ways until a split is no faster. Plans the
+    /// device can't launch at this size are passed over.
     #[cfg(feature = "native")]
     fn tuned(
         &self,
         gpu: &crate::Gpu,
+        key: GemmKey,
         heuristic: GemmPlan,
         buffers: &[BufferRange],
     ) -> Result<GemmPlan> {
         use crate::gpu::gemm_tune::{FINALISTS, HOPELESS, RUNS, first_round, median, pick, splits};
         use std::time::Duration;
-        let constants: Vec<String> = self
-            .constants
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
-        let key = (
-            self.prelude,
-            bytemuck::bytes_of(self.params).to_vec(),
-            constants.join(","),
-        );
-        if let Some(plan) = gpu.tuned_plan(&key) {
-            return Ok(plan);
-        }
         let started = web_time::Instant::now();
         let (m, n, k) = self.mnk;
         let (m, n, k) = (m as usize, n as usize, k as usize);
@@ -192,7 +219,14 @@ impl<P: bytemuck::Pod> Gemm<'_, P> {
 
     /// Nothing can be timed without blocking here: the heuristic plan.
     #[cfg(not(feature = "native"))]
-    fn tuned(&self, _: &crate::Gpu, heuristic: GemmPlan, _: &[BufferRange]) -> Result<GemmPlan> {
+    fn tuned(
+        &self,
+        gpu: &crate::Gpu,
+        key: GemmKey,
+        heuristic: GemmPlan,
+        _: &[BufferRange],
+    ) -> Result<GemmPlan> {
+        gpu.choose_plan(key, heuristic);
         Ok(heuristic)
     }
 }

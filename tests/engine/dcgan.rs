@@ -213,6 +213,55 @@ fn resuming_from_a_checkpoint_repeats_the_uninterrupted_run_bit_for_bit() {
     assert_eq!([before, after].concat(), uninterrupted);
 }
 
+/// A checkpoint records the plan of every GEMM its run used, and loading it makes them
+/// the plans of the context it resumes in, so the resumed run sums in the same order:
+/// a run on forced 64×64 tiles with K split in two resumes in a tuning context
+/// without a plan cache, tunes nothing, and repeats the uninterrupted run bit for
+/// bit. Without the checkpoint's plans, that context's own (heuristic or tuned) plans
+/// would run; the heuristic ones are shown to give other bits, so the test can fail.
+#[test]
+fn resuming_takes_the_checkpoints_gemm_plans_and_stays_bit_exact() {
+    let data = Mnist::load(&mnist_dir()).unwrap();
+    let count = 256;
+    let small = model(|_| {});
+    let context = |policy| {
+        let gpu = gpu().with_gemm(policy).unwrap();
+        let pixels = &data.train.images[..count * 28 * 28];
+        let images = GpuImages::upload(&gpu, pixels, count, &[1, 28, 28]).unwrap();
+        (gpu, images)
+    };
+    let run = |(gpu, images): &(Gpu, GpuImages), gan: &mut Gan, steps| {
+        let mut schedule = new_schedule(gpu, &small, images);
+        train_on(gpu, images, gan, &mut schedule, steps)
+    };
+    let split = duel::gpu::GemmPlan::new(duel::gpu::TILED_64, 2);
+    let forced = context(GemmPolicy::Plan(split));
+    let uninterrupted = run(&forced, &mut new_gan(&forced.0, &small), 0..4);
+
+    let mut first = new_gan(&forced.0, &small);
+    let before = run(&forced, &mut first, 0..2);
+    let path = scratch("resume_plans").join("checkpoint.safetensors");
+    first.save(&path, Default::default()).unwrap();
+    let tuning = context(GemmPolicy::Tuned);
+    let mut resumed = new_gan(&tuning.0, &small);
+    resumed.load(&path).unwrap();
+    let after = run(&tuning, &mut resumed, 2..4);
+    assert_eq!([before, after].concat(), uninterrupted);
+    assert_eq!(
+        tuning.0.tuning_stats().0,
+        0,
+        "a GEMM was tuned, not resumed"
+    );
+    assert_eq!(tuning.0.gemm_plans(), forced.0.gemm_plans());
+
+    let auto = context(GemmPolicy::Auto);
+    let own = run(&auto, &mut new_gan(&auto.0, &small), 0..4);
+    assert_ne!(
+        own, uninterrupted,
+        "the plans sum alike: this test can't tell"
+    );
+}
+
 #[test]
 fn a_checkpoint_from_another_model_is_an_error_naming_the_tensor() {
     let path = scratch("other_model").join("checkpoint.safetensors");

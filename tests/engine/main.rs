@@ -12,6 +12,7 @@ mod eval;
 mod folder;
 mod guards;
 mod metrics;
+mod plans;
 mod processes;
 mod recipes;
 mod second_order;
