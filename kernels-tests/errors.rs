@@ -60,6 +60,7 @@ pub fn a_missing_adapter_says_how_to_get_one() {
     let options = GpuOptions {
         backends: wgpu::Backends::all(),
         adapter_name: Some("no such adapter".into()),
+        adapter_index: None,
         gemm: GemmPolicy::Auto,
         plan_cache: None,
     };
@@ -72,6 +73,7 @@ pub fn a_missing_adapter_says_how_to_get_one() {
     let options = GpuOptions {
         backends: wgpu::Backends::METAL,
         adapter_name: None,
+        adapter_index: None,
         gemm: GemmPolicy::Auto,
         plan_cache: None,
     };

@@ -4,6 +4,27 @@ use crate::common::{EPS, assert_close, gpu, random_array, rng, upload};
 use duel::reference::{self as r, Array};
 use duel::{Tensor, ops};
 
+/// A part of a fill (`fill_normal_part`, a data-parallel rank's rows of the noise)
+/// against the CPU generator's part, batch 1 to a large one, at odd starts; and,
+/// exactly, the same elements of the whole fill.
+#[test]
+pub fn a_part_of_a_normal_fill_is_that_part_of_the_whole() {
+    let tol = normal_tolerance(0.0, 1.0);
+    for (rows, first) in [(1usize, 0usize), (5, 7 * 3), (1 << 12, 100)] {
+        let shape = [rows, 7];
+        let t = Tensor::uninit(gpu(), &shape).unwrap();
+        ops::fill_normal_part(&t, 0.0, 1.0, 42, 9, first).unwrap();
+        let mut want = r::zeros(&shape);
+        r::fill_normal_part(&mut want, 0.0, 1.0, 42, 9, first);
+        assert_close(&format!("part {shape:?} from {first}"), &t, &want, tol, 0.0);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let whole = draw_normal(&[first + rows * 7], 0.0, 1.0, 42, 9);
+            assert_eq!(t.to_vec().unwrap(), whole[first..], "part from {first}");
+        }
+    }
+}
+
 // Reads values back to compute on them, which the browser can only await.
 #[cfg(not(target_arch = "wasm32"))]
 fn draw_uniform(shape: &[usize], lo: f32, hi: f32, seed: u64, offset: u64) -> Vec<f32> {

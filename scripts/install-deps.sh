@@ -24,3 +24,18 @@ if [ "$(uname -s)" = "Linux" ] && { ! has_vulkan_driver || ! ldconfig -p | grep 
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
+
+# `--mpi`: what the `mpi` feature (data-parallel training) builds on: Open MPI, and
+# libclang for the bindings' generator.
+if [ "${1:-}" = "--mpi" ] && ! { command -v mpirun >/dev/null 2>&1 && command -v mpicc >/dev/null 2>&1 \
+        && ldconfig -p | grep -q libclang; }; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "Install Open MPI (its development files and mpirun) and libclang, then build with --features mpi." >&2
+        exit 1
+    fi
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "Installing Open MPI and libclang..."
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libopenmpi-dev openmpi-bin libclang-dev >/dev/null
+fi

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The project's test command: installs what is missing, checks formatting and lints
 # (native and wasm32), then runs every test: kernels against their CPU references and
-# the engine on lavapipe without a GPU, then in headless Chromium on WebGPU the same
-# kernel tests compiled to wasm and the browser page end to end.
+# the engine on lavapipe without a GPU, data-parallel training on two MPI ranks, then
+# in headless Chromium on WebGPU the same kernel tests compiled to wasm and the
+# browser page end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --mpi
 bash scripts/install-web-deps.sh
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
@@ -21,6 +22,13 @@ cargo clippy -p duel-web --target wasm32-unknown-unknown --all-targets -- -D war
 # The page's wasm package and data, which the browser test (tests/web) serves.
 bash scripts/web.sh --build-only
 cargo test
+
+# Data-parallel training over MPI (the `mpi` feature): two ranks under mpirun on
+# loopback, both on lavapipe. The example the tests launch is built with the feature
+# first, since `cargo test --test` builds no examples.
+cargo clippy --features mpi --all-targets -- -D warnings
+cargo build --features mpi --example mnist_dcgan
+cargo test --features mpi --test engine -- data_parallel
 
 # The kernel tests in the browser: wasm-bindgen-test-runner drives Chromium through
 # chromedriver with web/webdriver.json's flags.

@@ -1,7 +1,8 @@
 // Counter-based random numbers: Philox4x32-10 keyed by a 64-bit seed, with counter
 // (element index, offset low, offset high, 0). Element i of a call draws from its own
 // counter, so any element can be regenerated without storing it: dropout's backward
-// rebuilds the forward's mask from the same (seed, offset).
+// rebuilds the forward's mask from the same (seed, offset). Element i of a call with
+// `first` draws as element first + i would: a part of a larger fill.
 //
 // Entry points (one invocation per element; the grid may be 2-D):
 //   fill_uniform (1: out):        out[i] = lo + (hi - lo) · u,  u in [0, 1)
@@ -17,7 +18,7 @@ struct Params {
     offset_hi: u32,
     a: f32,  // lo, mean or rate
     b: f32,  // hi or std
-    _pad: u32,
+    first: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -51,7 +52,7 @@ fn philox(counter: vec4<u32>) -> vec4<u32> {
 }
 
 fn bits(i: u32) -> vec4<u32> {
-    return philox(vec4<u32>(i, p.offset_lo, p.offset_hi, 0u));
+    return philox(vec4<u32>(p.first + i, p.offset_lo, p.offset_hi, 0u));
 }
 
 // The top 24 bits as a float in [0, 1): exact in f32.

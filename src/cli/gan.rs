@@ -2,12 +2,13 @@
 //! make.
 
 use crate::data::ImageSet;
-use crate::gan::{Arch, Dataset, GanExample, Loss, ModelConfig, Recipe, TrainConfig};
+use crate::gan::{Arch, Collective, Dataset, GanExample, Loss, ModelConfig, Recipe, TrainConfig};
 use crate::metrics::default_classifier_path;
 use crate::{AdamConfig, Gpu, Result};
 use clap::parser::ValueSource;
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 /// Whose Adam defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +142,11 @@ pub struct GanArgs {
     /// assets/].
     #[arg(long)]
     pub classifier: Option<PathBuf>,
+    /// Train on every rank of an MPI job (`mpirun -np N … --data-parallel`): each rank
+    /// trains its slice of the global --batch-size on its own adapter, and gradients
+    /// are averaged before each Adam step. Needs a build with `--features mpi`.
+    #[arg(long)]
+    pub data_parallel: bool,
 }
 
 impl GanArgs {
@@ -287,7 +293,24 @@ pub fn gan_main(example: &GanExample) {
 /// device opens, and the batch size against the data set read, before the metric's
 /// floor is computed. The lock on --out is taken before the data loads, so that a
 /// second run into it is refused at once.
+///
+/// With --data-parallel, as one rank of an MPI job: a rank's error ends every rank
+/// (MPI_Abort) after it says which rank failed and why, so none waits forever on
+/// one that is gone; a stop by signal ends them all together.
 pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
+    let ranks = join_ranks(args.data_parallel)?;
+    let result = train_gan(set, args, &ranks);
+    match (&result, &ranks) {
+        (Err(e), Some(ranks)) if !matches!(e, crate::Error::Interrupted { .. }) => {
+            eprintln!("error on rank {} of {}: {e}", ranks.rank(), ranks.ranks());
+            ranks.abort(e.exit_code())
+        }
+        _ => result,
+    }
+}
+
+/// `run_gan`, on `ranks` when data-parallel.
+fn train_gan(set: ImageSet, args: &GanArgs, ranks: &Option<Rc<dyn Collective>>) -> Result<()> {
     let set = args.image_set(set);
     let (config, model) = (args.train_config(), args.model_config(set));
     crate::gan::check_settings(&config, &model)?;
@@ -295,16 +318,20 @@ pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
     if let Some(full) = set.full_train_count() {
         crate::gan::check_batch(config.batch_size, full, set)?;
     }
+    // Rank 0 alone looks after --out.
+    let root = ranks.as_ref().is_none_or(|r| r.rank() == 0);
     // Before --out is looked at: a live run there is named as the reason to refuse.
-    let _lock = crate::io::OutputLock::take(&config.out)?;
+    let _lock = match root {
+        true => Some(crate::io::OutputLock::take(&config.out)?),
+        false => None,
+    };
     // A folder's classes, which a resumed checkpoint must match, are known only once
     // it is read.
     let folder = matches!(set, ImageSet::Folder { .. });
-    if !folder {
+    if !folder && root {
         crate::gan::check_run(&config, &model)?;
     }
-    let gpu = Gpu::new()?;
-    eprintln!("adapter: {}", gpu.adapter());
+    let gpu = open_gpu(ranks.as_deref())?;
     let classifier = match (args.eval_every, &args.classifier) {
         (0, _) => None,
         (_, Some(path)) => Some(path.clone()),
@@ -313,7 +340,7 @@ pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
     let (set, train, test) = set.load(args.data_dir.as_deref())?;
     crate::gan::check_batch(config.batch_size, train.count, set)?;
     let model = args.model_config(set);
-    if folder {
+    if folder && root {
         crate::gan::check_run(&config, &model)?;
     }
     if args.conditional && set.classes() < 2 {
@@ -328,7 +355,52 @@ pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
     // The images now live on the GPU, which on a CPU device is host memory too: the
     // decoded copy goes before training rather than after.
     drop((train, test));
-    crate::gan::run_locked(&gpu, &config, &model, &data)
+    crate::gan::run_locked(&gpu, &config, &model, &data, ranks.clone())
+}
+
+/// The ranks of this MPI job, with --data-parallel.
+#[cfg(feature = "mpi")]
+fn join_ranks(data_parallel: bool) -> Result<Option<Rc<dyn Collective>>> {
+    match data_parallel {
+        true => Ok(Some(Rc::new(crate::gan::MpiRanks::join()?))),
+        false => Ok(None),
+    }
+}
+
+/// --data-parallel is refused in a build without MPI.
+#[cfg(not(feature = "mpi"))]
+fn join_ranks(data_parallel: bool) -> Result<Option<Rc<dyn Collective>>> {
+    match data_parallel {
+        true => Err(crate::Error::Usage(
+            "--data-parallel needs duel built with MPI: install Open MPI with `bash \
+             scripts/install-deps.sh --mpi`, build with `--features mpi`, and launch with \
+             `mpirun -np N`"
+                .into(),
+        )),
+        false => Ok(None),
+    }
+}
+
+/// This process's adapter: a data-parallel rank takes the `local rank mod count`-th
+/// of the machine's most capable adapters, and says which.
+fn open_gpu(ranks: Option<&dyn Collective>) -> Result<Gpu> {
+    let Some(ranks) = ranks else {
+        let gpu = Gpu::new()?;
+        eprintln!("adapter: {}", gpu.adapter());
+        return Ok(gpu);
+    };
+    let options = crate::gpu::GpuOptions {
+        adapter_index: Some(ranks.local_rank()),
+        ..crate::gpu::GpuOptions::from_env()?
+    };
+    let gpu = Gpu::with_options(&options)?;
+    eprintln!(
+        "rank {} (local rank {}): adapter {}",
+        ranks.rank(),
+        ranks.local_rank(),
+        gpu.adapter()
+    );
+    Ok(gpu)
 }
 
 /// --channels: 1 or 3, refused at once otherwise rather than once the folder is read.

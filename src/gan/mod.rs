@@ -5,8 +5,11 @@
 //! The examples pick a data set, the models and the defaults, and call `run`.
 
 mod checks;
+pub mod data_parallel;
 mod examples;
 mod model;
+#[cfg(feature = "mpi")]
+mod mpi_ranks;
 mod rebuild;
 mod recipe;
 pub mod report;
@@ -20,8 +23,11 @@ pub mod zoo;
 #[cfg(feature = "native")]
 pub use checks::check_run;
 pub use checks::{CHECKPOINT, MAX_SAMPLES, check_batch, check_resume, check_settings};
+pub use data_parallel::Collective;
 pub use examples::{CIFAR10_DCGAN, FOLDER_DCGAN, GanExample, MLP_GAN, MNIST_DCGAN};
 pub use model::{Gan, Restored, StepStats, metadata_number};
+#[cfg(feature = "mpi")]
+pub use mpi_ranks::{MpiRanks, launched_by_mpi};
 pub use recipe::{Loss, Recipe};
 #[cfg(feature = "native")]
 pub(crate) use run::run_locked;

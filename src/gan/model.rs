@@ -1,5 +1,6 @@
 //! The two networks, their optimisers, one training step, and checkpoints.
 
+use super::data_parallel::Collective;
 use super::recipe::Recipe;
 use super::schedule::EVAL_NOISE_STREAM;
 use super::zoo::{self, ModelConfig};
@@ -30,6 +31,8 @@ pub struct Gan {
     /// Targets for the discriminator: ones for real, zeros for fake, shape (batch, 1).
     ones: Tensor,
     zeros: Tensor,
+    /// The other ranks of a data-parallel run, with which gradients are averaged.
+    parallel: Option<Rc<dyn Collective>>,
 }
 
 /// What a conditional GAN adds (`ModelConfig::classes` > 0): G takes [z, one-hot y],
@@ -130,7 +133,35 @@ impl Gan {
             conditioning,
             ones,
             zeros,
+            parallel: None,
         })
+    }
+
+    /// Trains as one of `ranks`: each rank steps on its own slice of the global batch
+    /// (this GAN's batch), and before each Adam step the network's gradients are
+    /// averaged over the ranks; after each step, so are the batch-norm running
+    /// statistics, which each rank gathers from its own slice. Every rank then holds
+    /// the same bits.
+    pub fn set_data_parallel(&mut self, ranks: Rc<dyn Collective>) {
+        self.parallel = Some(ranks);
+    }
+
+    /// Averages `opt`'s gradients over the ranks of a data-parallel run.
+    fn average_gradients(&self, opt: &Adam) -> Result<()> {
+        match (&self.parallel, opt.grads()) {
+            (Some(ranks), Some(grads)) => ranks.mean_tensors(&[grads]),
+            _ => Ok(()),
+        }
+    }
+
+    /// Averages both networks' buffers over the ranks of a data-parallel run.
+    fn average_buffers(&self) -> Result<()> {
+        let Some(ranks) = &self.parallel else {
+            return Ok(());
+        };
+        let buffers = self.g.buffers().into_iter().chain(self.d.buffers());
+        let values: Vec<&Tensor> = buffers.map(|b| &b.value).collect();
+        ranks.mean_tensors(&values)
     }
 
     /// One D step, with the recipe's loss and penalties, then, when `train_g`, one G
@@ -181,6 +212,7 @@ impl Gan {
             loss_d = graph.add(loss_d, penalty)?;
         }
         graph.backward(loss_d)?;
+        self.average_gradients(&self.d_opt)?;
         self.d_opt.step()?;
 
         let loss_g = match train_g {
@@ -196,6 +228,7 @@ impl Gan {
                 });
                 self.set_d_trainable(true);
                 let loss_g = result?;
+                self.average_gradients(&self.g_opt)?;
                 self.g_opt.step()?;
                 if let Some(average) = &self.ema {
                     for (a, p) in average.params().iter().zip(self.g.params()) {
@@ -207,6 +240,7 @@ impl Gan {
             false => graph.no_grad(|g| recipe.loss.generator(g, fake_out, &self.ones))?,
         };
 
+        self.average_buffers()?;
         let shown = |out: Var| match recipe.loss.shows_probabilities() {
             true => ops::mean(&ops::activation(graph.value(out), Activation::Sigmoid)?),
             false => ops::mean(graph.value(out)),
@@ -405,6 +439,12 @@ impl Gan {
         let averages = self.ema.iter().flat_map(|a| a.params());
         named.extend(averages.map(|p| (format!("ema.{}", p.name), p.value.clone())));
         (named, weights)
+    }
+
+    /// Every tensor a checkpoint holds (weights, buffers, Adam moments, the
+    /// average): what data-parallel ranks compare to know they hold the same model.
+    pub(crate) fn checkpoint_tensors(&self) -> Vec<Tensor> {
+        self.tensors().0.into_iter().map(|(_, t)| t).collect()
     }
 
     /// The checkpoint's bytes (safetensors; see `checkpoint::encode`): every tensor,

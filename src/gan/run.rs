@@ -2,6 +2,7 @@
 //! written under the output directory, the progress bar, and signals.
 
 use super::checks::{CHECKPOINT, MAY_CHANGE, check_run, check_steps_left};
+use super::data_parallel::Collective;
 use super::model::Restored;
 use super::schedule::NOISE_STREAM;
 use super::train::{Dataset, TrainConfig, run_metadata};
@@ -12,6 +13,7 @@ use crate::data::{ImageSet, Split, encode_idx};
 use crate::metrics::{Classifier, Scorer};
 use crate::{Error, Gpu, Result, Tensor, interrupt, io, ops};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use web_time::Instant;
 
 impl Dataset {
@@ -191,31 +193,45 @@ fn diverged(
 /// (`io::OutputLock`): a second run into it is refused.
 pub fn run(gpu: &Gpu, config: &TrainConfig, model: &ModelConfig, data: &Dataset) -> Result<()> {
     let _lock = io::OutputLock::take(&config.out)?;
-    run_locked(gpu, config, model, data)
+    run_locked(gpu, config, model, data, None)
 }
 
-/// `run`, for a caller that took the output directory's lock itself.
+/// `run`, for a caller that took the output directory's lock itself, as one of
+/// `ranks` in a data-parallel run: rank 0 alone checks and writes --out (grids,
+/// metrics, checkpoints), scores, and draws the progress bar; every rank stops at the
+/// same step.
 pub(crate) fn run_locked(
     gpu: &Gpu,
     config: &TrainConfig,
     model: &ModelConfig,
     data: &Dataset,
+    ranks: Option<Rc<dyn Collective>>,
 ) -> Result<()> {
-    check_run(config, model)?;
-    let mut trainer = Trainer::new(gpu, config, model, data)?;
+    let root = ranks.as_ref().is_none_or(|r| r.rank() == 0);
+    if root {
+        check_run(config, model)?;
+    }
+    let mut trainer = Trainer::new_on(gpu, config, model, data, ranks.clone())?;
     interrupt::check("getting ready, before the first step; nothing was written to --out")?;
-    prepare_output(config)?;
+    if root {
+        prepare_output(config)?;
+    }
     let checkpoint_path = config.out.join(CHECKPOINT);
     let csv_path = config.out.join("metrics.csv");
 
-    let scorer = data.metric.as_ref().filter(|_| config.eval_every > 0);
+    let scorer = data
+        .metric
+        .as_ref()
+        .filter(|_| config.eval_every > 0 && root);
     let fd_floor = scorer.map_or(0.0, |(_, floor)| *floor);
 
-    eprintln!(
-        "generator {} parameters, discriminator {} parameters",
-        trainer.gan.g.parameter_count(),
-        trainer.gan.d.parameter_count()
-    );
+    if root {
+        eprintln!(
+            "generator {} parameters, discriminator {} parameters",
+            trainer.gan.g.parameter_count(),
+            trainer.gan.d.parameter_count()
+        );
+    }
     let mut rows = Vec::new();
     let mut resumed = None;
     if let Some(path) = &config.resume {
@@ -255,6 +271,9 @@ pub(crate) fn run_locked(
     }
     let bar =
         io::progress_bar(total_steps as u64, "steps").with_position(trainer.steps_done() as u64);
+    if !root {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
     let started = Instant::now();
     let seconds_before = rows.last().map_or(0.0, |r: &report::Row| r.seconds);
     let mut frames = Vec::new();
@@ -265,7 +284,8 @@ pub(crate) fn run_locked(
 
         let end_of_epoch = step % steps_per_epoch == 0;
         let sample_now = step % config.sample_every == 0 || end_of_epoch || step == total_steps;
-        let mut stop = interrupt::requested().is_some();
+        // A signal to any rank stops them all after this step.
+        let mut stop = agree(&ranks, interrupt::requested().is_some())?;
         let eval_now = config.eval_every > 0
             && scorer.is_some()
             && (step % config.eval_every == 0 || step == total_steps);
@@ -301,7 +321,13 @@ pub(crate) fn run_locked(
             }
         }
         bar.set_position(step as u64);
-        if sample_now || stop {
+        // Rank 0's scoring may have been stopped.
+        stop = agree(&ranks, stop)?;
+        if (sample_now || stop) && !root {
+            // Once rank 0 has written the checkpoint, the ranks' models are compared.
+            check_same_models(&ranks, &trainer, step)?;
+        }
+        if (sample_now || stop) && root {
             let name = checkpoint_path.display().to_string();
             match pollster::block_on(trainer.checkpoint_bytes(&name)) {
                 Err(Error::Numeric(what)) => {
@@ -316,6 +342,7 @@ pub(crate) fn run_locked(
                     saved.map_err(|e| output_failed(e, config, &checkpoint_path))?;
                 }
             }
+            check_same_models(&ranks, &trainer, step)?;
             let grid = pollster::block_on(trainer.grid(gpu))?;
             let write = || -> Result<()> {
                 let samples = config.out.join("samples");
@@ -328,8 +355,10 @@ pub(crate) fn run_locked(
             write().map_err(|e| output_failed(e, config, &checkpoint_path))?;
             frames.push(grid);
         }
-        if let (true, Some(signal)) = (stop, interrupt::requested()) {
+        if stop {
             bar.abandon();
+            // A rank that no signal reached stops as if it had had its launcher's.
+            let signal = interrupt::requested().unwrap_or(signal_hook::consts::SIGTERM);
             return Err(Error::Interrupted {
                 signal,
                 message: format!(
@@ -340,6 +369,9 @@ pub(crate) fn run_locked(
         }
     }
     bar.finish();
+    if !root {
+        return Ok(());
+    }
     if !frames.is_empty() {
         report::write_gif(&config.out.join("progress.gif"), &frames)?;
     }
@@ -365,6 +397,29 @@ pub(crate) fn run_locked(
         config.out.display()
     );
     Ok(())
+}
+
+/// Whether any rank says `flag` (all of them, in a data-parallel run).
+fn agree(ranks: &Option<Rc<dyn Collective>>, flag: bool) -> Result<bool> {
+    match ranks {
+        Some(ranks) => Ok(ranks.max(i32::from(flag))? != 0),
+        None => Ok(flag),
+    }
+}
+
+/// An error unless every rank of a data-parallel run holds the same model at `step`.
+fn check_same_models(
+    ranks: &Option<Rc<dyn Collective>>,
+    trainer: &Trainer,
+    step: usize,
+) -> Result<()> {
+    match ranks {
+        Some(ranks) => ranks.check_same_tensors(
+            &format!("models at step {step}"),
+            &trainer.gan.checkpoint_tensors(),
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Writes `count` generated images as an IDX file of bytes: (N, H, W) for grey images,

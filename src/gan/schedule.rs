@@ -26,6 +26,11 @@ pub struct Schedule {
     batch_size: usize,
     steps_per_epoch: usize,
     order: Option<(usize, Tensor)>,
+    /// The rows of every global batch this process trains on: all of them, or a
+    /// data-parallel rank's slice (`slice`), with its rank.
+    rows: (usize, usize),
+    rank: usize,
+    /// The noise of those rows: (rows, nz).
     z: Tensor,
 }
 
@@ -43,8 +48,23 @@ impl Schedule {
             batch_size,
             steps_per_epoch: images.len() / batch_size,
             order: None,
+            rows: (0, batch_size),
+            rank: 0,
             z: Tensor::uninit(gpu, &[batch_size, nz])?,
         })
+    }
+
+    /// Makes this schedule rank `rank`'s of `ranks` in a data-parallel run: every
+    /// global batch, its noise included, is drawn as a single process would draw it,
+    /// and this rank takes its slice of the rows (`data_parallel::slice_of`); its
+    /// dropout masks come from a stream of its own.
+    pub fn slice(&mut self, rank: usize, ranks: usize) -> Result<()> {
+        let (first, count) = super::data_parallel::slice_of(self.batch_size, rank, ranks);
+        let nz = self.z.shape()[1];
+        self.z = Tensor::uninit(self.z.gpu(), &[count, nz])?;
+        self.rows = (first, count);
+        self.rank = rank;
+        Ok(())
     }
 
     pub fn steps_per_epoch(&self) -> usize {
@@ -61,17 +81,20 @@ impl Schedule {
             ));
         }
         let (_, order) = self.order.as_ref().expect("set above");
-        let real = images.batch(
-            order,
-            (step % self.steps_per_epoch) * self.batch_size,
-            self.batch_size,
-        )?;
-        ops::fill_normal(&self.z, 0.0, 1.0, self.seed ^ NOISE_STREAM, step as u64)?;
+        let real = images.batch(order, self.first_row(step), self.rows.1)?;
+        let (noise, first) = (self.seed ^ NOISE_STREAM, self.rows.0 * self.z.shape()[1]);
+        ops::fill_normal_part(&self.z, 0.0, 1.0, noise, step as u64, first)?;
+        let seed = self.seed.wrapping_mul(31).wrapping_add(step as u64);
         Ok((
             real,
             &self.z,
-            self.seed.wrapping_mul(31).wrapping_add(step as u64),
+            super::data_parallel::rank_seed(seed, self.rank),
         ))
+    }
+
+    /// Where this process's rows of `step`'s batch begin in the epoch's order.
+    fn first_row(&self, step: usize) -> usize {
+        (step % self.steps_per_epoch) * self.batch_size + self.rows.0
     }
 
     /// The items of `set` (one per image, such as one-hot labels) in the order of
@@ -79,11 +102,7 @@ impl Schedule {
     pub fn batch_of(&self, set: &GpuImages, step: usize) -> Result<Tensor> {
         let epoch = step / self.steps_per_epoch;
         match &self.order {
-            Some((e, order)) if *e == epoch => set.batch(
-                order,
-                (step % self.steps_per_epoch) * self.batch_size,
-                self.batch_size,
-            ),
+            Some((e, order)) if *e == epoch => set.batch(order, self.first_row(step), self.rows.1),
             _ => Err(crate::Error::Usage(format!(
                 "Schedule::batch_of: step {step}'s order is not drawn yet; call inputs first"
             ))),

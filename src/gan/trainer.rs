@@ -5,6 +5,7 @@
 //! and the browser page are two drivers of this one object.
 
 use super::checks::{check_batch, check_resume};
+use super::data_parallel::Collective;
 use super::model::{Restored, StepStats};
 use super::report::Row;
 use super::schedule::{FIXED_NOISE_STREAM, Schedule};
@@ -15,6 +16,7 @@ use crate::metrics::{Score, Scorer};
 use crate::{Error, Gpu, Result, Tensor, io, ops};
 use image::DynamicImage;
 use std::path::Path;
+use std::rc::Rc;
 
 pub struct Trainer {
     pub gan: Gan,
@@ -27,6 +29,8 @@ pub struct Trainer {
     fixed_noise: Tensor,
     /// The class of each grid cell: a row of 8 per class for a conditional GAN.
     grid_classes: Vec<u8>,
+    /// The ranks of a data-parallel run (see `new_on`).
+    pub ranks: Option<Rc<dyn Collective>>,
 }
 
 impl Trainer {
@@ -36,6 +40,19 @@ impl Trainer {
         config: &TrainConfig,
         model: &ModelConfig,
         data: &Dataset,
+    ) -> Result<Trainer> {
+        Trainer::new_on(gpu, config, model, data, None)
+    }
+
+    /// `new`, as one rank of a data-parallel run when `ranks` are given: --batch-size
+    /// is the global batch, of which each rank trains its own slice, and the ranks
+    /// check that they built the same models.
+    pub fn new_on(
+        gpu: &Gpu,
+        config: &TrainConfig,
+        model: &ModelConfig,
+        data: &Dataset,
+        ranks: Option<Rc<dyn Collective>>,
     ) -> Result<Trainer> {
         if model.image != data.set.image_shape() {
             return Err(Error::Usage(format!(
@@ -52,8 +69,17 @@ impl Trainer {
                  grow without bound; --gp 10 is the usual pairing"
             );
         }
+        let (rank, count) = ranks.as_ref().map_or((0, 1), |r| (r.rank(), r.ranks()));
+        if !config.batch_size.is_multiple_of(count) {
+            return Err(Error::Usage(format!(
+                "--batch-size {} does not split evenly over {count} ranks: use a multiple \
+                 of {count} (it is the global batch, of which each rank trains a slice)",
+                config.batch_size
+            )));
+        }
         // Building allocates only weights and their moments: too large is the widths'.
-        let gan = Gan::new(gpu, model, &config.recipe, config.batch_size).map_err(|e| match e {
+        let local_batch = config.batch_size / count;
+        let gan = Gan::new(gpu, model, &config.recipe, local_batch).map_err(|e| match e {
             Error::TooLarge(_) => Error::Usage(format!(
                 "--nz {} --ngf {} --ndf {} make a weight larger than {} bytes, the most this \
                  adapter holds in one buffer: use smaller widths (64 is usual)",
@@ -64,7 +90,14 @@ impl Trainer {
             )),
             e => e,
         })?;
-        let schedule = Schedule::new(gpu, model.seed, config.batch_size, model.nz, &data.images)?;
+        let mut schedule =
+            Schedule::new(gpu, model.seed, config.batch_size, model.nz, &data.images)?;
+        let mut gan = gan;
+        if let Some(ranks) = &ranks {
+            schedule.slice(rank, count)?;
+            gan.set_data_parallel(ranks.clone());
+            ranks.check_same_tensors("initial models", &gan.checkpoint_tensors())?;
+        }
         // An 8 × 8 grid, or for a conditional GAN a row of 8 per class.
         let grid_classes: Vec<u8> = match model.classes {
             0 => vec![0; 64],
@@ -80,6 +113,7 @@ impl Trainer {
             step: 0,
             fixed_noise,
             grid_classes,
+            ranks,
         })
     }
 
@@ -128,14 +162,28 @@ impl Trainer {
 
     /// The last step's statistics, read back, as a metrics row at `seconds` of
     /// training.
+    /// A data-parallel run's are the means over the ranks, as one process training
+    /// the global batch would report them (each rank's slice is the same size).
     pub async fn row(&self, stats: &StepStats, seconds: f64) -> Result<Row> {
+        let mut values = [0.0; 4];
+        for (v, t) in
+            values
+                .iter_mut()
+                .zip([&stats.loss_d, &stats.loss_g, &stats.d_x, &stats.d_g_z])
+        {
+            *v = t.to_vec_async().await?[0];
+        }
+        if let Some(ranks) = &self.ranks {
+            ranks.mean(&mut values)?;
+        }
+        let [loss_d, loss_g, d_x, d_g_z] = values;
         Ok(Row {
             step: self.step,
             epoch: (self.step - 1) / self.steps_per_epoch() + 1,
-            loss_d: stats.loss_d.to_vec_async().await?[0],
-            loss_g: stats.loss_g.to_vec_async().await?[0],
-            d_x: stats.d_x.to_vec_async().await?[0],
-            d_g_z: stats.d_g_z.to_vec_async().await?[0],
+            loss_d,
+            loss_g,
+            d_x,
+            d_g_z,
             seconds,
             eval: None,
         })

@@ -63,6 +63,9 @@ pub struct GpuOptions {
     pub backends: wgpu::Backends,
     /// Case-insensitive substring of the adapter name.
     pub adapter_name: Option<String>,
+    /// Which of the most capable adapters (of the kind that wins), counting from 0
+    /// and wrapping around: a data-parallel rank's local rank.
+    pub adapter_index: Option<usize>,
     pub gemm: GemmPolicy,
     /// Where tuned GEMM plans are kept between runs (native only; None: nowhere).
     pub plan_cache: Option<PlanCache>,
@@ -130,6 +133,7 @@ impl GpuOptions {
             adapter_name: std::env::var("WGPU_ADAPTER_NAME")
                 .ok()
                 .filter(|n| !n.is_empty()),
+            adapter_index: None,
             gemm: gemm_policy_from_env()?,
             plan_cache: PlanCache::in_user_cache(!fresh),
         })
@@ -248,7 +252,10 @@ async fn choose_adapter(options: &GpuOptions) -> Result<wgpu::Adapter> {
         )));
     }
     candidates.sort_by_key(|a| preference(a.get_info().device_type));
-    Ok(candidates.swap_remove(0))
+    let best = preference(candidates[0].get_info().device_type);
+    candidates.retain(|a| preference(a.get_info().device_type) == best);
+    let index = options.adapter_index.unwrap_or(0) % candidates.len();
+    Ok(candidates.swap_remove(index))
 }
 
 /// Opens the chosen adapter with its real limits and the optional features duel uses.

@@ -39,7 +39,7 @@ pub use loss::{
     softmax_cross_entropy_soft_backward,
 };
 pub use matmul::{dense, matmul, matmul_backward, matmul_nt, matmul_tn, matmul_with};
-pub use random::{dropout, dropout_backward, fill_normal, fill_uniform};
+pub use random::{dropout, dropout_backward, fill_normal, fill_normal_part, fill_uniform};
 pub use reduce::{
     mean, mean_axis, mean_axis_backward, mean_backward, sum, sum_axis, sum_axis_backward,
     sum_backward,

@@ -15,22 +15,24 @@ struct Params {
     offset_hi: u32,
     a: f32,
     b: f32,
-    _pad: u32,
+    first: u32,
 }
 
+/// `entry` over `out` under the key (seed, offset), drawing element i as element
+/// first + i of a larger call would; `(a, b)` are the entry's two parameters.
 fn launch(
     entry: &'static str,
     inputs: &[&Tensor],
     out: &Tensor,
-    seed: u64,
-    offset: u64,
-    a: f32,
-    b: f32,
+    (seed, offset, first): (u64, u64, usize),
+    (a, b): (f32, f32),
 ) -> Result<()> {
     let n = out.numel();
     if n == 0 {
         return Ok(());
     }
+    // The shader's element indices, first..first + n, are u32.
+    crate::ops::dim(first + n, "random")?;
     let params = Params {
         n: crate::ops::dim(n, "random")?,
         seed_lo: seed as u32,
@@ -39,7 +41,7 @@ fn launch(
         offset_hi: (offset >> 32) as u32,
         a,
         b,
-        _pad: 0,
+        first: first as u32,
     };
     let gpu = out.gpu();
     let mut buffers: Vec<BufferRange> = inputs.iter().map(|t| t.buffer()).collect();
@@ -53,15 +55,28 @@ pub fn fill_uniform(t: &Tensor, lo: f32, hi: f32, seed: u64, offset: u64) -> Res
     if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
         return Err(shape_err!("fill_uniform: need lo < hi, got [{lo}, {hi})"));
     }
-    launch("fill_uniform", &[], t, seed, offset, lo, hi)
+    launch("fill_uniform", &[], t, (seed, offset, 0), (lo, hi))
 }
 
 /// Fills `t` with normal values of the given mean and standard deviation.
 pub fn fill_normal(t: &Tensor, mean: f32, std: f32, seed: u64, offset: u64) -> Result<()> {
+    fill_normal_part(t, mean, std, seed, offset, 0)
+}
+
+/// Fills `t` with elements `first..` of what `fill_normal` of the same key draws for
+/// a larger tensor: a data-parallel rank's rows of the global batch's noise.
+pub fn fill_normal_part(
+    t: &Tensor,
+    mean: f32,
+    std: f32,
+    seed: u64,
+    offset: u64,
+    first: usize,
+) -> Result<()> {
     if std.is_nan() || std < 0.0 {
         return Err(shape_err!("fill_normal: std must be >= 0, got {std}"));
     }
-    launch("fill_normal", &[], t, seed, offset, mean, std)
+    launch("fill_normal", &[], t, (seed, offset, first), (mean, std))
 }
 
 /// Inverted dropout: zeroes each element with probability `rate` and scales the rest
@@ -71,7 +86,7 @@ pub fn dropout(x: &Tensor, rate: f32, seed: u64, offset: u64) -> Result<Tensor> 
         return Err(shape_err!("dropout: rate must be in [0, 1), got {rate}"));
     }
     let out = Tensor::uninit(x.gpu(), x.shape())?;
-    launch("dropout", &[x], &out, seed, offset, rate, 0.0)?;
+    launch("dropout", &[x], &out, (seed, offset, 0), (rate, 0.0))?;
     Ok(out)
 }
 

@@ -103,6 +103,12 @@ impl Adam {
         }
     }
 
+    /// Every parameter's gradient, in the one arena `step` reads (none without
+    /// parameters): what data-parallel ranks average.
+    pub fn grads(&self) -> Option<&Tensor> {
+        self.arenas.as_ref().map(|a| &a.grads)
+    }
+
     /// Zeroes every gradient, in one dispatch.
     pub fn zero_grad(&self) -> Result<()> {
         match &self.arenas {

@@ -39,8 +39,12 @@ pub fn fill_uniform(t: &mut Array, lo: f32, hi: f32, seed: u64, offset: u64) {
 }
 
 pub fn fill_normal(t: &mut Array, mean: f32, std: f32, seed: u64, offset: u64) {
+    fill_normal_part(t, mean, std, seed, offset, 0);
+}
+
+pub fn fill_normal_part(t: &mut Array, mean: f32, std: f32, seed: u64, offset: u64, first: usize) {
     for (i, v) in t.data.iter_mut().enumerate() {
-        let r = bits(i, seed, offset);
+        let r = bits(first + i, seed, offset);
         let u1 = unit(r[0]) + 1.0 / 16_777_216.0;
         let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * unit(r[1])).cos();
         *v = f64::from(mean) + f64::from(std) * z;

@@ -7,6 +7,7 @@ mod checkpoint;
 mod cifar10;
 mod common;
 mod data;
+mod data_parallel;
 mod dcgan;
 mod eval;
 mod folder;

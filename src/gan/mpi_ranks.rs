@@ -1,0 +1,140 @@
+//! `Collective` over MPI (the `mpi` feature, on the system's Open MPI): the ranks that
+//! `mpirun`, `srun` or any MPI launcher started.
+
+use super::data_parallel::Collective;
+use crate::{Error, Result, Tensor};
+use mpi::collective::{CommunicatorCollectives, SystemOperation};
+use mpi::environment::Universe;
+use mpi::topology::{Communicator, SimpleCommunicator};
+
+/// The ranks of this MPI job.
+pub struct MpiRanks {
+    world: SimpleCommunicator,
+    /// This process's rank among those on its machine.
+    local_rank: usize,
+    /// Finalizes MPI when dropped.
+    _universe: Universe,
+}
+
+/// Whether an MPI launcher started this process: Open MPI's, MPICH's (PMI) or Slurm's.
+pub fn launched_by_mpi() -> bool {
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_RANK",
+        "SLURM_PROCID",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some())
+}
+
+impl MpiRanks {
+    /// Joins the job. Refused when no MPI launcher started this process.
+    pub fn join() -> Result<MpiRanks> {
+        if !launched_by_mpi() {
+            return Err(Error::Usage(
+                "--data-parallel needs an MPI launcher: run it as `mpirun -np N <program> \
+                 --data-parallel …` (or under Slurm's srun)"
+                    .into(),
+            ));
+        }
+        let universe = mpi::initialize()
+            .ok_or_else(|| Error::Usage("MPI was already initialized in this process".into()))?;
+        let world = universe.world();
+        // The ranks that share this machine's memory: their order is the local rank.
+        let local_rank = world.split_shared(world.rank()).rank() as usize;
+        Ok(MpiRanks {
+            world,
+            local_rank,
+            _universe: universe,
+        })
+    }
+}
+
+impl Collective for MpiRanks {
+    fn rank(&self) -> usize {
+        self.world.rank() as usize
+    }
+
+    fn ranks(&self) -> usize {
+        self.world.size() as usize
+    }
+
+    fn local_rank(&self) -> usize {
+        self.local_rank
+    }
+
+    fn abort(&self, code: i32) -> ! {
+        self.world.abort(code)
+    }
+
+    /// Reduce-scatter then all-gather, written out so the sums run in rank order: each
+    /// rank owns one chunk of the values, receives every rank's copy of it
+    /// (all-to-all), adds them up from rank 0 on, and all-gather hands each owner's
+    /// chunk to everyone. Each rank sends and receives (N-1)/N of the values twice,
+    /// as a ring all-reduce does.
+    fn mean(&self, values: &mut [f32]) -> Result<()> {
+        let n = self.ranks();
+        if n == 1 || values.is_empty() {
+            return Ok(());
+        }
+        let chunk = values.len().div_ceil(n);
+        let mut padded = values.to_vec();
+        padded.resize(chunk * n, 0.0);
+        let mut pieces = vec![0.0f32; chunk * n];
+        self.world.all_to_all_into(&padded[..], &mut pieces[..]);
+        let mut own = pieces[..chunk].to_vec();
+        for piece in pieces.chunks_exact(chunk).skip(1) {
+            own.iter_mut().zip(piece).for_each(|(s, v)| *s += v);
+        }
+        own.iter_mut().for_each(|s| *s /= n as f32);
+        self.world.all_gather_into(&own[..], &mut padded[..]);
+        values.copy_from_slice(&padded[..values.len()]);
+        Ok(())
+    }
+
+    fn mean_tensors(&self, tensors: &[&Tensor]) -> Result<()> {
+        let mut host = Vec::new();
+        for t in tensors {
+            host.extend(t.to_vec()?);
+        }
+        self.mean(&mut host)?;
+        let mut rest = &host[..];
+        for t in tensors {
+            let (this, after) = rest.split_at(t.numel());
+            t.write(this)?;
+            rest = after;
+        }
+        Ok(())
+    }
+
+    fn max(&self, value: i32) -> Result<i32> {
+        let mut max = 0i32;
+        self.world
+            .all_reduce_into(&value, &mut max, SystemOperation::max());
+        Ok(max)
+    }
+
+    fn check_same_tensors(&self, what: &str, tensors: &[Tensor]) -> Result<()> {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for t in tensors {
+            hash.update(bytemuck::cast_slice(&t.to_vec()?));
+        }
+        let digest = hash.finalize();
+        let n = self.ranks();
+        let mut all = vec![0u8; digest.len() * n];
+        self.world.all_gather_into(&digest[..], &mut all[..]);
+        // Every rank draws the same conclusion from the same hashes.
+        let per_rank: Vec<&[u8]> = all.chunks_exact(digest.len()).collect();
+        let differ: Vec<usize> = (1..n).filter(|&r| per_rank[r] != per_rank[0]).collect();
+        match differ.is_empty() {
+            true => Ok(()),
+            false => Err(Error::Numeric(format!(
+                "the ranks' {what} differ: rank 0's are not those of rank(s) {differ:?}. The \
+                 ranks must run the same build, flags and data, on adapters that compute \
+                 alike"
+            ))),
+        }
+    }
+}
