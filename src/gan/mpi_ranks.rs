@@ -6,12 +6,26 @@ use crate::{Error, Result, Tensor};
 use mpi::collective::{CommunicatorCollectives, SystemOperation};
 use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+/// What averaging tensors over the ranks has cost this rank (`MpiRanks::exchanges`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Exchanges {
+    /// Calls of `mean_tensors`.
+    pub calls: u64,
+    /// Their wall time: download, exchange and upload.
+    pub time: Duration,
+    /// The bytes this rank sent in them.
+    pub bytes_sent: u64,
+}
 
 /// The ranks of this MPI job.
 pub struct MpiRanks {
     world: SimpleCommunicator,
     /// This process's rank among those on its machine.
     local_rank: usize,
+    exchanges: Cell<Exchanges>,
     /// Finalizes MPI when dropped.
     _universe: Universe,
 }
@@ -46,8 +60,14 @@ impl MpiRanks {
         Ok(MpiRanks {
             world,
             local_rank,
+            exchanges: Cell::default(),
             _universe: universe,
         })
+    }
+
+    /// What averaging tensors has cost so far.
+    pub fn exchanges(&self) -> Exchanges {
+        self.exchanges.get()
     }
 }
 
@@ -90,10 +110,19 @@ impl Collective for MpiRanks {
         own.iter_mut().for_each(|s| *s /= n as f32);
         self.world.all_gather_into(&own[..], &mut padded[..]);
         values.copy_from_slice(&padded[..values.len()]);
+        let mut e = self.exchanges.get();
+        e.bytes_sent += (2 * (n - 1) * chunk * size_of::<f32>()) as u64;
+        self.exchanges.set(e);
         Ok(())
     }
 
     fn mean_tensors(&self, tensors: &[&Tensor]) -> Result<()> {
+        // The download would wait for the step's work anyway; waiting first keeps
+        // that work out of what the exchange is timed at.
+        if let Some(t) = tensors.first() {
+            t.gpu().sync()?;
+        }
+        let started = Instant::now();
         let mut host = Vec::new();
         for t in tensors {
             host.extend(t.to_vec()?);
@@ -105,6 +134,10 @@ impl Collective for MpiRanks {
             t.write(this)?;
             rest = after;
         }
+        let mut e = self.exchanges.get();
+        e.calls += 1;
+        e.time += started.elapsed();
+        self.exchanges.set(e);
         Ok(())
     }
 
