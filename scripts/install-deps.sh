@@ -13,29 +13,29 @@ has_vulkan_driver() {
     ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1
 }
 
-if [ "$(uname -s)" = "Linux" ] && { ! has_vulkan_driver || ! ldconfig -p | grep -q libvulkan.so.1; }; then
+# Installs Debian packages "$2…" with apt, saying "$1" first; without apt, says to
+# install them by hand and stops.
+apt_install() {
+    local what="$1"
+    shift
     if ! command -v apt-get >/dev/null 2>&1; then
-        echo "No Vulkan driver found. Install your distribution's Mesa Vulkan drivers (lavapipe)." >&2
+        echo "No apt-get here: install $what with your distribution's packages." >&2
         exit 1
     fi
-    sudo=""
+    local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    echo "Installing Mesa's Vulkan drivers (lavapipe) and the Vulkan loader..."
+    echo "Installing $what..."
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ "$(uname -s)" = "Linux" ] && { ! has_vulkan_driver || ! ldconfig -p | grep -q libvulkan.so.1; }; then
+    apt_install "Mesa's Vulkan drivers (lavapipe) and the Vulkan loader" mesa-vulkan-drivers libvulkan1
 fi
 
 # `--mpi`: what the `mpi` feature (data-parallel training) builds on: Open MPI, and
 # libclang for the bindings' generator.
 if [ "${1:-}" = "--mpi" ] && ! { command -v mpirun >/dev/null 2>&1 && command -v mpicc >/dev/null 2>&1 \
         && ldconfig -p | grep -q libclang; }; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "Install Open MPI (its development files and mpirun) and libclang, then build with --features mpi." >&2
-        exit 1
-    fi
-    sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    echo "Installing Open MPI and libclang..."
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libopenmpi-dev openmpi-bin libclang-dev >/dev/null
+    apt_install "Open MPI and libclang" libopenmpi-dev openmpi-bin libclang-dev
 fi
