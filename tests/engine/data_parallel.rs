@@ -13,18 +13,28 @@ fn mnist_dcgan() -> PathBuf {
     dir.join("mnist_dcgan")
 }
 
-/// A short run's flags: 10 steps at global batch 32, a checkpoint every 5.
-fn flags(out: &Path) -> Vec<String> {
-    [
+/// A short run's flags, without --data-parallel: global batch 32, a checkpoint every
+/// 5 steps, and 10 steps unless `extra` says otherwise.
+fn single(out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut flags: Vec<String> = vec![
         format!("--data-dir={}", mnist_dir().display()),
         format!("--out={}", out.display()),
-        "--max-steps=10".into(),
         "--sample-every=5".into(),
         "--eval-every=0".into(),
         "--batch-size=32".into(),
-        "--data-parallel".into(),
-    ]
-    .into()
+    ];
+    if !extra.iter().any(|f| f.starts_with("--max-steps")) {
+        flags.push("--max-steps=10".into());
+    }
+    flags.extend(extra.iter().map(|f| f.to_string()));
+    flags
+}
+
+/// `single`'s flags with --data-parallel.
+fn flags(out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut flags = single(out, extra);
+    flags.push("--data-parallel".into());
+    flags
 }
 
 fn stderr(output: &Output) -> String {
@@ -36,7 +46,7 @@ fn stderr(output: &Output) -> String {
 fn a_build_without_mpi_refuses_data_parallel_saying_how_to_build_it() {
     let out = scratch("dp_refused");
     let output = Command::new(mnist_dcgan())
-        .args(flags(&out))
+        .args(flags(&out, &[]))
         .output()
         .unwrap();
     let text = stderr(&output);
@@ -71,8 +81,7 @@ fn mpirun(out: &Path, ranks: &[(usize, &[&str])]) -> Output {
         command
             .args(["-np", &count.to_string()])
             .arg(mnist_dcgan())
-            .args(flags(out))
-            .args(*extra);
+            .args(flags(out, extra));
     }
     command.output().unwrap()
 }
@@ -117,4 +126,35 @@ fn ranks_with_different_models_all_stop_with_the_rank_and_cause() {
     );
     assert!(text.contains("error on rank"), "{text}");
     assert!(text.contains("initial models differ"), "{text}");
+}
+
+/// A checkpoint of 2 ranks resumes in one process without MPI, and that one on 2
+/// ranks again: each continues from the step saved, and the 2 ranks of the last leg
+/// again hold identical models at every checkpoint.
+#[cfg(feature = "mpi")]
+#[test]
+fn a_checkpoint_moves_from_two_ranks_to_one_process_and_back() {
+    let out = scratch("dp_resume");
+    let checkpoint = out.join(duel::gan::CHECKPOINT);
+    let resume = format!("--resume={}", checkpoint.display());
+    let step = || duel::io::checkpoint::metadata(&checkpoint).unwrap()["step"].clone();
+    let first = mpirun(&out, &[(2, &[])]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(step(), "10");
+    let alone = Command::new(mnist_dcgan())
+        .args(single(&out, &["--max-steps=15", &resume]))
+        .output()
+        .unwrap();
+    let text = stderr(&alone);
+    assert!(alone.status.success(), "{text}");
+    assert!(
+        text.contains("resumed from") && text.contains("at step 10"),
+        "{text}"
+    );
+    assert_eq!(step(), "15");
+    let again = mpirun(&out, &[(2, &["--max-steps=20", &resume])]);
+    let text = stderr(&again);
+    assert!(again.status.success(), "{text}");
+    assert_eq!(text.matches("at step 15").count(), 2, "{text}");
+    assert_eq!(step(), "20");
 }
