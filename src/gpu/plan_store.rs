@@ -156,27 +156,30 @@ pub(crate) fn plans_from_metadata(
 pub(crate) mod file {
     use super::super::{all_candidate_cores, shader_source};
     use super::*;
-    use serde_json::Map;
     use std::path::Path;
 
     /// A hash of every GEMM shader this build can compile: each prelude, and the
     /// generated core of every core the tuner may pick, whole and split. A change to any
     /// of them makes cached plans stale.
-    pub(crate) fn gemm_shaders_hash() -> String {
-        use sha2::{Digest, Sha256};
-        let mut hash = Sha256::new();
-        for (name, _) in SHADER_FILES {
-            if shader_kind(name) == ShaderKind::GemmPrelude {
-                hash.update(shader_source(name));
+    /// Computed once: it is the same for the whole process.
+    pub(crate) fn gemm_shaders_hash() -> &'static str {
+        static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        HASH.get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            let mut hash = Sha256::new();
+            for (name, _) in SHADER_FILES {
+                if shader_kind(name) == ShaderKind::GemmPrelude {
+                    hash.update(shader_source(name));
+                }
             }
-        }
-        for lanes in [None, Some(4), Some(8), Some(16), Some(32), Some(64)] {
-            for core in all_candidate_cores(lanes) {
-                hash.update(core.wgsl(false));
-                hash.update(core.wgsl(true));
+            for lanes in [None, Some(4), Some(8), Some(16), Some(32), Some(64)] {
+                for core in all_candidate_cores(lanes) {
+                    hash.update(core.wgsl(false));
+                    hash.update(core.wgsl(true));
+                }
             }
-        }
-        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+            hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        })
     }
 
     /// The section this build keeps for `report`: all but its plans.
@@ -218,15 +221,21 @@ pub(crate) mod file {
         path: &Path,
         report: &AdapterReport,
     ) -> (HashMap<GemmKey, GemmPlan>, Option<String>) {
-        let sections = match sections(path) {
-            Ok(sections) => sections,
-            Err(note) => return (HashMap::new(), Some(note)),
-        };
-        let identity = adapter_identity(report);
-        let Some(ours) = sections.iter().find(|s| s["adapter"] == identity) else {
+        match sections(path) {
+            Ok(sections) => section_plans(&sections, &section_key(report), path),
+            Err(note) => (HashMap::new(), Some(note)),
+        }
+    }
+
+    /// The plans of the section of `sections` that `key` names, as `load` says.
+    fn section_plans(
+        sections: &[Value],
+        key: &Value,
+        path: &Path,
+    ) -> (HashMap<GemmKey, GemmPlan>, Option<String>) {
+        let Some(ours) = sections.iter().find(|s| s["adapter"] == key["adapter"]) else {
             return (HashMap::new(), None);
         };
-        let key = section_key(report);
         if ours["duel"] != key["duel"] || ours["shaders"] != key["shaders"] {
             let note = format!(
                 "the GEMM plans in {} were tuned by duel {} with other shaders; this adapter \
@@ -257,20 +266,13 @@ pub(crate) mod file {
         report: &AdapterReport,
         plans: &HashMap<GemmKey, GemmPlan>,
     ) -> crate::Result<()> {
-        let identity = adapter_identity(report);
-        let (mut merged, _) = load(path, report);
+        let mut ours = section_key(report);
+        let mut sections = sections(path).unwrap_or_default();
+        let (mut merged, _) = section_plans(&sections, &ours, path);
         merged.extend(plans.iter().map(|(k, p)| (k.clone(), *p)));
-        let mut sections: Vec<Value> = sections(path)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|s| s["adapter"] != identity)
-            .collect();
-        let mut ours: Map<String, Value> = match section_key(report) {
-            Value::Object(map) => map,
-            _ => unreachable!("section_key is an object"),
-        };
-        ours.insert("plans".into(), plans_json(merged.iter()));
-        sections.push(Value::Object(ours));
+        sections.retain(|s| s["adapter"] != ours["adapter"]);
+        ours["plans"] = plans_json(merged.iter());
+        sections.push(ours);
         let text = serde_json::to_string_pretty(&json!({ "sections": sections }))
             .map_err(|e| crate::Error::Output(format!("could not encode GEMM plans: {e}")))?;
         if let Some(dir) = path.parent() {
@@ -432,7 +434,7 @@ mod tests {
         assert_eq!(file::load(&path, &there).0, HashMap::from([(key(1), b)]));
 
         let text = std::fs::read_to_string(&path).unwrap();
-        let stale = text.replace(&file::gemm_shaders_hash(), "0000");
+        let stale = text.replace(file::gemm_shaders_hash(), "0000");
         std::fs::write(&path, &stale).unwrap();
         let (plans, note) = file::load(&path, &here);
         assert!(plans.is_empty() && note.unwrap().contains("other shaders"));
