@@ -79,7 +79,7 @@ impl Trainer {
         }
         // Building allocates only weights and their moments: too large is the widths'.
         let local_batch = config.batch_size / count;
-        let gan = Gan::new(gpu, model, &config.recipe, local_batch).map_err(|e| match e {
+        let mut gan = Gan::new(gpu, model, &config.recipe, local_batch).map_err(|e| match e {
             Error::TooLarge(_) => Error::Usage(format!(
                 "--nz {} --ngf {} --ndf {} make a weight larger than {} bytes, the most this \
                  adapter holds in one buffer: use smaller widths (64 is usual)",
@@ -92,7 +92,6 @@ impl Trainer {
         })?;
         let mut schedule =
             Schedule::new(gpu, model.seed, config.batch_size, model.nz, &data.images)?;
-        let mut gan = gan;
         if let Some(ranks) = &ranks {
             schedule.slice(rank, count)?;
             gan.set_data_parallel(ranks.clone());
@@ -161,8 +160,7 @@ impl Trainer {
     }
 
     /// The last step's statistics, read back, as a metrics row at `seconds` of
-    /// training.
-    /// A data-parallel run's are the means over the ranks, as one process training
+    /// training. A data-parallel run's are the means over the ranks, as one process training
     /// the global batch would report them (each rank's slice is the same size).
     pub async fn row(&self, stats: &StepStats, seconds: f64) -> Result<Row> {
         let mut values = [0.0; 4];
