@@ -36,3 +36,27 @@ pub fn fill_and_copy_match_reference() {
         );
     }
 }
+
+/// Several tensors downloaded at one sync point read back each as it is, including
+/// an empty one and sizes that are not multiples of the 16-byte rounding, so that
+/// each part's place in the shared staging buffer is checked.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+pub fn tensors_download_together_as_each_alone() {
+    let shapes: &[&[usize]] = &[&[3], &[0], &[5, 7], &[1], &[257, 3]];
+    let arrays: Vec<_> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| random_array(&mut rng(40 + i as u64), s, -3.0, 3.0))
+        .collect();
+    let tensors: Vec<Tensor> = arrays.iter().map(upload).collect();
+    let all: Vec<&Tensor> = tensors.iter().collect();
+    let got = Tensor::to_vecs(&all).unwrap();
+    assert_eq!(got.len(), arrays.len());
+    for ((values, want), t) in got.iter().zip(&arrays).zip(&tensors) {
+        let want = want.to_f32();
+        assert_eq!(values, &want, "{:?}", t.shape());
+        assert_eq!(values, &t.to_vec().unwrap(), "{:?}", t.shape());
+    }
+    assert!(Tensor::to_vecs(&[]).unwrap().is_empty());
+}

@@ -161,20 +161,48 @@ impl Tensor {
 
     /// Downloads the contents. This is a sync point: pending work is submitted first.
     pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
-        if self.numel() == 0 {
-            return Ok(Vec::new());
-        }
-        let bytes = self
-            .gpu()
-            .read_async(&self.buffer(), (self.numel() * 4) as u64)
-            .await?;
-        Ok(bytemuck::pod_collect_to_vec(&bytes))
+        let mut all = Tensor::to_vecs_async(&[self]).await?;
+        Ok(all.pop().unwrap_or_default())
     }
 
     /// `to_vec_async`, waited for.
     #[cfg(feature = "native")]
     pub fn to_vec(&self) -> Result<Vec<f32>> {
         pollster::block_on(self.to_vec_async())
+    }
+
+    /// Downloads several tensors of one GPU at one sync point: one submission and one
+    /// wait, however many they are.
+    pub async fn to_vecs_async(tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
+        let Some(first) = tensors.first() else {
+            return Ok(Vec::new());
+        };
+        if tensors.iter().any(|t| !t.gpu().is(first.gpu())) {
+            return Err(Error::Usage(
+                "tensors downloaded together must live on one GPU context".into(),
+            ));
+        }
+        let ranges: Vec<BufferRange> = tensors.iter().map(|t| t.buffer()).collect();
+        let parts: Vec<(&BufferRange, u64)> = ranges
+            .iter()
+            .zip(tensors)
+            .filter(|(_, t)| t.numel() > 0)
+            .map(|(r, t)| (r, (t.numel() * 4) as u64))
+            .collect();
+        let mut bytes = first.gpu().read_async(&parts).await?.into_iter();
+        Ok(tensors
+            .iter()
+            .map(|t| match t.numel() {
+                0 => Vec::new(),
+                _ => bytemuck::pod_collect_to_vec(&bytes.next().unwrap_or_default()),
+            })
+            .collect())
+    }
+
+    /// `to_vecs_async`, waited for.
+    #[cfg(feature = "native")]
+    pub fn to_vecs(tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
+        pollster::block_on(Tensor::to_vecs_async(tensors))
     }
 
     /// The same buffer under another shape with the same element count; copies nothing.

@@ -123,10 +123,7 @@ impl Collective for MpiRanks {
             t.gpu().sync()?;
         }
         let started = Instant::now();
-        let mut host = Vec::new();
-        for t in tensors {
-            host.extend(t.to_vec()?);
-        }
+        let mut host: Vec<f32> = Tensor::to_vecs(tensors)?.concat();
         self.mean(&mut host)?;
         let mut rest = &host[..];
         for t in tensors {
@@ -151,8 +148,9 @@ impl Collective for MpiRanks {
     fn check_same_tensors(&self, what: &str, tensors: &[Tensor]) -> Result<()> {
         use sha2::{Digest, Sha256};
         let mut hash = Sha256::new();
-        for t in tensors {
-            hash.update(bytemuck::cast_slice(&t.to_vec()?));
+        let all: Vec<&Tensor> = tensors.iter().collect();
+        for values in Tensor::to_vecs(&all)? {
+            hash.update(bytemuck::cast_slice(&values));
         }
         let digest = hash.finalize();
         let n = self.ranks();

@@ -218,12 +218,13 @@ impl Recorder {
         self.pass = None;
     }
 
-    /// Records a buffer-to-buffer copy after everything recorded so far.
+    /// Records a buffer-to-buffer copy, into `to` from byte `at`, after everything
+    /// recorded so far.
     pub fn copy(
         &mut self,
         device: &wgpu::Device,
         from: &BufferRange,
-        to: &wgpu::Buffer,
+        (to, at): (&wgpu::Buffer, u64),
         bytes: u64,
     ) {
         self.end_pass();
@@ -231,7 +232,7 @@ impl Recorder {
             &from.buffer,
             from.offset,
             to,
-            0,
+            at,
             bytes,
         );
     }

@@ -192,6 +192,11 @@ impl Gpu {
         })
     }
 
+    /// Whether `other` is this same context (not merely one on the same adapter).
+    pub(crate) fn is(&self, other: &Gpu) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The adapter this context chose, and what it offers.
     pub fn adapter(&self) -> &AdapterReport {
         &self.0.report
@@ -427,21 +432,42 @@ impl Gpu {
             .write_buffer(&range.buffer, range.offset, bytes);
     }
 
-    /// Submits the pending batch and reads the first `bytes` of `range` back to the host.
-    /// This is the one place data leaves the GPU: every download awaits it.
-    pub(crate) async fn read_async(&self, range: &BufferRange, bytes: u64) -> Result<Vec<u8>> {
-        let staging = self.take_buffer(BufferKind::Readback, bytes)?;
+    /// Submits the pending batch and reads the first bytes of each range back to the
+    /// host, all through one staging buffer and one wait. This is the one place data
+    /// leaves the GPU: every download awaits it.
+    pub(crate) async fn read_async(&self, parts: &[(&BufferRange, u64)]) -> Result<Vec<Vec<u8>>> {
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Rounding up stays inside each buffer: pooled sizes are rounded the same way,
+        // and ranges start on a binding boundary, a multiple of 16 bytes. The rounded
+        // sizes also keep each part's place in the staging buffer copy-aligned.
+        let places: Vec<u64> = parts
+            .iter()
+            .scan(0, |at, (_, bytes)| {
+                let place = *at;
+                *at += pool::rounded_size(*bytes);
+                Some(place)
+            })
+            .collect();
+        let total = parts.iter().map(|(_, b)| pool::rounded_size(*b)).sum();
+        let staging = self.take_buffer(BufferKind::Readback, total)?;
         {
             let mut recorder = lock(&self.0.recorder);
-            // Rounding up stays inside the buffer: pooled sizes are rounded the same
-            // way, and ranges start on a binding boundary, a multiple of 16 bytes.
-            let size = pool::rounded_size(bytes);
-            recorder.copy(&self.0.device, range, &staging, size);
+            for ((range, bytes), &place) in parts.iter().zip(&places) {
+                let size = pool::rounded_size(*bytes);
+                recorder.copy(&self.0.device, range, (&staging, place), size);
+            }
             self.submit(&mut recorder)?;
         }
-        let data = self.map_and_copy(&staging, bytes).await;
+        let data = self.map_and_copy(&staging, total).await;
         self.give_back(BufferKind::Readback, staging);
-        data
+        let data = data?;
+        Ok(parts
+            .iter()
+            .zip(&places)
+            .map(|((_, bytes), &place)| data[place as usize..(place + bytes) as usize].to_vec())
+            .collect())
     }
 
     /// Submits everything pending and waits until the GPU has finished it.
