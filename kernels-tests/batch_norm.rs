@@ -244,3 +244,234 @@ pub fn running_statistics_follow_each_framework() {
         }
     }
 }
+
+/// The rows of `a` (N, ...) from `first`, `count` of them.
+#[cfg(not(target_arch = "wasm32"))]
+fn rows(a: &r::Array, first: usize, count: usize) -> r::Array {
+    let per_row = a.numel() / a.shape[0];
+    let mut shape = a.shape.clone();
+    shape[0] = count;
+    let data = a.data[first * per_row..(first + count) * per_row].to_vec();
+    r::Array::new(&shape, data)
+}
+
+/// Partials from every slice, gathered in slice order as the ranks gather them.
+#[cfg(not(target_arch = "wasm32"))]
+fn gathered(per_slice: &[[duel::Tensor; 2]]) -> [duel::Tensor; 2] {
+    [0, 1].map(|k| {
+        let values: Vec<f32> = per_slice
+            .iter()
+            .flat_map(|p| p[k].to_vec().unwrap())
+            .collect();
+        let c = per_slice[0][k].shape()[1];
+        duel::Tensor::from_slice(crate::common::gpu(), &[values.len() / c, c], &values).unwrap()
+    })
+}
+
+/// Batch norm of a batch split into `parts` slices, as the ranks of a synchronised
+/// batch norm run it: each part launcher against its twin, and each slice against
+/// the whole batch's batch norm. Each slice's dy is `parts` times its rows of the
+/// whole's, as a slice's own mean loss gives it.
+///
+/// The forward is compared bit for bit with the whole batch on the GPU: the gathered
+/// partials are the whole batch's, merged by the same kernel in the same order.
+/// Against the twins the tolerances are those of `check`.
+#[cfg(not(target_arch = "wasm32"))]
+fn check_parts(shape: &[usize], parts: usize, seed: u64) {
+    let mut rng = rng(seed);
+    let (total, c) = (shape[0], shape[1]);
+    let n = total / parts;
+    let x = random_array(&mut rng, shape, -2.0, 2.0);
+    let gamma = random_array(&mut rng, &[c], 0.5, 1.5);
+    let beta = random_array(&mut rng, &[c], -0.5, 0.5);
+    let dy = random_array(&mut rng, shape, -1.0, 1.0);
+    let config = BatchNormConfig::torch(0.1, 1e-5);
+    let act = Activation::Identity;
+    let what = format!("batch_norm {shape:?} in {parts} parts");
+    let (ggamma, gbeta) = (upload(&gamma), upload(&beta));
+    let fresh = || (r::zeros(&[c]), r::full(&[c], 1.0));
+    let (mut whole_rm, mut whole_rv) = fresh();
+    let (want_y, want_saved) = r::batch_norm_train(
+        &x,
+        &gamma,
+        &beta,
+        &mut whole_rm,
+        &mut whole_rv,
+        &config,
+        act,
+    );
+    let (want_dx, want_dgamma, want_dbeta) = r::batch_norm_backward(&dy, &x, &gamma, &want_saved);
+    let (grm, grv) = (upload(&fresh().0), upload(&fresh().1));
+    let (gpu_whole, _) =
+        ops::batch_norm_train(&upload(&x), &ggamma, &gbeta, &grm, &grv, &config, act).unwrap();
+    let gpu_whole = gpu_whole.to_vec().unwrap();
+
+    let slices: Vec<r::Array> = (0..parts).map(|p| rows(&x, p * n, n)).collect();
+    let gpu_slices: Vec<_> = slices.iter().map(upload).collect();
+    let stats: Vec<[duel::Tensor; 2]> = gpu_slices
+        .iter()
+        .map(|s| ops::batch_norm_partial_stats(s).unwrap())
+        .collect();
+    let tol = 16.0 * EPS;
+    for (p, (slice, got)) in slices.iter().zip(&stats).enumerate() {
+        let want = r::batch_norm_partial_stats(slice);
+        assert_close(
+            &format!("{what} part {p} mean"),
+            &got[0],
+            &want[0],
+            tol,
+            4.0 * EPS,
+        );
+        assert_close(&format!("{what} part {p} m2"), &got[1], &want[1], tol, 1e-5);
+    }
+    let all_stats = gathered(&stats);
+    let all_stats_twin = slices
+        .iter()
+        .map(r::batch_norm_partial_stats)
+        .fold([vec![], vec![]], |mut acc, s| {
+            acc[0].extend(&s[0].data);
+            acc[1].extend(&s[1].data);
+            acc
+        })
+        .map(|d| r::Array::new(&[total, c], d));
+
+    let mut grad_sums = Vec::new();
+    let mut saved_each = Vec::new();
+    for (p, (slice, gx)) in slices.iter().zip(&gpu_slices).enumerate() {
+        let at = format!("{what} part {p}");
+        let (mut rm, mut rv) = fresh();
+        let (grm, grv) = (upload(&rm), upload(&rv));
+        let (y, saved) =
+            ops::batch_norm_train_merged(gx, &all_stats, &ggamma, &gbeta, &grm, &grv, &config, act)
+                .unwrap();
+        let (twin_y, twin_saved) = r::batch_norm_train_merged(
+            slice,
+            &all_stats_twin,
+            &gamma,
+            &beta,
+            &mut rm,
+            &mut rv,
+            &config,
+            act,
+        );
+        assert_close(&format!("{at} y"), &y, &twin_y, tol, 0.0);
+        assert_close(
+            &format!("{at} y as the whole's"),
+            &y,
+            &rows(&want_y, p * n, n),
+            tol,
+            0.0,
+        );
+        assert_close(
+            &format!("{at} running mean"),
+            &grm,
+            &whole_rm,
+            tol,
+            4.0 * EPS,
+        );
+        assert_close(&format!("{at} running var"), &grv, &whole_rv, tol, 1e-5);
+        let per_row = gpu_whole.len() / total;
+        assert!(
+            y.to_vec().unwrap() == gpu_whole[p * n * per_row..(p + 1) * n * per_row],
+            "{at}: y is not the whole batch's bits"
+        );
+
+        let own_dy = rows(&dy, p * n, n).map(|v| v * parts as f64);
+        let gdy = upload(&own_dy);
+        let sums = ops::batch_norm_partial_grad(&gdy, gx, &saved).unwrap();
+        let twin_sums = r::batch_norm_partial_grad(&own_dy, slice, &twin_saved);
+        let count = (slice.numel() / (n * c)) as f64;
+        for k in 0..2 {
+            let at = format!("{at} gradient partial {k}");
+            assert_close(&at, &sums[k], &twin_sums[k], count * tol, 1e-5);
+        }
+        grad_sums.push(sums);
+        saved_each.push((gdy, own_dy, twin_saved, saved));
+    }
+    let all_sums = gathered(&grad_sums);
+    let all_sums_twin: [r::Array; 2] = [0, 1].map(|k| {
+        let data: Vec<f64> = slices
+            .iter()
+            .zip(&saved_each)
+            .flat_map(|(s, (_, own_dy, twin_saved, _))| {
+                r::batch_norm_partial_grad(own_dy, s, twin_saved)[k]
+                    .data
+                    .clone()
+            })
+            .collect();
+        r::Array::new(&[total, c], data)
+    });
+    let count = (x.numel() / c) as f64;
+    for (p, (slice, (gdy, own_dy, twin_saved, saved))) in slices.iter().zip(&saved_each).enumerate()
+    {
+        let at = format!("{what} part {p}");
+        let gx = &gpu_slices[p];
+        let (dx, dgamma, dbeta) =
+            ops::batch_norm_backward_merged(gdy, gx, &ggamma, saved, &all_sums).unwrap();
+        let (twin_dx, twin_dgamma, twin_dbeta) =
+            r::batch_norm_backward_merged(own_dy, slice, &gamma, twin_saved, &all_sums_twin);
+        assert_close(&format!("{at} dx"), &dx, &twin_dx, tol, 1e-4);
+        let whole_dx = rows(&want_dx, p * n, n).map(|v| v * parts as f64);
+        assert_close(
+            &format!("{at} dx as the whole's"),
+            &dx,
+            &whole_dx,
+            tol,
+            1e-4,
+        );
+        assert_close(
+            &format!("{at} dgamma"),
+            &dgamma,
+            &twin_dgamma,
+            count * tol,
+            1e-5,
+        );
+        assert_close(
+            &format!("{at} dgamma as the whole's"),
+            &dgamma,
+            &want_dgamma,
+            count * tol,
+            1e-5,
+        );
+        assert_close(
+            &format!("{at} dbeta"),
+            &dbeta,
+            &twin_dbeta,
+            count * EPS,
+            1e-5,
+        );
+        assert_close(
+            &format!("{at} dbeta as the whole's"),
+            &dbeta,
+            &want_dbeta,
+            count * EPS,
+            1e-5,
+        );
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+pub fn a_batch_in_parts_normalises_as_the_whole() {
+    check_parts(&[1, 3, 5, 7], 1, 1130);
+    check_parts(&[6, 5, 7, 9], 2, 1131);
+    check_parts(&[3, 33], 3, 1132);
+    check_parts(&[64, 96, 14, 14], 2, 1133);
+}
+
+#[test]
+pub fn partials_of_the_wrong_shape_are_refused() {
+    let gpu = crate::common::gpu();
+    let x = ops::zeros(gpu, &[2, 3, 4, 4]).unwrap();
+    let c = ops::zeros(gpu, &[3]).unwrap();
+    let config = BatchNormConfig::default();
+    let act = Activation::Identity;
+    // 3 rows are not whole slices of 2 samples; (4, 2) has the wrong channels.
+    for shape in [[3, 3], [4, 2]] {
+        let bad = [0, 1].map(|_| ops::zeros(gpu, &shape).unwrap());
+        let err = ops::batch_norm_train_merged(&x, &bad, &c, &c, &c, &c, &config, act)
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("partials"), "{err}");
+    }
+}

@@ -321,3 +321,94 @@ pub fn batch_norm_backward_matches_finite_differences() {
         );
     }
 }
+
+/// Synchronised batch norm: a batch of 3 slices, each normalised with the gathered
+/// partial statistics of all three (`batch_norm_train_merged`). Its backward
+/// (`batch_norm_backward_merged`), given each slice's `dy` as P times its rows of the
+/// upstream gradient, must be P times the numerical gradient of the whole output for
+/// x, and the numerical gradient itself for γ and β.
+#[test]
+pub fn merged_batch_norm_backward_matches_finite_differences() {
+    let config = duel::BatchNormConfig::default();
+    let (parts, n, c, s) = (3, 2, 2, 3);
+    let shape = [parts * n, c, 1, s];
+    let x = random_array(&mut rng(84), &shape, -2.0, 2.0);
+    let gamma = random_array(&mut rng(85), &[c], 0.5, 1.5);
+    let beta = random_array(&mut rng(86), &[c], -0.5, 0.5);
+    let dy = random_array(&mut rng(87), &shape, -1.0, 1.0);
+    let per_slice = n * c * s;
+    let slice = |a: &Array, p: usize| {
+        let data = a.data[p * per_slice..(p + 1) * per_slice].to_vec();
+        Array::new(&[n, c, 1, s], data)
+    };
+    let gather = |partials: Vec<[Array; 2]>| {
+        [0, 1].map(|k| {
+            let data = partials.iter().flat_map(|p| p[k].data.clone()).collect();
+            Array::new(&[parts * n, c], data)
+        })
+    };
+    // The whole output, and each slice's saved statistics, as the ranks compute them.
+    let forward = |x: &Array, gamma: &Array, beta: &Array| {
+        let stats = gather(
+            (0..parts)
+                .map(|p| r::batch_norm_partial_stats(&slice(x, p)))
+                .collect(),
+        );
+        let mut y = Vec::new();
+        let mut saved = Vec::new();
+        for p in 0..parts {
+            let (mut rm, mut rv) = (r::zeros(&[c]), r::full(&[c], 1.0));
+            let (out, kept) = r::batch_norm_train_merged(
+                &slice(x, p),
+                &stats,
+                gamma,
+                beta,
+                &mut rm,
+                &mut rv,
+                &config,
+                Activation::Identity,
+            );
+            y.extend(out.data);
+            saved.push(kept);
+        }
+        (Array::new(&shape, y), saved)
+    };
+    let (_, saved) = forward(&x, &gamma, &beta);
+    let own_dy: Vec<Array> = (0..parts)
+        .map(|p| slice(&dy, p).map(|v| v * parts as f64))
+        .collect();
+    let sums = gather(
+        (0..parts)
+            .map(|p| r::batch_norm_partial_grad(&own_dy[p], &slice(&x, p), &saved[p]))
+            .collect(),
+    );
+    let mut dx = Vec::new();
+    for p in 0..parts {
+        let (slice_dx, dgamma, dbeta) =
+            r::batch_norm_backward_merged(&own_dy[p], &slice(&x, p), &gamma, &saved[p], &sums);
+        dx.extend(slice_dx.data.iter().map(|v| v / parts as f64));
+        let at = format!("merged batch_norm part {p}");
+        check(
+            &format!("{at}/gamma"),
+            |g| forward(&x, g, &beta).0,
+            &gamma,
+            &dy,
+            &dgamma,
+        );
+        check(
+            &format!("{at}/beta"),
+            |b| forward(&x, &gamma, b).0,
+            &beta,
+            &dy,
+            &dbeta,
+        );
+    }
+    let dx = Array::new(&shape, dx);
+    check(
+        "merged batch_norm/x",
+        |x| forward(x, &gamma, &beta).0,
+        &x,
+        &dy,
+        &dx,
+    );
+}

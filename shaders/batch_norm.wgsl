@@ -22,8 +22,12 @@
 //                      activation.wgsl.  1 x, 2 mean, 3 second, 4 γ, 5 β, 6 y.
 //   bn_partial_grad    per (n, c): Σ dy and Σ dy·x̂ over its S values.
 //                      1 dy, 2 x, 3 mean, 4 second, 5 partial dγ (write), 6 partial dβ (write).
-//   bn_merge_grad      per c: dγ and dβ, the sums of the partials.
+//   bn_merge_grad      per c: dγ and dβ, the sums of the partials divided by `parts`.
 //                      1 partial dγ, 2 partial dβ, 3 dγ (write), 4 dβ (write).
+//
+// The merges take the partials of `parts` equal slices of a batch, p.n samples in all:
+// a synchronised batch norm gathers them from the ranks of a data-parallel run (see
+// ops/batch_norm.rs); otherwise parts = 1.
 //   bn_backward_apply  dx = γ·invstd/M · (M·dy - dβ - x̂·dγ), training mode (M = N·S).
 //                      1 dy, 2 x, 3 mean, 4 second, 5 γ, 6 dγ, 7 dβ, 8 dx.
 
@@ -39,7 +43,7 @@ struct Params {
     // 1: the running variance takes the unbiased batch variance (PyTorch); 0: the
     // biased one (Keras).
     unbiased: u32,
-    _pad: u32,
+    parts: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -167,8 +171,8 @@ fn bn_merge_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         dgamma += mg_dgamma[n * p.c + channel];
         dbeta += mg_dbeta[n * p.c + channel];
     }
-    dgamma_out[channel] = dgamma;
-    dbeta_out[channel] = dbeta;
+    dgamma_out[channel] = dgamma / f32(p.parts);
+    dbeta_out[channel] = dbeta / f32(p.parts);
 }
 
 @group(0) @binding(1) var<storage, read> ba_dy: array<f32>;

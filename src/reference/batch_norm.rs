@@ -139,3 +139,118 @@ pub fn batch_norm_backward(
         Array::new(&[c], dbeta),
     )
 }
+
+/// Per (sample, channel): the mean and Σ(x - mean)² of its spatial values, each (N, C).
+pub fn batch_norm_partial_stats(x: &Array) -> [Array; 2] {
+    let (n, c, s) = layout(x);
+    let mut mean = vec![0.0; n * c];
+    let mut m2 = vec![0.0; n * c];
+    for (i, values) in x.data.chunks_exact(s).enumerate() {
+        mean[i] = values.iter().sum::<f64>() / s as f64;
+        m2[i] = values.iter().map(|v| (v - mean[i]).powi(2)).sum();
+    }
+    [Array::new(&[n, c], mean), Array::new(&[n, c], m2)]
+}
+
+/// The number of equal slices of `n` samples whose partials (P·N, C) `gathered` holds.
+fn slices(gathered: &Array, n: usize) -> usize {
+    assert!(gathered.shape[0] % n == 0, "partials of whole slices");
+    gathered.shape[0] / n
+}
+
+/// `batch_norm_train` of the whole batch for `x`, one of its P equal slices, given the
+/// partial statistics of all of them in order (P·N, C).
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_merged(
+    x: &Array,
+    stats: &[Array; 2],
+    gamma: &Array,
+    beta: &Array,
+    running_mean: &mut Array,
+    running_var: &mut Array,
+    config: &BatchNormConfig,
+    act: Activation,
+) -> (Array, BatchNormSaved) {
+    let (n, c, s) = layout(x);
+    let total = slices(&stats[0], n) * n;
+    let count = (total * s) as f64;
+    let (mut mean, mut var) = (vec![0.0; c], vec![0.0; c]);
+    for k in 0..total * c {
+        mean[k % c] += stats[0].data[k] / total as f64;
+    }
+    // Σ over the whole of (x - mean)² = each part's own Σ plus its offset's share.
+    for k in 0..total * c {
+        let offset = stats[0].data[k] - mean[k % c];
+        var[k % c] += (stats[1].data[k] + s as f64 * offset * offset) / count;
+    }
+    let eps = f64::from(config.eps);
+    let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    let m = f64::from(config.momentum);
+    for ch in 0..c {
+        let batch_var = if count > 1.0 && config.unbiased_running_var {
+            var[ch] * count / (count - 1.0)
+        } else {
+            var[ch]
+        };
+        running_mean.data[ch] = m * running_mean.data[ch] + (1.0 - m) * mean[ch];
+        running_var.data[ch] = m * running_var.data[ch] + (1.0 - m) * batch_var;
+    }
+    let y = super::activation(&normalise(x, &mean, &invstd, gamma, beta), act);
+    let saved = BatchNormSaved {
+        mean: Array::new(&[c], mean),
+        invstd: Array::new(&[c], invstd),
+    };
+    (y, saved)
+}
+
+/// Per (sample, channel): Σ dy·x̂ and Σ dy over its spatial values, each (N, C).
+pub fn batch_norm_partial_grad(dy: &Array, x: &Array, saved: &BatchNormSaved) -> [Array; 2] {
+    let (n, c, s) = layout(x);
+    let mut dgamma = vec![0.0; n * c];
+    let mut dbeta = vec![0.0; n * c];
+    for (i, g) in dy.data.iter().enumerate() {
+        let ch = channel_of(i, c, s);
+        let xhat = (x.data[i] - saved.mean.data[ch]) * saved.invstd.data[ch];
+        dgamma[i / s] += g * xhat;
+        dbeta[i / s] += g;
+    }
+    [Array::new(&[n, c], dgamma), Array::new(&[n, c], dbeta)]
+}
+
+/// The backward of `batch_norm_train_merged` for one of P slices, each slice's `dy`
+/// being the gradient of its own mean loss, from the partial sums of all slices in
+/// order (P·N, C): dx is P times the whole mean loss's gradient for this slice, and
+/// dγ, dβ the whole loss's gradients.
+pub fn batch_norm_backward_merged(
+    dy: &Array,
+    x: &Array,
+    gamma: &Array,
+    saved: &BatchNormSaved,
+    sums: &[Array; 2],
+) -> (Array, Array, Array) {
+    let (n, c, s) = layout(x);
+    let parts = slices(&sums[0], n) as f64;
+    let mut dgamma = vec![0.0; c];
+    let mut dbeta = vec![0.0; c];
+    for k in 0..sums[0].data.len() {
+        dgamma[k % c] += sums[0].data[k] / parts;
+        dbeta[k % c] += sums[1].data[k] / parts;
+    }
+    let count = (n * s) as f64;
+    let dx = dy
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let ch = channel_of(i, c, s);
+            let xhat = (x.data[i] - saved.mean.data[ch]) * saved.invstd.data[ch];
+            gamma.data[ch] * saved.invstd.data[ch] / count
+                * (count * g - dbeta[ch] - xhat * dgamma[ch])
+        })
+        .collect();
+    (
+        Array::new(&x.shape, dx),
+        Array::new(&[c], dgamma),
+        Array::new(&[c], dbeta),
+    )
+}

@@ -18,7 +18,10 @@ mod upsample;
 
 pub use adam::adam_step;
 pub use array::Array;
-pub use batch_norm::{BatchNormSaved, batch_norm_backward, batch_norm_eval, batch_norm_train};
+pub use batch_norm::{
+    BatchNormSaved, batch_norm_backward, batch_norm_backward_merged, batch_norm_eval,
+    batch_norm_partial_grad, batch_norm_partial_stats, batch_norm_train, batch_norm_train_merged,
+};
 pub use classify::{accuracy, argmax, max_softmax};
 pub use conv::{
     conv_transpose2d, conv_transpose2d_backward_input, conv_transpose2d_backward_weight, conv2d,
