@@ -168,7 +168,7 @@ pub fn batch_norm_partial_stats(x: &Tensor) -> Result<[Tensor; 2]> {
 fn slices(gathered: &[Tensor; 2], n: usize, c: usize, op: &str) -> Result<usize> {
     let rows = gathered[0].shape().first().copied().unwrap_or(0);
     let fits = gathered.iter().all(|t| t.shape() == [rows, c]);
-    if !fits || rows == 0 || rows % n != 0 {
+    if !fits || rows == 0 || !rows.is_multiple_of(n) {
         return Err(shape_err!(
             "{op}: the partials must be (P·{n}, {c}), P slices of {n} samples, got {:?} \
              and {:?}",
