@@ -1,7 +1,10 @@
 //! What data-parallel training costs: ms per DCGAN step (the default model, global
 //! batch 64) in one process, then on N MPI ranks, with the share of the step spent
 //! averaging gradients and batch-norm statistics over the ranks (download, exchange,
-//! upload) and the bytes each rank sends per step.
+//! upload) and the bytes each rank sends per step. On N ranks it runs twice: batch
+//! norm over each rank's slice, then synchronised over the global batch
+//! (--sync-batch-norm), whose exchanges of each layer's statistics and gradient sums
+//! count in the share.
 //! `cargo bench --bench data_parallel --features mpi [-- --ranks 2,4]`: the bench
 //! launches itself under `mpirun` for each rank count (default 2).
 
@@ -20,7 +23,9 @@ const MEASURED: usize = 10;
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     if launched_by_mpi() {
-        return Ok(measure(Some(Rc::new(MpiRanks::join()?)))?);
+        let ranks = Rc::new(MpiRanks::join()?);
+        measure(Some(ranks.clone()), false)?;
+        return Ok(measure(Some(ranks), true)?);
     }
     let argv: Vec<String> = std::env::args().collect();
     let counts: Vec<usize> = match argv.iter().position(|a| a == "--ranks") {
@@ -32,7 +37,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             .collect::<std::result::Result<_, _>>()?,
         None => vec![2],
     };
-    measure(None)?;
+    measure(None, false)?;
     for n in counts {
         let status = std::process::Command::new("mpirun")
             .args(["--oversubscribe", "-np", &n.to_string()])
@@ -47,7 +52,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
 
 /// Trains the default model on this process's slice of each global batch, and rank 0
 /// (or the one process) prints what a step costs once warm.
-fn measure(ranks: Option<Rc<MpiRanks>>) -> Result<()> {
+fn measure(ranks: Option<Rc<MpiRanks>>, sync_batch_norm: bool) -> Result<()> {
     let (rank, count) = ranks.as_ref().map_or((0, 1), |r| (r.rank(), r.ranks()));
     let options = GpuOptions {
         adapter_index: ranks.as_ref().map(|r| r.local_rank()),
@@ -63,7 +68,7 @@ fn measure(ranks: Option<Rc<MpiRanks>>) -> Result<()> {
     let mut schedule = Schedule::new(&gpu, model.seed, BATCH, model.nz, &images)?;
     if let Some(ranks) = &ranks {
         schedule.slice(rank, count)?;
-        gan.set_data_parallel(ranks.clone());
+        gan.set_data_parallel(ranks.clone(), sync_batch_norm);
     }
     let mut step = 0;
     let mut run_step = |gan: &mut Gan| -> Result<()> {
@@ -86,13 +91,18 @@ fn measure(ranks: Option<Rc<MpiRanks>>) -> Result<()> {
     if rank == 0 {
         let per_step = |d: Duration| d.as_secs_f64() * 1e3 / MEASURED as f64;
         let (ms, exchange_ms) = (per_step(wall), per_step(after.time - before.time));
+        let norm = match (count, sync_batch_norm) {
+            (1, _) => "",
+            (_, false) => ", batch norm per rank",
+            (_, true) => ", batch norm synchronised",
+        };
         println!(
-            "{count} rank(s), global batch {BATCH} ({rows} a rank) on {}",
+            "{count} rank(s), global batch {BATCH} ({rows} a rank{norm}) on {}",
             gpu.adapter().name
         );
         println!("  ms per step:                      {ms:.1}");
         println!(
-            "  averaging over the ranks:         {exchange_ms:.1} ms a step ({:.0}%)",
+            "  exchanges with the other ranks:   {exchange_ms:.1} ms a step ({:.0}%)",
             100.0 * exchange_ms / ms
         );
         println!(

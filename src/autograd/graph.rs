@@ -33,6 +33,16 @@ pub struct Graph {
     pub(crate) wanted_paths: Option<Paths>,
     seed: u64,
     random_calls: u64,
+    /// The ranks whose batches batch norm normalises over together (`sync_batch_norm`).
+    pub(crate) batch_ranks: Option<Rc<dyn AllGather>>,
+}
+
+/// What a synchronised batch norm needs of the ranks of a data-parallel run.
+pub trait AllGather {
+    /// Every rank's `tensors` (the same shapes on each), each (N, ...) stacked along
+    /// its first axis in rank order into (ranks·N, ...): the same bits on every rank.
+    /// Every rank must call it alike.
+    fn all_gather(&self, tensors: &[&Tensor]) -> Result<Vec<Tensor>>;
 }
 
 impl Graph {
@@ -48,7 +58,16 @@ impl Graph {
             wanted_paths: None,
             seed,
             random_calls: 0,
+            batch_ranks: None,
         }
+    }
+
+    /// Batch norm in training normalises over the batches of all `ranks` together, as
+    /// one batch (PyTorch's SyncBatchNorm): the ranks exchange each layer's per-sample
+    /// partial statistics in the forward pass and its partial gradient sums in the
+    /// backward. Each exchange waits for this rank's pending GPU work.
+    pub fn sync_batch_norm(&mut self, ranks: Rc<dyn AllGather>) {
+        self.batch_ranks = Some(ranks);
     }
 
     pub fn gpu(&self) -> &Gpu {

@@ -17,5 +17,5 @@ mod shape;
 mod walk;
 
 pub use conv::ConvKind;
-pub use graph::{Graph, Var};
+pub use graph::{AllGather, Graph, Var};
 pub use param::{Buffer, Param};

@@ -2,10 +2,10 @@
 //! recorded one, the gradient of the same normalisation composed of the tape's own
 //! ops, which can be differentiated again.
 
-use super::graph::{Graph, Var};
+use super::graph::{AllGather, Graph, Var};
 use super::op::{Grads, Op};
 use crate::ops::{self, BatchNormSaved};
-use crate::{Activation, BatchNormConfig, Result, Tensor};
+use crate::{Activation, BatchNormConfig, Error, Result, Tensor};
 
 impl Graph {
     /// act(batch norm): batch statistics (updating the running ones) when training, the
@@ -34,8 +34,15 @@ impl Graph {
             )?;
             return Ok(self.push(y, Op::Leaf, &[]));
         }
-        let (y, saved) = ops::batch_norm_train(
-            self.value(x),
+        let input = self.value(x);
+        let stats = ops::batch_norm_partial_stats(input)?;
+        let stats = match &self.batch_ranks {
+            Some(ranks) => gather(ranks.as_ref(), &stats)?,
+            None => stats,
+        };
+        let (y, saved) = ops::batch_norm_train_merged(
+            input,
+            &stats,
             self.value(gamma),
             self.value(beta),
             running_mean,
@@ -55,6 +62,17 @@ impl Graph {
             },
             &[x, gamma, beta],
         ))
+    }
+}
+
+/// Every rank's partials (N, C), gathered in rank order into (ranks·N, C).
+fn gather(ranks: &dyn AllGather, partials: &[Tensor; 2]) -> Result<[Tensor; 2]> {
+    let mut all = ranks.all_gather(&[&partials[0], &partials[1]])?.into_iter();
+    match (all.next(), all.next()) {
+        (Some(first), Some(second)) => Ok([first, second]),
+        _ => Err(Error::Device(
+            "the ranks' exchange returned too few tensors".into(),
+        )),
     }
 }
 
@@ -106,6 +124,14 @@ pub(crate) fn batch_norm_rule(
     dy: Var,
 ) -> Result<Grads> {
     let dz = g.act_backward(dy, y, act)?;
+    if g.recording_backward && g.batch_ranks.is_some() {
+        return Err(Error::Usage(
+            "a synchronised batch norm cannot be differentiated twice (a gradient penalty \
+             through batch norm): train without --sync-batch-norm, or with a \
+             discriminator without batch norm"
+                .into(),
+        ));
+    }
     if g.recording_backward {
         // ⟨dz, BN(x)⟩ differentiated with respect to (x, γ, β), dz held constant, is the
         // backward, as a recorded function of dz, x and γ. dz itself depends on x
@@ -122,8 +148,14 @@ pub(crate) fn batch_norm_rule(
         let grads = g.partial_grad(total, &wanted, &[dz], true)?;
         return Ok(wanted.into_iter().zip(grads).collect());
     }
+    let (dz_value, x_value) = (g.value(dz), g.value(x));
+    let sums = ops::batch_norm_partial_grad(dz_value, x_value, saved)?;
+    let sums = match &g.batch_ranks {
+        Some(ranks) => gather(ranks.as_ref(), &sums)?,
+        None => sums,
+    };
     let (dx, dgamma, dbeta) =
-        ops::batch_norm_backward(g.value(dz), g.value(x), g.value(gamma), saved)?;
+        ops::batch_norm_backward_merged(dz_value, x_value, g.value(gamma), saved, &sums)?;
     Ok(vec![
         (x, g.input(dx)),
         (gamma, g.input(dgamma)),

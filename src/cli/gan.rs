@@ -147,6 +147,12 @@ pub struct GanArgs {
     /// are averaged before each Adam step. Needs a build with `--features mpi`.
     #[arg(long)]
     pub data_parallel: bool,
+    /// With --data-parallel: batch norm normalises over the global batch, the ranks
+    /// exchanging each layer's statistics in the forward pass and its gradient sums in
+    /// the backward (PyTorch's SyncBatchNorm), so N ranks train as one process on the
+    /// whole batch would. Without it each rank normalises over its own slice.
+    #[arg(long, requires = "data_parallel")]
+    pub sync_batch_norm: bool,
 }
 
 impl GanArgs {
@@ -277,6 +283,7 @@ impl GanArgs {
             export_samples: self.export_samples,
             eval_every: self.eval_every,
             eval_samples: self.eval_samples,
+            sync_batch_norm: self.sync_batch_norm,
         }
     }
 }

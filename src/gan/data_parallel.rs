@@ -4,11 +4,13 @@
 //! what the trainer needs of the ranks; MPI provides it (`MpiRanks`, behind the `mpi`
 //! feature).
 
+use crate::autograd::AllGather;
 use crate::{Result, Tensor};
 
 /// The ranks of a data-parallel run, as seen from one of them. Every rank must make
-/// the same calls in the same order, as MPI's collectives require.
-pub trait Collective {
+/// the same calls in the same order, as MPI's collectives require. `AllGather` is
+/// what a synchronised batch norm exchanges.
+pub trait Collective: AllGather {
     /// This process's rank, from 0.
     fn rank(&self) -> usize;
 

@@ -33,6 +33,8 @@ pub struct Gan {
     zeros: Tensor,
     /// The other ranks of a data-parallel run, with which gradients are averaged.
     parallel: Option<Rc<dyn Collective>>,
+    /// Whether batch norm normalises over the ranks' batches together.
+    sync_batch_norm: bool,
 }
 
 /// What a conditional GAN adds (`ModelConfig::classes` > 0): G takes [z, one-hot y],
@@ -134,6 +136,7 @@ impl Gan {
             ones,
             zeros,
             parallel: None,
+            sync_batch_norm: false,
         })
     }
 
@@ -142,8 +145,13 @@ impl Gan {
     /// averaged over the ranks; after each step, so are the batch-norm running
     /// statistics, which each rank gathers from its own slice. Every rank then holds
     /// the same bits.
-    pub fn set_data_parallel(&mut self, ranks: Rc<dyn Collective>) {
+    ///
+    /// With `sync_batch_norm`, batch norm normalises over the global batch instead
+    /// (`Graph::sync_batch_norm`), so N ranks train as one process would on the whole
+    /// batch, and their running statistics agree without averaging.
+    pub fn set_data_parallel(&mut self, ranks: Rc<dyn Collective>, sync_batch_norm: bool) {
         self.parallel = Some(ranks);
+        self.sync_batch_norm = sync_batch_norm;
     }
 
     /// Averages `opt`'s gradients over the ranks of a data-parallel run.
@@ -154,9 +162,10 @@ impl Gan {
         }
     }
 
-    /// Averages both networks' buffers over the ranks of a data-parallel run.
+    /// Averages both networks' buffers over the ranks of a data-parallel run, unless
+    /// a synchronised batch norm computed the same ones on every rank.
     fn average_buffers(&self) -> Result<()> {
-        let Some(ranks) = &self.parallel else {
+        let Some(ranks) = self.parallel.as_ref().filter(|_| !self.sync_batch_norm) else {
             return Ok(());
         };
         let buffers = self.g.buffers().into_iter().chain(self.d.buffers());
@@ -181,6 +190,9 @@ impl Gan {
     ) -> Result<StepStats> {
         let recipe = self.recipe;
         let mut graph = Graph::new(gpu, true, dropout_seed);
+        if let Some(ranks) = self.parallel.as_ref().filter(|_| self.sync_batch_norm) {
+            graph.sync_batch_norm(ranks.clone());
+        }
         let z = graph.input(z.clone());
         let y = labels.map(|l| graph.input(l.clone()));
         let g_input = self.g_input(&mut graph, z, y)?;

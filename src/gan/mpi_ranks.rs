@@ -2,6 +2,7 @@
 //! `mpirun`, `srun` or any MPI launcher started.
 
 use super::data_parallel::Collective;
+use crate::autograd::AllGather;
 use crate::{Error, Result, Tensor};
 use mpi::collective::{CommunicatorCollectives, SystemOperation};
 use mpi::environment::Universe;
@@ -9,10 +10,11 @@ use mpi::topology::{Communicator, SimpleCommunicator};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-/// What averaging tensors over the ranks has cost this rank (`MpiRanks::exchanges`).
+/// What exchanging tensors with the other ranks (averaging them, and gathering a
+/// synchronised batch norm's partials) has cost this rank (`MpiRanks::exchanges`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Exchanges {
-    /// Calls of `mean_tensors`.
+    /// Calls of `mean_tensors` and `all_gather`.
     pub calls: u64,
     /// Their wall time: download, exchange and upload.
     pub time: Duration,
@@ -68,6 +70,49 @@ impl MpiRanks {
     /// What averaging tensors has cost so far.
     pub fn exchanges(&self) -> Exchanges {
         self.exchanges.get()
+    }
+
+    /// Counts one exchange of tensors that began at `started`, and `values` sent
+    /// besides those `mean` counts.
+    fn count_exchange(&self, started: Instant, values: usize) {
+        let mut e = self.exchanges.get();
+        e.calls += 1;
+        e.time += started.elapsed();
+        e.bytes_sent += (values * size_of::<f32>()) as u64;
+        self.exchanges.set(e);
+    }
+}
+
+impl AllGather for MpiRanks {
+    fn all_gather(&self, tensors: &[&Tensor]) -> Result<Vec<Tensor>> {
+        let Some(first) = tensors.first() else {
+            return Ok(Vec::new());
+        };
+        // As in `mean_tensors`: the wait for this rank's pending work is not the exchange's.
+        first.gpu().sync()?;
+        let started = Instant::now();
+        let local = Tensor::to_vecs(tensors)?.concat();
+        let n = self.ranks();
+        let mut all = vec![0.0f32; local.len() * n];
+        self.world.all_gather_into(&local[..], &mut all[..]);
+        // Each rank's block holds its tensors one after another; tensor k gathers its
+        // part of every block.
+        let mut gathered = Vec::with_capacity(tensors.len());
+        let mut at = 0;
+        for t in tensors {
+            let size = t.numel();
+            let values: Vec<f32> = all
+                .chunks_exact(local.len())
+                .flat_map(|block| &block[at..at + size])
+                .copied()
+                .collect();
+            let mut shape = t.shape().to_vec();
+            shape[0] *= n;
+            gathered.push(Tensor::from_slice(first.gpu(), &shape, &values)?);
+            at += size;
+        }
+        self.count_exchange(started, (n - 1) * local.len());
+        Ok(gathered)
     }
 }
 
@@ -131,10 +176,7 @@ impl Collective for MpiRanks {
             t.write(this)?;
             rest = after;
         }
-        let mut e = self.exchanges.get();
-        e.calls += 1;
-        e.time += started.elapsed();
-        self.exchanges.set(e);
+        self.count_exchange(started, 0);
         Ok(())
     }
 

@@ -37,6 +37,9 @@ pub struct TrainConfig {
     /// when the data set has a metric; 0 turns it off.
     pub eval_every: usize,
     pub eval_samples: usize,
+    /// In a data-parallel run, batch norm normalises over the global batch
+    /// (`Gan::set_data_parallel`).
+    pub sync_batch_norm: bool,
 }
 
 impl Default for TrainConfig {
@@ -52,6 +55,7 @@ impl Default for TrainConfig {
             sample_every: 500,
             log_every: 10,
             export_samples: 0,
+            sync_batch_norm: false,
             eval_every: 1000,
             eval_samples: 10_000,
         }

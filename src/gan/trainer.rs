@@ -94,7 +94,7 @@ impl Trainer {
             Schedule::new(gpu, model.seed, config.batch_size, model.nz, &data.images)?;
         if let Some(ranks) = &ranks {
             schedule.slice(rank, count)?;
-            gan.set_data_parallel(ranks.clone());
+            gan.set_data_parallel(ranks.clone(), config.sync_batch_norm);
             ranks.check_same_tensors("initial models", &gan.checkpoint_tensors())?;
         }
         // An 8 × 8 grid, or for a conditional GAN a row of 8 per class.

@@ -4,7 +4,7 @@
 //! picks an adapter by case-insensitive substring of its name. Otherwise the most
 //! capable kind wins: discrete, then integrated, virtual, and last a CPU device such as lavapipe.
 
-use super::{GemmCore, GemmPolicy, TILED_64, TILED_128};
+use super::{GemmCore, GemmPlan, GemmPolicy, TILED_64, TILED_128};
 use crate::{Error, Result};
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -141,18 +141,21 @@ impl GpuOptions {
 }
 
 /// `DUEL_GEMM=portable|subgroup8|subgroup32|tiled64|tiled128` forces one core, for
-/// comparison; unset or anything else leaves the choice to the engine. `DUEL_TUNE`
-/// says how it chooses: `on` times the candidate plans of each GEMM once per adapter
-/// and keeps the winners in the plan cache (`GemmPolicy::Tuned`), `fresh` times them
-/// again, `off` keeps the heuristic plans, and unset tunes on GPUs only
-/// (`GemmPolicy::TunedOnGpus`).
+/// comparison, and a suffix `:S` (`tiled64:2`) also splits every GEMM's K S ways,
+/// which sums in another order; unset or anything else leaves the choice to the
+/// engine. `DUEL_TUNE` says how it chooses: `on` times the candidate plans of each GEMM
+/// once per adapter and keeps the winners in the plan cache (`GemmPolicy::Tuned`),
+/// `fresh` times them again, `off` keeps the heuristic plans, and unset tunes on GPUs
+/// only (`GemmPolicy::TunedOnGpus`).
 fn gemm_policy_from_env() -> Result<GemmPolicy> {
-    let core = match std::env::var("DUEL_GEMM").as_deref() {
-        Ok("portable") => GemmCore::PORTABLE_GPU,
-        Ok("subgroup8") => GemmCore::SUBGROUP8,
-        Ok("subgroup32") => GemmCore::SUBGROUP32,
-        Ok("tiled64") => TILED_64,
-        Ok("tiled128") => TILED_128,
+    let forced = std::env::var("DUEL_GEMM").unwrap_or_default();
+    let (name, splits) = forced.split_once(':').unwrap_or((&forced, ""));
+    let core = match name {
+        "portable" => GemmCore::PORTABLE_GPU,
+        "subgroup8" => GemmCore::SUBGROUP8,
+        "subgroup32" => GemmCore::SUBGROUP32,
+        "tiled64" => TILED_64,
+        "tiled128" => TILED_128,
         _ => {
             return match std::env::var("DUEL_TUNE").as_deref() {
                 Err(_) | Ok("") => Ok(GemmPolicy::TunedOnGpus),
@@ -166,7 +169,16 @@ fn gemm_policy_from_env() -> Result<GemmPolicy> {
             };
         }
     };
-    Ok(GemmPolicy::Core(core))
+    match splits {
+        "" => Ok(GemmPolicy::Core(core)),
+        splits => match splits.parse::<u32>() {
+            Ok(s @ 1..=64) => Ok(GemmPolicy::Plan(GemmPlan::new(core, s))),
+            _ => Err(Error::Usage(format!(
+                "DUEL_GEMM={forced}: the split after ':' must be a number of ways from 1 \
+                 to 64"
+            ))),
+        },
+    }
 }
 
 async fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {

@@ -154,7 +154,10 @@ pub fn batch_norm_partial_stats(x: &Array) -> [Array; 2] {
 
 /// The number of equal slices of `n` samples whose partials (P·N, C) `gathered` holds.
 fn slices(gathered: &Array, n: usize) -> usize {
-    assert!(gathered.shape[0].is_multiple_of(n), "partials of whole slices");
+    assert!(
+        gathered.shape[0].is_multiple_of(n),
+        "partials of whole slices"
+    );
     gathered.shape[0] / n
 }
 

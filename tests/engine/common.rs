@@ -128,3 +128,16 @@ pub fn numeric_grad_at(
         })
         .collect()
 }
+
+/// Every tensor of a checkpoint file, by name, as raw bytes.
+pub fn tensor_bytes(path: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut named: Vec<_> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.data().to_vec()))
+        .collect();
+    named.sort();
+    named
+}

@@ -57,11 +57,30 @@ fn a_build_without_mpi_refuses_data_parallel_saying_how_to_build_it() {
     );
 }
 
+/// --sync-batch-norm means nothing without ranks to synchronise, and is refused.
+#[test]
+fn sync_batch_norm_without_data_parallel_is_refused() {
+    let out = scratch("dp_sync_alone");
+    let output = Command::new(mnist_dcgan())
+        .args(single(&out, &["--sync-batch-norm"]))
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("--data-parallel"), "{text}");
+}
+
 /// `mpirun` for `ranks`, each `(count, extra flags)`, on loopback; as root where
 /// CI runs so. One job at a time: two jobs of two ranks on a 2-core machine starve
 /// each other's start-up.
 #[cfg(feature = "mpi")]
 fn mpirun(out: &Path, ranks: &[(usize, &[&str])]) -> Output {
+    mpirun_with(out, ranks, None)
+}
+
+/// `mpirun`, with `DUEL_GEMM` set to `gemm` on every rank when given.
+#[cfg(feature = "mpi")]
+fn mpirun_with(out: &Path, ranks: &[(usize, &[&str])], gemm: Option<&str>) -> Output {
     static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _job = ONE_JOB.lock().unwrap_or_else(|e| e.into_inner());
     let mut command = Command::new("mpirun");
@@ -74,6 +93,9 @@ fn mpirun(out: &Path, ranks: &[(usize, &[&str])]) -> Output {
             "btl_vader_single_copy_mechanism",
             "none",
         ]);
+    if let Some(plan) = gemm {
+        command.env("DUEL_GEMM", plan).args(["-x", "DUEL_GEMM"]);
+    }
     for (i, (count, extra)) in ranks.iter().enumerate() {
         if i > 0 {
             command.arg(":");
@@ -128,33 +150,194 @@ fn ranks_with_different_models_all_stop_with_the_rank_and_cause() {
     assert!(text.contains("initial models differ"), "{text}");
 }
 
-/// A checkpoint of 2 ranks resumes in one process without MPI, and that one on 2
-/// ranks again: each continues from the step saved, and the 2 ranks of the last leg
-/// again hold identical models at every checkpoint.
+/// A checkpoint of 2 synced ranks resumes in one process without MPI, and that one
+/// on 2 ranks again, each from the step saved: 2 ranks to step 4, 1 process to step
+/// 7, 2 ranks to step 10. With --sync-batch-norm the one process trains as the ranks
+/// would, up to the order of its sums, so the end matches an uninterrupted 2-rank
+/// run within what reordering the sums alone does to it (the uninterrupted run with
+/// every GEMM's K split in two), by the median tensor's normwise difference, as in
+/// `sync_batch_norm_trains_as_one_process_on_the_global_batch`. The ranks of the last
+/// leg also compare their models at every checkpoint.
 #[cfg(feature = "mpi")]
 #[test]
 fn a_checkpoint_moves_from_two_ranks_to_one_process_and_back() {
+    let sync = "--sync-batch-norm";
     let out = scratch("dp_resume");
     let checkpoint = out.join(duel::gan::CHECKPOINT);
     let resume = format!("--resume={}", checkpoint.display());
     let step = || duel::io::checkpoint::metadata(&checkpoint).unwrap()["step"].clone();
-    let first = mpirun(&out, &[(2, &[])]);
+    let first = mpirun(&out, &[(2, &[sync, "--max-steps=4"])]);
     assert!(first.status.success(), "{}", stderr(&first));
-    assert_eq!(step(), "10");
+    assert_eq!(step(), "4");
     let alone = Command::new(mnist_dcgan())
-        .args(single(&out, &["--max-steps=15", &resume]))
+        .args(single(&out, &["--max-steps=7", &resume]))
         .output()
         .unwrap();
     let text = stderr(&alone);
     assert!(alone.status.success(), "{text}");
     assert!(
-        text.contains("resumed from") && text.contains("at step 10"),
+        text.contains("resumed from") && text.contains("at step 4"),
         "{text}"
     );
-    assert_eq!(step(), "15");
-    let again = mpirun(&out, &[(2, &["--max-steps=20", &resume])]);
+    assert_eq!(step(), "7");
+    let again = mpirun(&out, &[(2, &[sync, &resume])]);
     let text = stderr(&again);
     assert!(again.status.success(), "{text}");
-    assert_eq!(text.matches("at step 15").count(), 2, "{text}");
-    assert_eq!(step(), "20");
+    assert_eq!(text.matches("at step 7").count(), 2, "{text}");
+    assert_eq!(step(), "10");
+
+    let straight = scratch("dp_resume_straight");
+    let output = mpirun(&straight, &[(2, &[sync])]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let reordered = scratch("dp_resume_reordered");
+    let output = mpirun_with(&reordered, &[(2, &[sync])], Some("tiled64:2"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let straight = straight.join(duel::gan::CHECKPOINT);
+    let control = median(&differences(
+        &reordered.join(duel::gan::CHECKPOINT),
+        &straight,
+    ));
+    let moved = median(&differences(&checkpoint, &straight));
+    eprintln!(
+        "median differences from the uninterrupted run: moved {moved:e}, control {control:e}"
+    );
+    assert!(control > 0.0, "the control must reorder the sums");
+    assert!(
+        moved <= 2.0 * control,
+        "moved {moved:e} vs control {control:e}"
+    );
+}
+
+/// Every tensor of a checkpoint as f32 values, by name.
+#[cfg(feature = "mpi")]
+fn checkpoint_values(path: &Path) -> Vec<(String, Vec<f32>)> {
+    crate::common::tensor_bytes(path)
+        .into_iter()
+        .map(|(name, bytes)| (name, bytemuck::pod_collect_to_vec(&bytes)))
+        .collect()
+}
+
+/// Per tensor of two checkpoints of one model: the largest difference of an element,
+/// relative to the largest magnitude in that tensor of `want`. Worst first.
+#[cfg(feature = "mpi")]
+fn differences(got: &Path, want: &Path) -> Vec<(f64, String)> {
+    let (got, want) = (checkpoint_values(got), checkpoint_values(want));
+    assert_eq!(got.len(), want.len());
+    let mut all: Vec<(f64, String)> = got
+        .iter()
+        .zip(&want)
+        .map(|((name, a), (other, b))| {
+            assert_eq!(name, other);
+            let norm = b.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+            let diff = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| f64::from(x - y).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            (diff / norm.max(f64::MIN_POSITIVE), name.clone())
+        })
+        .collect();
+    all.sort_by(|a, b| b.0.total_cmp(&a.0));
+    all
+}
+
+/// The median over tensors of `differences`.
+#[cfg(feature = "mpi")]
+fn median(differences: &[(f64, String)]) -> f64 {
+    differences[differences.len() / 2].0
+}
+
+/// The checkpoint of a run of `steps` steps at global batch 32: in one process, with
+/// `DUEL_GEMM` when given, or on 2 ranks with `extra` flags.
+#[cfg(feature = "mpi")]
+fn checkpoint_after(
+    name: &str,
+    steps: usize,
+    gemm: Option<&str>,
+    ranks: Option<&[&str]>,
+) -> PathBuf {
+    let out = scratch(name);
+    let steps = format!("--max-steps={steps}");
+    let output = match ranks {
+        Some(extra) => mpirun(&out, &[(2, &[extra, &[steps.as_str()]].concat())]),
+        None => {
+            let mut command = Command::new(mnist_dcgan());
+            if let Some(plan) = gemm {
+                command.env("DUEL_GEMM", plan);
+            }
+            command.args(single(&out, &[&steps])).output().unwrap()
+        }
+    };
+    assert!(output.status.success(), "{name}: {}", stderr(&output));
+    out.join(duel::gan::CHECKPOINT)
+}
+
+/// With --sync-batch-norm, 2 ranks at global batch 32 train as 1 process at batch 32
+/// does, up to the order of the sums over the batch: each rank sums its 16 rows, and
+/// the two sums are averaged, where one process sums 32. Batch norm itself is no
+/// source of difference: the ranks gather the whole batch's per-sample partials and
+/// merge them as one process does (bit-equal in the kernel tests).
+///
+/// Tolerances, per tensor of the checkpoint (weights, batch-norm statistics, Adam
+/// moments, the EMA), as the normwise relative difference ‖a - b‖/‖b‖:
+/// - After 1 step: 1e-3. A sum of K terms in another order differs by at most
+///   (K - 1)·ε·Σ|terms|; the longest sum here is D's first weight gradient over the
+///   batch and 14×14 positions, K = 6,272, so 2·K·ε ≈ 7.5e-4 on a gradient and its
+///   moments. A weight moves by Adam's first step, ±lr·sign(g) for all but tiny g, so
+///   it differs only where rounding flips a near-zero gradient's sign: a few elements.
+///   Without --sync-batch-norm the median tensor differs by about 0.17.
+/// - After 10 steps: no bound on rounding holds, since a GAN's steps amplify any
+///   difference. The tolerance is what reordering the sums alone does in one process:
+///   the same run with every GEMM's K split in two (`DUEL_GEMM=tiled64:2`). The synced
+///   ranks' median difference must be within 2× that control's, and the unsynced
+///   ranks' beyond it (they measured 0.8× and 5× here).
+///
+/// How the unsynced ranks are shown to differ only in batch norm's statistics: the
+/// flag changes nothing but where batch norm takes its statistics and its gradient
+/// sums from (each rank's 16 samples, or the whole 32), and with it the difference
+/// falls to that of reordered sums.
+#[cfg(feature = "mpi")]
+#[test]
+fn sync_batch_norm_trains_as_one_process_on_the_global_batch() {
+    let sync: &[&str] = &["--sync-batch-norm"];
+    let one = checkpoint_after("dp_one_1", 1, None, None);
+    let synced = differences(&checkpoint_after("dp_sync_1", 1, None, Some(sync)), &one);
+    let apart = differences(&checkpoint_after("dp_apart_1", 1, None, Some(&[])), &one);
+    assert!(
+        synced[0].0 <= 1e-3,
+        "after 1 step, synced: {:?}",
+        &synced[..4]
+    );
+    assert!(
+        median(&apart) > 1e-2,
+        "after 1 step, apart: {:?}",
+        &apart[..4]
+    );
+
+    let one = checkpoint_after("dp_one_10", 10, None, None);
+    let control = median(&differences(
+        &checkpoint_after("dp_control_10", 10, Some("tiled64:2"), None),
+        &one,
+    ));
+    let synced = median(&differences(
+        &checkpoint_after("dp_sync_10", 10, None, Some(sync)),
+        &one,
+    ));
+    let apart = median(&differences(
+        &checkpoint_after("dp_apart_10", 10, None, Some(&[])),
+        &one,
+    ));
+    eprintln!(
+        "after 10 steps, median differences: control {control:e}, synced {synced:e}, apart {apart:e}"
+    );
+    assert!(control > 0.0, "the control must reorder the sums");
+    assert!(
+        synced <= 2.0 * control,
+        "synced {synced:e} vs control {control:e}"
+    );
+    assert!(
+        apart > 2.0 * control,
+        "apart {apart:e} vs control {control:e}"
+    );
 }

@@ -2,7 +2,7 @@
 //! MNIST, the D-to-G step ratio, resume bit for bit with every recipe flag on, and a
 //! CIFAR-10 DCGAN step with R1 or WGAN-GP within a bound on its memory.
 
-use crate::common::{cifar10_dir, gpu, mnist_dir, random, scratch, upload};
+use crate::common::{cifar10_dir, gpu, mnist_dir, random, scratch, tensor_bytes, upload};
 use duel::autograd::Graph;
 use duel::cli::{CIFAR10_DCGAN, GanArgs, MNIST_DCGAN, run_gan};
 use duel::data::ImageSet;
@@ -127,19 +127,6 @@ fn n_critic_trains_the_generator_every_nth_step() {
         (saved["adam_steps"].as_str(), saved["adam_steps_g"].as_str()),
         ("7", "2")
     );
-}
-
-/// Every tensor of a checkpoint file, by name, as raw bytes.
-fn tensor_bytes(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let bytes = std::fs::read(path).unwrap();
-    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut named: Vec<_> = file
-        .tensors()
-        .into_iter()
-        .map(|(name, view)| (name, view.data().to_vec()))
-        .collect();
-    named.sort();
-    named
 }
 
 /// A run stopped at step 3 and resumed to step 6 logs the same losses and saves the
