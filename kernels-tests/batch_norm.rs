@@ -273,9 +273,8 @@ fn gathered(per_slice: &[[duel::Tensor; 2]]) -> [duel::Tensor; 2] {
 /// the whole batch's batch norm. Each slice's dy is `parts` times its rows of the
 /// whole's, as a slice's own mean loss gives it.
 ///
-/// The forward is compared bit for bit with the whole batch on the GPU: the gathered
-/// partials are the whole batch's, merged by the same kernel in the same order.
-/// Against the twins the tolerances are those of `check`.
+/// The tolerances are those of `check`, with sums over a slice's N·S values bounded
+/// as the whole batch's sums are there.
 #[cfg(not(target_arch = "wasm32"))]
 fn check_parts(shape: &[usize], parts: usize, seed: u64) {
     let mut rng = rng(seed);
@@ -301,10 +300,6 @@ fn check_parts(shape: &[usize], parts: usize, seed: u64) {
         act,
     );
     let (want_dx, want_dgamma, want_dbeta) = r::batch_norm_backward(&dy, &x, &gamma, &want_saved);
-    let (grm, grv) = (upload(&fresh().0), upload(&fresh().1));
-    let (gpu_whole, _) =
-        ops::batch_norm_train(&upload(&x), &ggamma, &gbeta, &grm, &grv, &config, act).unwrap();
-    let gpu_whole = gpu_whole.to_vec().unwrap();
 
     let slices: Vec<r::Array> = (0..parts).map(|p| rows(&x, p * n, n)).collect();
     let gpu_slices: Vec<_> = slices.iter().map(upload).collect();
@@ -313,6 +308,8 @@ fn check_parts(shape: &[usize], parts: usize, seed: u64) {
         .map(|s| ops::batch_norm_partial_stats(s).unwrap())
         .collect();
     let tol = 16.0 * EPS;
+    // Each slice's values per channel.
+    let count = (x.numel() / (parts * c)) as f64;
     for (p, (slice, got)) in slices.iter().zip(&stats).enumerate() {
         let want = r::batch_norm_partial_stats(slice);
         assert_close(
@@ -322,7 +319,13 @@ fn check_parts(shape: &[usize], parts: usize, seed: u64) {
             tol,
             4.0 * EPS,
         );
-        assert_close(&format!("{what} part {p} m2"), &got[1], &want[1], tol, 1e-5);
+        assert_close(
+            &format!("{what} part {p} m2"),
+            &got[1],
+            &want[1],
+            count * tol,
+            1e-5,
+        );
     }
     let all_stats = gathered(&stats);
     let all_stats_twin = slices
@@ -333,7 +336,7 @@ fn check_parts(shape: &[usize], parts: usize, seed: u64) {
             acc[1].extend(&s[1].data);
             acc
         })
-        .map(|d| r::Array::new(&[total, c], d));
+        .map(|d| r::Array::new(&[parts, c], d));
 
     let mut grad_sums = Vec::new();
     let mut saved_each = Vec::new();
@@ -370,17 +373,11 @@ fn check_parts(shape: &[usize], parts: usize, seed: u64) {
             4.0 * EPS,
         );
         assert_close(&format!("{at} running var"), &grv, &whole_rv, tol, 1e-5);
-        let per_row = gpu_whole.len() / total;
-        assert!(
-            y.to_vec().unwrap() == gpu_whole[p * n * per_row..(p + 1) * n * per_row],
-            "{at}: y is not the whole batch's bits"
-        );
 
         let own_dy = rows(&dy, p * n, n).map(|v| v * parts as f64);
         let gdy = upload(&own_dy);
         let sums = ops::batch_norm_partial_grad(&gdy, gx, &saved).unwrap();
         let twin_sums = r::batch_norm_partial_grad(&own_dy, slice, &twin_saved);
-        let count = (slice.numel() / (n * c)) as f64;
         for k in 0..2 {
             let at = format!("{at} gradient partial {k}");
             assert_close(&at, &sums[k], &twin_sums[k], count * tol, 1e-5);
@@ -399,7 +396,7 @@ fn check_parts(shape: &[usize], parts: usize, seed: u64) {
                     .clone()
             })
             .collect();
-        r::Array::new(&[total, c], data)
+        r::Array::new(&[parts, c], data)
     });
     let count = (x.numel() / c) as f64;
     for (p, (slice, (gdy, own_dy, twin_saved, saved))) in slices.iter().zip(&saved_each).enumerate()
@@ -466,8 +463,8 @@ pub fn partials_of_the_wrong_shape_are_refused() {
     let c = ops::zeros(gpu, &[3]).unwrap();
     let config = BatchNormConfig::default();
     let act = Activation::Identity;
-    // 3 rows are not whole slices of 2 samples; (4, 2) has the wrong channels.
-    for shape in [[3, 3], [4, 2]] {
+    // No rows at all; (4, 2) has the wrong channels.
+    for shape in [[0, 3], [4, 2]] {
         let bad = [0, 1].map(|_| ops::zeros(gpu, &shape).unwrap());
         let err = ops::batch_norm_train_merged(&x, &bad, &c, &c, &c, &c, &config, act)
             .err()

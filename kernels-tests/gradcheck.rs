@@ -344,7 +344,7 @@ pub fn merged_batch_norm_backward_matches_finite_differences() {
     let gather = |partials: Vec<[Array; 2]>| {
         [0, 1].map(|k| {
             let data = partials.iter().flat_map(|p| p[k].data.clone()).collect();
-            Array::new(&[parts * n, c], data)
+            Array::new(&[parts, c], data)
         })
     };
     // The whole output, and each slice's saved statistics, as the ranks compute them.

@@ -18,6 +18,10 @@
 //                      `unbiased` says: PyTorch's or Keras's rule).
 //                      1 partial mean, 2 partial m2, 3 mean, 4 invstd, 5 running_mean,
 //                      6 running_var.
+//   bn_merge_partials  per c: merges the N partials into the mean and Σ(x - mean)² of
+//                      all N·S values, for a slice of a batch whose statistics merge
+//                      with the other slices' (below).
+//                      1 partial mean, 2 partial m2, 3 mean (write), 4 m2 (write).
 //   bn_apply           y = act((x - mean)·invstd·γ + β), act the override ACT of
 //                      activation.wgsl.  1 x, 2 mean, 3 second, 4 γ, 5 β, 6 y.
 //   bn_partial_grad    per (n, c): Σ dy and Σ dy·x̂ over its S values.
@@ -25,9 +29,9 @@
 //   bn_merge_grad      per c: dγ and dβ, the sums of the partials divided by `parts`.
 //                      1 partial dγ, 2 partial dβ, 3 dγ (write), 4 dβ (write).
 //
-// The merges take the partials of `parts` equal slices of a batch, p.n samples in all:
-// a synchronised batch norm gathers them from the ranks of a data-parallel run (see
-// ops/batch_norm.rs); otherwise parts = 1.
+// A synchronised batch norm (ops/batch_norm.rs) runs the merges on the statistics or
+// sums of `parts` equal slices of a batch, one row from each rank of a data-parallel
+// run (then p.n = parts, and p.s is the values each row covers); otherwise parts = 1.
 //   bn_backward_apply  dx = γ·invstd/M · (M·dy - dβ - x̂·dγ), training mode (M = N·S).
 //                      1 dy, 2 x, 3 mean, 4 second, 5 γ, 6 dγ, 7 dβ, 8 dx.
 
@@ -80,12 +84,9 @@ fn bn_partial_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 @group(0) @binding(5) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(6) var<storage, read_write> running_var: array<f32>;
 
-@compute @workgroup_size(256)
-fn bn_merge_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_id) lid: vec3<u32>) {
-    let channel = flat_index(wid, nwg, lid);
-    if channel >= p.c { return; }
-    // Chan et al.'s pairwise update: each partial holds S values.
+// Chan et al.'s pairwise merge of the p.n partials of one channel, each of p.s values:
+// their (mean, Σ(x - mean)²).
+fn merge_partials(channel: u32) -> vec2<f32> {
     var count = 0.0;
     var mu = 0.0;
     var m2 = 0.0;
@@ -98,6 +99,18 @@ fn bn_merge_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
         m2 += ms_m2[k] + delta * delta * count * part / total;
         count = total;
     }
+    return vec2(mu, m2);
+}
+
+@compute @workgroup_size(256)
+fn bn_merge_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    let channel = flat_index(wid, nwg, lid);
+    if channel >= p.c { return; }
+    let merged = merge_partials(channel);
+    let mu = merged.x;
+    let m2 = merged.y;
+    let count = f32(p.n * p.s);
     let var_biased = m2 / count;
     st_mean[channel] = mu;
     st_invstd[channel] = 1.0 / sqrt(var_biased + p.eps);
@@ -105,6 +118,18 @@ fn bn_merge_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let batch_var = select(var_biased, unbiased, p.unbiased != 0u);
     running_mean[channel] = p.momentum * running_mean[channel] + (1.0 - p.momentum) * mu;
     running_var[channel] = p.momentum * running_var[channel] + (1.0 - p.momentum) * batch_var;
+}
+
+@group(0) @binding(4) var<storage, read_write> st_m2: array<f32>;
+
+@compute @workgroup_size(256)
+fn bn_merge_partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_id) lid: vec3<u32>) {
+    let channel = flat_index(wid, nwg, lid);
+    if channel >= p.c { return; }
+    let merged = merge_partials(channel);
+    st_mean[channel] = merged.x;
+    st_m2[channel] = merged.y;
 }
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;

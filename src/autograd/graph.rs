@@ -63,9 +63,10 @@ impl Graph {
     }
 
     /// Batch norm in training normalises over the batches of all `ranks` together, as
-    /// one batch (PyTorch's SyncBatchNorm): the ranks exchange each layer's per-sample
-    /// partial statistics in the forward pass and its partial gradient sums in the
-    /// backward. Each exchange waits for this rank's pending GPU work.
+    /// one batch (PyTorch's SyncBatchNorm): the ranks exchange each layer's statistics
+    /// (per channel, their slice's mean and sum of squared deviations) in the forward
+    /// pass and its two gradient sums in the backward, and each merges them in rank
+    /// order. Each exchange waits for this rank's pending GPU work.
     pub fn sync_batch_norm(&mut self, ranks: Rc<dyn AllGather>) {
         self.batch_ranks = Some(ranks);
     }

@@ -34,22 +34,15 @@ impl Graph {
             )?;
             return Ok(self.push(y, Op::Leaf, &[]));
         }
-        let input = self.value(x);
-        let stats = ops::batch_norm_partial_stats(input)?;
-        let stats = match &self.batch_ranks {
-            Some(ranks) => gather(ranks.as_ref(), &stats)?,
-            None => stats,
+        let (input, g, b) = (self.value(x), self.value(gamma), self.value(beta));
+        let (rm, rv) = (running_mean, running_var);
+        let (y, saved) = match &self.batch_ranks {
+            None => ops::batch_norm_train(input, g, b, rm, rv, config, act)?,
+            Some(ranks) => {
+                let stats = gather(ranks.as_ref(), &ops::batch_norm_partial_stats(input)?)?;
+                ops::batch_norm_train_merged(input, &stats, g, b, rm, rv, config, act)?
+            }
         };
-        let (y, saved) = ops::batch_norm_train_merged(
-            input,
-            &stats,
-            self.value(gamma),
-            self.value(beta),
-            running_mean,
-            running_var,
-            config,
-            act,
-        )?;
         Ok(self.push(
             y,
             Op::BatchNorm {
@@ -65,7 +58,7 @@ impl Graph {
     }
 }
 
-/// Every rank's partials (N, C), gathered in rank order into (ranks·N, C).
+/// Every rank's partials (1, C), gathered in rank order into (ranks, C).
 fn gather(ranks: &dyn AllGather, partials: &[Tensor; 2]) -> Result<[Tensor; 2]> {
     let mut all = ranks.all_gather(&[&partials[0], &partials[1]])?.into_iter();
     match (all.next(), all.next()) {
@@ -148,14 +141,15 @@ pub(crate) fn batch_norm_rule(
         let grads = g.partial_grad(total, &wanted, &[dz], true)?;
         return Ok(wanted.into_iter().zip(grads).collect());
     }
-    let (dz_value, x_value) = (g.value(dz), g.value(x));
-    let sums = ops::batch_norm_partial_grad(dz_value, x_value, saved)?;
-    let sums = match &g.batch_ranks {
-        Some(ranks) => gather(ranks.as_ref(), &sums)?,
-        None => sums,
+    let (dz_value, x_value, gamma_value) = (g.value(dz), g.value(x), g.value(gamma));
+    let (dx, dgamma, dbeta) = match &g.batch_ranks {
+        None => ops::batch_norm_backward(dz_value, x_value, gamma_value, saved)?,
+        Some(ranks) => {
+            let sums = ops::batch_norm_partial_grad(dz_value, x_value, saved)?;
+            let sums = gather(ranks.as_ref(), &sums)?;
+            ops::batch_norm_backward_merged(dz_value, x_value, gamma_value, saved, &sums)?
+        }
     };
-    let (dx, dgamma, dbeta) =
-        ops::batch_norm_backward_merged(dz_value, x_value, g.value(gamma), saved, &sums)?;
     Ok(vec![
         (x, g.input(dx)),
         (gamma, g.input(dgamma)),

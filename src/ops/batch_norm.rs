@@ -4,12 +4,11 @@
 //! The momentum convention is documented on `BatchNormConfig`.
 //!
 //! Training mode also comes in parts, for a batch split across the ranks of a
-//! data-parallel run (synchronised batch norm): each slice's per-sample partials
-//! (`batch_norm_partial_stats`, `batch_norm_partial_grad`), gathered from every
-//! slice in order, are merged into the whole batch's statistics
-//! (`batch_norm_train_merged`, `batch_norm_backward_merged`). Since each partial covers
-//! one sample, the gathered partials are those the whole batch would have made, and
-//! the merge sums them in the same order: every slice gets the whole batch's bits.
+//! data-parallel run (synchronised batch norm): each slice's own statistics and
+//! gradient sums (`batch_norm_partial_stats`, `batch_norm_partial_grad`), one row per
+//! slice, gathered from every slice in order, are merged into the whole batch's
+//! (`batch_norm_train_merged`, `batch_norm_backward_merged`). What the ranks exchange
+//! is two values per channel each way, whatever the batch.
 
 use crate::gpu::KernelKey;
 use crate::{Activation, BatchNormConfig};
@@ -56,7 +55,8 @@ fn params(n: usize, c: usize, s: usize, eval: bool, config: &BatchNormConfig) ->
     params_of_parts(n, c, s, eval, config, 1)
 }
 
-/// `params` for merging the partials of `parts` equal slices, `n` samples in all.
+/// `params` for merging `n` rows of partials, each over `s` values, that came from
+/// `parts` slices of a batch.
 fn params_of_parts(
     n: usize,
     c: usize,
@@ -123,6 +123,24 @@ fn apply(
     Ok(y)
 }
 
+/// The running statistics and affine parameters a training forward checks and takes.
+fn check_state(
+    c: usize,
+    [gamma, beta, running_mean, running_var]: [&Tensor; 4],
+    op: &str,
+) -> Result<()> {
+    check_channels(
+        c,
+        &[
+            ("gamma", gamma),
+            ("beta", beta),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ],
+        op,
+    )
+}
+
 /// Training mode: normalises with this batch's statistics and updates the running
 /// mean and variance in place. Returns y and what the backward needs.
 pub fn batch_norm_train(
@@ -134,53 +152,101 @@ pub fn batch_norm_train(
     config: &BatchNormConfig,
     act: Activation,
 ) -> Result<(Tensor, BatchNormSaved)> {
-    let stats = batch_norm_partial_stats(x)?;
-    batch_norm_train_merged(
-        x,
-        &stats,
-        gamma,
-        beta,
-        running_mean,
-        running_var,
-        config,
-        act,
-    )
+    let op = "batch_norm_train";
+    let (_, c, s) = layout(x, op)?;
+    check_state(c, [gamma, beta, running_mean, running_var], op)?;
+    let stats = per_sample_stats(x)?;
+    let state = [gamma, beta, running_mean, running_var];
+    train_from(x, &stats, (s, 1), state, config, act)
 }
 
-/// Each sample's share of the statistics: per (sample, channel), the mean and the sum
-/// of squared deviations Σ(x - mean)² of its spatial values, each (N, C).
-pub fn batch_norm_partial_stats(x: &Tensor) -> Result<[Tensor; 2]> {
-    let (n, c, s) = layout(x, "batch_norm_partial_stats")?;
-    let params = params(n, c, s, false, &BatchNormConfig::default())?;
+/// Per (sample, channel): the mean and Σ(x - mean)² of its S values, each (N, C).
+fn per_sample_stats(x: &Tensor) -> Result<[Tensor; 2]> {
+    let (n, c, s) = layout(x, "batch_norm_train")?;
     let gpu = x.gpu();
-    let partials = [Tensor::uninit(gpu, &[n, c])?, Tensor::uninit(gpu, &[n, c])?];
+    let stats = [Tensor::uninit(gpu, &[n, c])?, Tensor::uninit(gpu, &[n, c])?];
     gpu.dispatch(
         &KernelKey::new("batch_norm", "bn_partial_stats"),
-        &params,
-        &[x.buffer(), partials[0].buffer(), partials[1].buffer()],
+        &params(n, c, s, false, &BatchNormConfig::default())?,
+        &[x.buffer(), stats[0].buffer(), stats[1].buffer()],
         per_thread(gpu, n * c)?,
     );
-    Ok(partials)
+    Ok(stats)
 }
 
-/// The number of equal slices whose partials `gathered` holds, for a slice of `n`
-/// samples and `c` channels.
-fn slices(gathered: &[Tensor; 2], n: usize, c: usize, op: &str) -> Result<usize> {
+/// Training mode from rows of partial statistics (rows, C), each row over `per_row`
+/// values, from `parts` slices: merges them, normalises x and updates the running
+/// statistics.
+fn train_from(
+    x: &Tensor,
+    stats: &[Tensor; 2],
+    (per_row, parts): (usize, usize),
+    [gamma, beta, running_mean, running_var]: [&Tensor; 4],
+    config: &BatchNormConfig,
+    act: Activation,
+) -> Result<(Tensor, BatchNormSaved)> {
+    let (n, c, s) = layout(x, "batch_norm_train")?;
+    let rows = stats[0].shape()[0];
+    let gpu = x.gpu();
+    let saved = BatchNormSaved {
+        mean: Tensor::uninit(gpu, &[c])?,
+        invstd: Tensor::uninit(gpu, &[c])?,
+    };
+    gpu.dispatch(
+        &KernelKey::new("batch_norm", "bn_merge_stats"),
+        &params_of_parts(rows, c, per_row, false, config, parts)?,
+        &[
+            stats[0].buffer(),
+            stats[1].buffer(),
+            saved.mean.buffer(),
+            saved.invstd.buffer(),
+            running_mean.buffer(),
+            running_var.buffer(),
+        ],
+        per_thread(gpu, c)?,
+    );
+    let params = params(n, c, s, false, config)?;
+    let y = apply(x, &saved.mean, &saved.invstd, gamma, beta, &params, act)?;
+    Ok((y, saved))
+}
+
+/// This batch's (or slice's) statistics as one row of partials: per channel, the mean
+/// and the sum of squared deviations Σ(x - mean)² of its N·S values, each (1, C).
+pub fn batch_norm_partial_stats(x: &Tensor) -> Result<[Tensor; 2]> {
+    let (n, c, s) = layout(x, "batch_norm_partial_stats")?;
+    let per_sample = per_sample_stats(x)?;
+    let gpu = x.gpu();
+    let merged = [Tensor::uninit(gpu, &[1, c])?, Tensor::uninit(gpu, &[1, c])?];
+    gpu.dispatch(
+        &KernelKey::new("batch_norm", "bn_merge_partials"),
+        &params(n, c, s, false, &BatchNormConfig::default())?,
+        &[
+            per_sample[0].buffer(),
+            per_sample[1].buffer(),
+            merged[0].buffer(),
+            merged[1].buffer(),
+        ],
+        per_thread(gpu, c)?,
+    );
+    Ok(merged)
+}
+
+/// The number of slices P whose rows (P, C) `gathered` holds, for `c` channels.
+fn slices(gathered: &[Tensor; 2], c: usize, op: &str) -> Result<usize> {
     let rows = gathered[0].shape().first().copied().unwrap_or(0);
-    let fits = gathered.iter().all(|t| t.shape() == [rows, c]);
-    if !fits || rows == 0 || !rows.is_multiple_of(n) {
+    if rows == 0 || gathered.iter().any(|t| t.shape() != [rows, c]) {
         return Err(shape_err!(
-            "{op}: the partials must be (P·{n}, {c}), P slices of {n} samples, got {:?} \
+            "{op}: the partials must be (P, {c}), a row from each of P slices, got {:?} \
              and {:?}",
             gathered[0].shape(),
             gathered[1].shape()
         ));
     }
-    Ok(rows / n)
+    Ok(rows)
 }
 
 /// Training mode for `x`, one of P equal slices of a batch, from `stats`: the
-/// `batch_norm_partial_stats` of every slice in order, (P·N, C). Normalises with the
+/// `batch_norm_partial_stats` of every slice in order, (P, C). Normalises with the
 /// whole batch's statistics and updates the running ones with them (the same on
 /// every slice), as `batch_norm_train` of the whole batch would.
 #[allow(clippy::too_many_arguments)]
@@ -196,38 +262,10 @@ pub fn batch_norm_train_merged(
 ) -> Result<(Tensor, BatchNormSaved)> {
     let op = "batch_norm_train";
     let (n, c, s) = layout(x, op)?;
-    check_channels(
-        c,
-        &[
-            ("gamma", gamma),
-            ("beta", beta),
-            ("running_mean", running_mean),
-            ("running_var", running_var),
-        ],
-        op,
-    )?;
-    let parts = slices(stats, n, c, op)?;
-    let gpu = x.gpu();
-    let saved = BatchNormSaved {
-        mean: Tensor::uninit(gpu, &[c])?,
-        invstd: Tensor::uninit(gpu, &[c])?,
-    };
-    gpu.dispatch(
-        &KernelKey::new("batch_norm", "bn_merge_stats"),
-        &params_of_parts(parts * n, c, s, false, config, parts)?,
-        &[
-            stats[0].buffer(),
-            stats[1].buffer(),
-            saved.mean.buffer(),
-            saved.invstd.buffer(),
-            running_mean.buffer(),
-            running_var.buffer(),
-        ],
-        per_thread(gpu, c)?,
-    );
-    let params = params(n, c, s, false, config)?;
-    let y = apply(x, &saved.mean, &saved.invstd, gamma, beta, &params, act)?;
-    Ok((y, saved))
+    check_state(c, [gamma, beta, running_mean, running_var], op)?;
+    let parts = slices(stats, c, op)?;
+    let state = [gamma, beta, running_mean, running_var];
+    train_from(x, stats, (n * s, parts), state, config, act)
 }
 
 /// Eval mode: normalises with the running statistics, which stay as they are.
@@ -271,8 +309,11 @@ pub fn batch_norm_backward(
     gamma: &Tensor,
     saved: &BatchNormSaved,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    let sums = batch_norm_partial_grad(dy, x, saved)?;
-    batch_norm_backward_merged(dy, x, gamma, saved, &sums)
+    let op = "batch_norm_backward";
+    let (_, c, _) = backward_layout(dy, x, saved, op)?;
+    check_channels(c, &[("gamma", gamma)], op)?;
+    let sums = per_sample_grad(dy, x, saved)?;
+    backward_from(dy, x, gamma, saved, &sums, 1)
 }
 
 /// The checks every backward pass makes: dy matches x, whose (N, C, S) it returns.
@@ -298,73 +339,69 @@ fn backward_layout(
     Ok((n, c, s))
 }
 
-/// Each sample's share of the backward's sums: per (sample, channel), Σ dy·x̂ and
-/// Σ dy over its spatial values, each (N, C).
-pub fn batch_norm_partial_grad(
-    dy: &Tensor,
-    x: &Tensor,
-    saved: &BatchNormSaved,
-) -> Result<[Tensor; 2]> {
-    let (n, c, s) = backward_layout(dy, x, saved, "batch_norm_partial_grad")?;
-    let params = params(n, c, s, false, &BatchNormConfig::default())?;
+/// Per (sample, channel): Σ dy·x̂ and Σ dy over its S values, each (N, C).
+fn per_sample_grad(dy: &Tensor, x: &Tensor, saved: &BatchNormSaved) -> Result<[Tensor; 2]> {
+    let (n, c, s) = layout(x, "batch_norm_backward")?;
     let gpu = x.gpu();
-    let partials = [Tensor::uninit(gpu, &[n, c])?, Tensor::uninit(gpu, &[n, c])?];
+    let sums = [Tensor::uninit(gpu, &[n, c])?, Tensor::uninit(gpu, &[n, c])?];
     gpu.dispatch(
         &KernelKey::new("batch_norm", "bn_partial_grad"),
-        &params,
+        &params(n, c, s, false, &BatchNormConfig::default())?,
         &[
             dy.buffer(),
             x.buffer(),
             saved.mean.buffer(),
             saved.invstd.buffer(),
-            partials[0].buffer(),
-            partials[1].buffer(),
+            sums[0].buffer(),
+            sums[1].buffer(),
         ],
         per_thread(gpu, n * c)?,
     );
-    Ok(partials)
+    Ok(sums)
 }
 
-/// The backward of `batch_norm_train_merged` for `x`, one of P equal slices, from
-/// `sums`: the `batch_norm_partial_grad` of every slice in order, (P·N, C).
-///
-/// Each slice's `dy` is the gradient of its own loss, a mean over its N samples: P
-/// times its share of the whole batch's mean loss. Then dx is P times the whole
-/// loss's gradient for this slice (which averaging over the slices' upstream
-/// gradients undoes), and dγ, dβ, the whole batch's sums divided by P, are the whole
-/// loss's gradient, the same on every slice. With P = 1 this is the plain backward.
-pub fn batch_norm_backward_merged(
+/// dγ and dβ, (C) each: the sums of the rows of `sums` (rows, C) divided by `parts`.
+fn merge_grad(sums: &[Tensor; 2], parts: usize) -> Result<[Tensor; 2]> {
+    let [rows, c] = *sums[0].shape() else {
+        return Err(shape_err!(
+            "batch_norm_backward: partial sums must be (rows, C)"
+        ));
+    };
+    let gpu = sums[0].gpu();
+    let merged = [Tensor::uninit(gpu, &[c])?, Tensor::uninit(gpu, &[c])?];
+    gpu.dispatch(
+        &KernelKey::new("batch_norm", "bn_merge_grad"),
+        &params_of_parts(rows, c, 1, false, &BatchNormConfig::default(), parts)?,
+        &[
+            sums[0].buffer(),
+            sums[1].buffer(),
+            merged[0].buffer(),
+            merged[1].buffer(),
+        ],
+        per_thread(gpu, c)?,
+    );
+    Ok(merged)
+}
+
+/// The backward from rows of partial sums from `parts` slices: merges them into dγ
+/// and dβ, then dx.
+fn backward_from(
     dy: &Tensor,
     x: &Tensor,
     gamma: &Tensor,
     saved: &BatchNormSaved,
     sums: &[Tensor; 2],
+    parts: usize,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    let op = "batch_norm_backward";
-    let (n, c, s) = backward_layout(dy, x, saved, op)?;
-    check_channels(c, &[("gamma", gamma)], op)?;
-    let parts = slices(sums, n, c, op)?;
+    let (n, c, s) = layout(x, "batch_norm_backward")?;
+    let [dgamma, dbeta] = merge_grad(sums, parts)?;
     let gpu = x.gpu();
-    let dgamma = Tensor::uninit(gpu, &[c])?;
-    let dbeta = Tensor::uninit(gpu, &[c])?;
-    let config = BatchNormConfig::default();
-    gpu.dispatch(
-        &KernelKey::new("batch_norm", "bn_merge_grad"),
-        &params_of_parts(parts * n, c, s, false, &config, parts)?,
-        &[
-            sums[0].buffer(),
-            sums[1].buffer(),
-            dgamma.buffer(),
-            dbeta.buffer(),
-        ],
-        per_thread(gpu, c)?,
-    );
     let dx = Tensor::uninit(gpu, x.shape())?;
     // With dγ and dβ divided by P, this slice's own count stands in for the whole's:
     // γ·invstd/(P·M)·(P·M·dy - P·dβ - x̂·P·dγ) = γ·invstd/M·(M·dy - dβ - x̂·dγ).
     gpu.dispatch(
         &KernelKey::new("batch_norm", "bn_backward_apply"),
-        &params(n, c, s, false, &config)?,
+        &params(n, c, s, false, &BatchNormConfig::default())?,
         &[
             dy.buffer(),
             x.buffer(),
@@ -378,4 +415,38 @@ pub fn batch_norm_backward_merged(
         per_thread(gpu, x.numel())?,
     );
     Ok((dx, dgamma, dbeta))
+}
+
+/// This batch's (or slice's) share of the backward's sums as one row: per channel,
+/// Σ dy·x̂ and Σ dy over its N·S values, each (1, C).
+pub fn batch_norm_partial_grad(
+    dy: &Tensor,
+    x: &Tensor,
+    saved: &BatchNormSaved,
+) -> Result<[Tensor; 2]> {
+    let (_, c, _) = backward_layout(dy, x, saved, "batch_norm_partial_grad")?;
+    let [dgamma, dbeta] = merge_grad(&per_sample_grad(dy, x, saved)?, 1)?;
+    Ok([dgamma.reshape(&[1, c])?, dbeta.reshape(&[1, c])?])
+}
+
+/// The backward of `batch_norm_train_merged` for `x`, one of P equal slices, from
+/// `sums`: the `batch_norm_partial_grad` of every slice in order, (P, C).
+///
+/// Each slice's `dy` is the gradient of its own loss, a mean over its N samples: P
+/// times its share of the whole batch's mean loss. Then dx is P times the whole
+/// loss's gradient for this slice (which averaging over the slices' upstream
+/// gradients undoes), and dγ, dβ, the whole batch's sums divided by P, are the whole
+/// loss's gradient, the same on every slice.
+pub fn batch_norm_backward_merged(
+    dy: &Tensor,
+    x: &Tensor,
+    gamma: &Tensor,
+    saved: &BatchNormSaved,
+    sums: &[Tensor; 2],
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let op = "batch_norm_backward";
+    let (_, c, _) = backward_layout(dy, x, saved, op)?;
+    check_channels(c, &[("gamma", gamma)], op)?;
+    let parts = slices(sums, c, op)?;
+    backward_from(dy, x, gamma, saved, sums, parts)
 }
