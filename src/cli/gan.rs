@@ -303,17 +303,25 @@ pub fn gan_main(example: &GanExample) {
 ///
 /// With --data-parallel, as one rank of an MPI job: a rank's error ends every rank
 /// (MPI_Abort) after it says which rank failed and why, so none waits forever on
-/// one that is gone; a stop by signal ends them all together.
+/// one that is gone; a stop by signal ends them all together, each saying so, and
+/// exits with the signal's status.
 pub fn run_gan(set: ImageSet, args: &GanArgs) -> Result<()> {
     let ranks = join_ranks(args.data_parallel)?;
     let result = train_gan(set, args, &ranks);
-    match (&result, &ranks) {
-        (Err(e), Some(ranks)) if !matches!(e, crate::Error::Interrupted { .. }) => {
-            eprintln!("error on rank {} of {}: {e}", ranks.rank(), ranks.ranks());
-            ranks.abort(e.exit_code())
-        }
-        _ => result,
+    let (Err(e), Some(ranks)) = (&result, ranks) else {
+        return result;
+    };
+    say(&format!(
+        "error on rank {} of {}: {e}",
+        ranks.rank(),
+        ranks.ranks()
+    ));
+    if !matches!(e, crate::Error::Interrupted { .. }) {
+        ranks.abort(e.exit_code())
     }
+    // Every rank stopped after the same step: MPI finalizes as the ranks drop.
+    drop(ranks);
+    std::process::exit(e.exit_code())
 }
 
 /// `run_gan`, on `ranks` when data-parallel.
@@ -368,10 +376,14 @@ fn train_gan(set: ImageSet, args: &GanArgs, ranks: &Option<Rc<dyn Collective>>) 
 /// The ranks of this MPI job, with --data-parallel.
 #[cfg(feature = "mpi")]
 fn join_ranks(data_parallel: bool) -> Result<Option<Rc<dyn Collective>>> {
-    match data_parallel {
-        true => Ok(Some(Rc::new(crate::gan::MpiRanks::join()?))),
-        false => Ok(None),
+    if !data_parallel {
+        return Ok(None);
     }
+    let ranks = crate::gan::MpiRanks::join()?;
+    if let (0, Some(note)) = (ranks.rank(), crate::gan::signal_grace_note()) {
+        eprintln!("{note}");
+    }
+    Ok(Some(Rc::new(ranks)))
 }
 
 /// --data-parallel is refused in a build without MPI.
@@ -401,13 +413,20 @@ fn open_gpu(ranks: Option<&dyn Collective>) -> Result<Gpu> {
         ..crate::gpu::GpuOptions::from_env()?
     };
     let gpu = Gpu::with_options(&options)?;
-    eprintln!(
+    say(&format!(
         "rank {} (local rank {}): adapter {}",
         ranks.rank(),
         ranks.local_rank(),
         gpu.adapter()
-    );
+    ));
     Ok(gpu)
+}
+
+/// A line on stderr in one write: `eprintln!` writes its pieces one by one, and the
+/// launcher, merging the ranks' output, may interleave another rank's between them.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }
 
 /// --channels: 1 or 3, refused at once otherwise rather than once the folder is read.

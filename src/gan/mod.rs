@@ -27,7 +27,7 @@ pub use data_parallel::Collective;
 pub use examples::{CIFAR10_DCGAN, FOLDER_DCGAN, GanExample, MLP_GAN, MNIST_DCGAN};
 pub use model::{Gan, Restored, StepStats, metadata_number};
 #[cfg(feature = "mpi")]
-pub use mpi_ranks::{Exchanges, MpiRanks, launched_by_mpi};
+pub use mpi_ranks::{Exchanges, MpiRanks, launched_by_mpi, signal_grace_note};
 pub use recipe::{Loss, Recipe};
 #[cfg(feature = "native")]
 pub(crate) use run::run_locked;

@@ -44,6 +44,29 @@ pub fn launched_by_mpi() -> bool {
     .any(|v| std::env::var_os(v).is_some())
 }
 
+/// The seconds Open MPI's `mpirun` needs between passing a SIGTERM or SIGINT on to
+/// the ranks and killing them, for them to finish the step and save.
+const SIGNAL_GRACE_SECONDS: u32 = 10;
+
+/// A note for a job that Open MPI's `mpirun` launched with its default
+/// `odls_base_sigkill_timeout` of 1 s. On SIGTERM or SIGINT, mpirun sends the ranks
+/// SIGCONT, then the signal that many seconds later, then SIGKILL as many again: too
+/// soon for the ranks to finish the step and save.
+pub fn signal_grace_note() -> Option<String> {
+    std::env::var_os("OMPI_COMM_WORLD_SIZE")?;
+    let timeout = std::env::var("OMPI_MCA_odls_base_sigkill_timeout").ok();
+    match timeout.and_then(|t| t.parse::<u32>().ok()) {
+        Some(t) if t >= SIGNAL_GRACE_SECONDS => None,
+        _ => Some(format!(
+            "note: mpirun kills the ranks 1 s after passing on a SIGTERM or Ctrl-C, before \
+             they can save; launch with `mpirun --mca odls_base_sigkill_timeout \
+             {SIGNAL_GRACE_SECONDS} …` so that a stop saves a checkpoint (the ranks then \
+             stop within about {} s)",
+            2 * SIGNAL_GRACE_SECONDS
+        )),
+    }
+}
+
 impl MpiRanks {
     /// Joins the job. Refused when no MPI launcher started this process.
     pub fn join() -> Result<MpiRanks> {

@@ -70,19 +70,24 @@ fn sync_batch_norm_without_data_parallel_is_refused() {
     assert!(text.contains("--data-parallel"), "{text}");
 }
 
-/// `mpirun` for `ranks`, each `(count, extra flags)`, on loopback; as root where
-/// CI runs so. One job at a time: two jobs of two ranks on a 2-core machine starve
-/// each other's start-up.
+/// One MPI job at a time: two jobs of two ranks on a 2-core machine starve each
+/// other's start-up.
 #[cfg(feature = "mpi")]
-fn mpirun(out: &Path, ranks: &[(usize, &[&str])]) -> Output {
-    mpirun_with(out, ranks, None)
+fn one_job() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_JOB.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// `mpirun`, with `DUEL_GEMM` set to `gemm` on every rank when given.
+/// `mpirun` for `ranks`, each `(count, extra flags)`, on loopback, with `mpirun`'s own
+/// `options`; as root where CI runs so, and with `DUEL_GEMM` set to `gemm` on every
+/// rank when given.
 #[cfg(feature = "mpi")]
-fn mpirun_with(out: &Path, ranks: &[(usize, &[&str])], gemm: Option<&str>) -> Output {
-    static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _job = ONE_JOB.lock().unwrap_or_else(|e| e.into_inner());
+fn mpirun_command(
+    out: &Path,
+    ranks: &[(usize, &[&str])],
+    options: &[&str],
+    gemm: Option<&str>,
+) -> Command {
     let mut command = Command::new("mpirun");
     command
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
@@ -92,7 +97,8 @@ fn mpirun_with(out: &Path, ranks: &[(usize, &[&str])], gemm: Option<&str>) -> Ou
             "--mca",
             "btl_vader_single_copy_mechanism",
             "none",
-        ]);
+        ])
+        .args(options);
     if let Some(plan) = gemm {
         command.env("DUEL_GEMM", plan).args(["-x", "DUEL_GEMM"]);
     }
@@ -105,7 +111,20 @@ fn mpirun_with(out: &Path, ranks: &[(usize, &[&str])], gemm: Option<&str>) -> Ou
             .arg(mnist_dcgan())
             .args(flags(out, extra));
     }
-    command.output().unwrap()
+    command
+}
+
+/// Runs `mpirun_command` to its end.
+#[cfg(feature = "mpi")]
+fn mpirun(out: &Path, ranks: &[(usize, &[&str])]) -> Output {
+    mpirun_with(out, ranks, None)
+}
+
+/// `mpirun`, with `DUEL_GEMM` set to `gemm` on every rank when given.
+#[cfg(feature = "mpi")]
+fn mpirun_with(out: &Path, ranks: &[(usize, &[&str])], gemm: Option<&str>) -> Output {
+    let _job = one_job();
+    mpirun_command(out, ranks, &[], gemm).output().unwrap()
 }
 
 /// Two ranks train 10 steps of the default recipe. At every checkpoint (steps 5 and
@@ -338,5 +357,196 @@ fn sync_batch_norm_trains_as_one_process_on_the_global_batch() {
     assert!(
         apart > 2.0 * control,
         "apart {apart:e} vs control {control:e}"
+    );
+}
+
+/// A 2-rank run of up to 400 steps into `out`, started in the background with
+/// `mpirun`'s `options`; its stderr goes to `out/../<name>.log`.
+#[cfg(feature = "mpi")]
+fn start(out: &Path, extra: &[&str], options: &[&str]) -> (std::process::Child, PathBuf) {
+    let log = out.with_extension("log");
+    let file = std::fs::File::create(&log).unwrap();
+    let flags = [extra, &["--max-steps=400"]].concat();
+    let child = mpirun_command(out, &[(2, &flags)], options, None)
+        .stdout(std::process::Stdio::null())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    (child, log)
+}
+
+/// Waits, up to `limit`, until `ready` holds; false if it never did.
+#[cfg(feature = "mpi")]
+fn wait_for(limit: std::time::Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// The step of an intact checkpoint: one that parses and whose tensors match the
+/// checksum in its metadata.
+#[cfg(feature = "mpi")]
+fn intact_step(path: &Path) -> Option<usize> {
+    let bytes = std::fs::read(path).ok()?;
+    let file = safetensors::SafeTensors::deserialize(&bytes).ok()?;
+    let metadata = duel::io::checkpoint::metadata_of(&bytes, "checkpoint").ok()?;
+    let views = file.tensors();
+    let sum = duel::io::checkpoint::data_sha256(
+        views.iter().map(|(n, v)| (n.as_str(), v.shape(), v.data())),
+    );
+    (metadata.get(duel::io::checkpoint::CHECKSUM)? == &sum)
+        .then(|| metadata["step"].parse().ok())
+        .flatten()
+}
+
+/// Waits up to `limit` for `child` to end; its exit status, or None if it did not.
+#[cfg(feature = "mpi")]
+fn ended_within(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let mut status = None;
+    wait_for(limit, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status
+}
+
+/// The pid of rank `rank` of the job writing into `out`, from /proc.
+#[cfg(feature = "mpi")]
+fn rank_pid(out: &Path, rank: usize) -> Option<i32> {
+    let wanted = format!("OMPI_COMM_WORLD_RANK={rank}");
+    let out = out.display().to_string();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            let has = |bytes: &[u8], text: &str| {
+                bytes
+                    .split(|b| *b == 0)
+                    .any(|part| String::from_utf8_lossy(part).contains(text))
+            };
+            let is_rank = has(&cmdline, &out) && has(&environ, &wanted);
+            (is_rank && !has(&cmdline, "mpirun")).then_some(pid)
+        })
+}
+
+/// Sends `signal` (as `kill` names it) to `pid`.
+#[cfg(feature = "mpi")]
+fn signal(pid: i32, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+#[cfg(feature = "mpi")]
+const FAULT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+#[cfg(feature = "mpi")]
+const START_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// A rank that fails mid-run: rank 0 cannot write step 10's grid (a directory stands
+/// at its path), after writing step 10's checkpoint. Every rank ends within 30 s of
+/// that checkpoint, with a non-zero status and a message naming the rank and the
+/// cause, and the checkpoint stays intact.
+#[cfg(feature = "mpi")]
+#[test]
+fn a_rank_that_fails_mid_run_ends_every_rank_and_keeps_the_checkpoint() {
+    let _job = one_job();
+    let out = scratch("dp_fault_error");
+    std::fs::create_dir_all(out.join("samples").join("step_000010.png")).unwrap();
+    let checkpoint = out.join(duel::gan::CHECKPOINT);
+    let (mut child, log) = start(&out, &[], &[]);
+    let saved = wait_for(START_LIMIT, || intact_step(&checkpoint) == Some(10));
+    let status = ended_within(&mut child, FAULT_LIMIT);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(saved, "step 10 was never saved: {text}");
+    let status = status.unwrap_or_else(|| panic!("the ranks did not end in 30 s: {text}"));
+    assert!(!status.success(), "{text}");
+    assert!(
+        text.contains("error on rank 0 of 2") && text.contains("step_000010.png"),
+        "{text}"
+    );
+    // Launched without it, rank 0 says which mpirun option lets a signal save.
+    assert!(
+        text.contains("--mca odls_base_sigkill_timeout 10"),
+        "{text}"
+    );
+    assert_eq!(intact_step(&checkpoint), Some(10), "{text}");
+}
+
+/// A rank killed mid-run (SIGKILL to rank 1 after step 5's checkpoint): mpirun ends
+/// every rank within 30 s with a non-zero status, naming the rank, and the last
+/// checkpoint stays intact.
+#[cfg(feature = "mpi")]
+#[test]
+fn a_rank_killed_mid_run_ends_every_rank_and_keeps_the_checkpoint() {
+    let _job = one_job();
+    let out = scratch("dp_fault_kill");
+    let checkpoint = out.join(duel::gan::CHECKPOINT);
+    let (mut child, log) = start(&out, &[], &[]);
+    let saved = wait_for(START_LIMIT, || intact_step(&checkpoint).is_some());
+    let pid = rank_pid(&out, 1);
+    if let Some(pid) = pid {
+        signal(pid, "KILL");
+    }
+    let status = ended_within(&mut child, FAULT_LIMIT);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(saved && pid.is_some(), "no checkpoint or no rank 1: {text}");
+    let status = status.unwrap_or_else(|| panic!("the ranks did not end in 30 s: {text}"));
+    assert!(!status.success(), "{text}");
+    assert!(
+        text.contains("process rank 1") && text.contains("signal 9"),
+        "{text}"
+    );
+    assert!(intact_step(&checkpoint).is_some_and(|s| s >= 5), "{text}");
+}
+
+/// SIGTERM to `mpirun`, launched as the README says (`--mca odls_base_sigkill_timeout
+/// 10`: Open MPI passes the signal on after that many seconds and kills the ranks as
+/// many seconds later): every rank stops after the same step, rank 0 saves there as a
+/// single process does, and all end within 30 s, non-zero, each naming itself.
+#[cfg(feature = "mpi")]
+#[test]
+fn sigterm_to_mpirun_saves_as_one_process_does() {
+    let _job = one_job();
+    let out = scratch("dp_fault_sigterm");
+    let checkpoint = out.join(duel::gan::CHECKPOINT);
+    let options = ["--mca", "odls_base_sigkill_timeout", "10"];
+    let (mut child, log) = start(&out, &[], &options);
+    let saved = wait_for(START_LIMIT, || intact_step(&checkpoint).is_some());
+    signal(child.id() as i32, "TERM");
+    let status = ended_within(&mut child, FAULT_LIMIT);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(saved, "no checkpoint: {text}");
+    let status = status.unwrap_or_else(|| panic!("the ranks did not end in 30 s: {text}"));
+    assert!(!status.success(), "{text}");
+    assert!(!text.contains("odls_base_sigkill_timeout"), "{text}");
+    for rank in 0..2 {
+        assert!(
+            text.contains(&format!(
+                "error on rank {rank} of 2: interrupted by SIGTERM"
+            )),
+            "{text}"
+        );
+    }
+    let step = intact_step(&checkpoint).unwrap_or(0);
+    assert!(
+        text.contains(&format!("checkpoint saved at step {step} ")),
+        "{text}"
     );
 }
