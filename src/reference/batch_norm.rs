@@ -61,29 +61,9 @@ pub fn batch_norm_train(
     config: &BatchNormConfig,
     act: Activation,
 ) -> (Array, BatchNormSaved) {
-    let (n, c, s) = layout(x);
-    let (mean, var) = moments(x);
-    let eps = f64::from(config.eps);
-    let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    let m = f64::from(config.momentum);
-    let count = (n * s) as f64;
-    for ch in 0..c {
-        let batch_var = if count > 1.0 && config.unbiased_running_var {
-            var[ch] * count / (count - 1.0)
-        } else {
-            var[ch]
-        };
-        running_mean.data[ch] = m * running_mean.data[ch] + (1.0 - m) * mean[ch];
-        running_var.data[ch] = m * running_var.data[ch] + (1.0 - m) * batch_var;
-    }
-    let y = super::activation(&normalise(x, &mean, &invstd, gamma, beta), act);
-    (
-        y,
-        BatchNormSaved {
-            mean: Array::new(&[c], mean),
-            invstd: Array::new(&[c], invstd),
-        },
-    )
+    let stats = batch_norm_partial_stats(x);
+    let (rm, rv) = (running_mean, running_var);
+    batch_norm_train_merged(x, &stats, gamma, beta, rm, rv, config, act)
 }
 
 pub fn batch_norm_eval(
@@ -110,34 +90,8 @@ pub fn batch_norm_backward(
     gamma: &Array,
     saved: &BatchNormSaved,
 ) -> (Array, Array, Array) {
-    let (n, c, s) = layout(x);
-    let count = (n * s) as f64;
-    let xhat = |i: usize| {
-        let ch = channel_of(i, c, s);
-        (x.data[i] - saved.mean.data[ch]) * saved.invstd.data[ch]
-    };
-    let mut dgamma = vec![0.0; c];
-    let mut dbeta = vec![0.0; c];
-    for (i, g) in dy.data.iter().enumerate() {
-        let ch = channel_of(i, c, s);
-        dbeta[ch] += g;
-        dgamma[ch] += g * xhat(i);
-    }
-    let dx = dy
-        .data
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let ch = channel_of(i, c, s);
-            gamma.data[ch] * saved.invstd.data[ch] / count
-                * (count * g - dbeta[ch] - xhat(i) * dgamma[ch])
-        })
-        .collect();
-    (
-        Array::new(&x.shape, dx),
-        Array::new(&[c], dgamma),
-        Array::new(&[c], dbeta),
-    )
+    let sums = batch_norm_partial_grad(dy, x, saved);
+    batch_norm_backward_merged(dy, x, gamma, saved, &sums)
 }
 
 /// The batch's statistics as one row of partials: per channel, the mean and
