@@ -360,14 +360,27 @@ fn sync_batch_norm_trains_as_one_process_on_the_global_batch() {
     );
 }
 
-/// A 2-rank run of up to 400 steps into `out`, started in the background with
-/// `mpirun`'s `options`; its stderr goes to `out/../<name>.log`.
+/// A run of up to 400 steps into `out` on `ranks` (as `mpirun_command` takes them),
+/// started in the background with `mpirun`'s `options`; its stderr goes to
+/// `out/../<name>.log`.
 #[cfg(feature = "mpi")]
-fn start(out: &Path, extra: &[&str], options: &[&str]) -> (std::process::Child, PathBuf) {
+fn start(
+    out: &Path,
+    ranks: &[(usize, &[&str])],
+    options: &[&str],
+) -> (std::process::Child, PathBuf) {
     let log = out.with_extension("log");
     let file = std::fs::File::create(&log).unwrap();
-    let flags = [extra, &["--max-steps=400"]].concat();
-    let child = mpirun_command(out, &[(2, &flags)], options, None)
+    let flags: Vec<Vec<&str>> = ranks
+        .iter()
+        .map(|(_, extra)| [extra, &["--max-steps=400"][..]].concat())
+        .collect();
+    let ranks: Vec<(usize, &[&str])> = ranks
+        .iter()
+        .zip(&flags)
+        .map(|((count, _), flags)| (*count, &flags[..]))
+        .collect();
+    let child = mpirun_command(out, &ranks, options, None)
         .stdout(std::process::Stdio::null())
         .stderr(file)
         .spawn()
@@ -470,7 +483,7 @@ fn a_rank_that_fails_mid_run_ends_every_rank_and_keeps_the_checkpoint() {
     let out = scratch("dp_fault_error");
     std::fs::create_dir_all(out.join("samples").join("step_000010.png")).unwrap();
     let checkpoint = out.join(duel::gan::CHECKPOINT);
-    let (mut child, log) = start(&out, &[], &[]);
+    let (mut child, log) = start(&out, &[(2, &[])], &[]);
     let saved = wait_for(START_LIMIT, || intact_step(&checkpoint) == Some(10));
     let status = ended_within(&mut child, FAULT_LIMIT);
     let text = std::fs::read_to_string(&log).unwrap();
@@ -498,7 +511,7 @@ fn a_rank_killed_mid_run_ends_every_rank_and_keeps_the_checkpoint() {
     let _job = one_job();
     let out = scratch("dp_fault_kill");
     let checkpoint = out.join(duel::gan::CHECKPOINT);
-    let (mut child, log) = start(&out, &[], &[]);
+    let (mut child, log) = start(&out, &[(2, &[])], &[]);
     let saved = wait_for(START_LIMIT, || intact_step(&checkpoint).is_some());
     let pid = rank_pid(&out, 1);
     if let Some(pid) = pid {
@@ -527,7 +540,7 @@ fn sigterm_to_mpirun_saves_as_one_process_does() {
     let out = scratch("dp_fault_sigterm");
     let checkpoint = out.join(duel::gan::CHECKPOINT);
     let options = ["--mca", "odls_base_sigkill_timeout", "10"];
-    let (mut child, log) = start(&out, &[], &options);
+    let (mut child, log) = start(&out, &[(2, &[])], &options);
     let saved = wait_for(START_LIMIT, || intact_step(&checkpoint).is_some());
     signal(child.id() as i32, "TERM");
     let status = ended_within(&mut child, FAULT_LIMIT);
@@ -547,6 +560,36 @@ fn sigterm_to_mpirun_saves_as_one_process_does() {
     let step = intact_step(&checkpoint).unwrap_or(0);
     assert!(
         text.contains(&format!("checkpoint saved at step {step} ")),
+        "{text}"
+    );
+}
+
+/// A rank whose loss becomes NaN: rank 1 alone is launched with a learning rate of
+/// 1e30, which its first Adam step turns into huge weights. The logged losses are
+/// means over the ranks, so every rank sees the NaN at the same step, and each ends,
+/// non-zero and naming itself and the cause, within 30 s of the start of training;
+/// no checkpoint with a NaN is written.
+#[cfg(feature = "mpi")]
+#[test]
+fn a_nan_on_one_rank_ends_every_rank_and_writes_no_bad_checkpoint() {
+    let _job = one_job();
+    let out = scratch("dp_fault_nan");
+    let checkpoint = out.join(duel::gan::CHECKPOINT);
+    let (mut child, log) = start(&out, &[(1, &[]), (1, &["--lr=1e30"])], &[]);
+    let training = wait_for(START_LIMIT, || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("parameters"))
+    });
+    let status = ended_within(&mut child, FAULT_LIMIT);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(training, "training never started: {text}");
+    let status = status.unwrap_or_else(|| panic!("the ranks did not end in 30 s: {text}"));
+    assert!(!status.success(), "{text}");
+    assert!(
+        text.contains("error on rank") && text.contains("NaN"),
+        "{text}"
+    );
+    assert!(
+        !checkpoint.exists() || intact_step(&checkpoint).is_some(),
         "{text}"
     );
 }
