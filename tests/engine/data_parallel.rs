@@ -360,15 +360,18 @@ fn sync_batch_norm_trains_as_one_process_on_the_global_batch() {
     );
 }
 
+/// An MPI job running in the background, its stderr going to a log.
+#[cfg(feature = "mpi")]
+struct Job {
+    launcher: std::process::Child,
+    log: PathBuf,
+}
+
 /// A run of up to 400 steps into `out` on `ranks` (as `mpirun_command` takes them),
 /// started in the background with `mpirun`'s `options`; its stderr goes to
 /// `out/../<name>.log`.
 #[cfg(feature = "mpi")]
-fn start(
-    out: &Path,
-    ranks: &[(usize, &[&str])],
-    options: &[&str],
-) -> (std::process::Child, PathBuf) {
+fn start(out: &Path, ranks: &[(usize, &[&str])], options: &[&str]) -> Job {
     let log = out.with_extension("log");
     let file = std::fs::File::create(&log).unwrap();
     let flags: Vec<Vec<&str>> = ranks
@@ -380,12 +383,47 @@ fn start(
         .zip(&flags)
         .map(|((count, _), flags)| (*count, &flags[..]))
         .collect();
-    let child = mpirun_command(out, &ranks, options, None)
+    let launcher = mpirun_command(out, &ranks, options, None)
         .stdout(std::process::Stdio::null())
         .stderr(file)
         .spawn()
         .unwrap();
-    (child, log)
+    Job { launcher, log }
+}
+
+#[cfg(feature = "mpi")]
+impl Job {
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until `ready` holds, up to `START_LIMIT`; else ends the job and fails,
+    /// saying `what` it waited for.
+    fn wait_until(&mut self, what: &str, ready: impl FnMut() -> bool) {
+        if !wait_for(START_LIMIT, ready) {
+            let _ = self.launcher.kill();
+            let _ = self.launcher.wait();
+            panic!("{what} never came: {}", self.text());
+        }
+    }
+
+    /// The log, once every rank has ended: within `FAULT_LIMIT` of now, and with a
+    /// non-zero status, or the test fails.
+    fn ends_failing(mut self) -> String {
+        let mut status = None;
+        wait_for(FAULT_LIMIT, || {
+            status = self.launcher.try_wait().unwrap();
+            status.is_some()
+        });
+        if status.is_none() {
+            let _ = self.launcher.kill();
+            let _ = self.launcher.wait();
+        }
+        let text = self.text();
+        let status = status.unwrap_or_else(|| panic!("the ranks did not end in 30 s: {text}"));
+        assert!(!status.success(), "{text}");
+        text
+    }
 }
 
 /// Waits, up to `limit`, until `ready` holds; false if it never did.
@@ -415,24 +453,6 @@ fn intact_step(path: &Path) -> Option<usize> {
     (metadata.get(duel::io::checkpoint::CHECKSUM)? == &sum)
         .then(|| metadata["step"].parse().ok())
         .flatten()
-}
-
-/// Waits up to `limit` for `child` to end; its exit status, or None if it did not.
-#[cfg(feature = "mpi")]
-fn ended_within(
-    child: &mut std::process::Child,
-    limit: std::time::Duration,
-) -> Option<std::process::ExitStatus> {
-    let mut status = None;
-    wait_for(limit, || {
-        status = child.try_wait().unwrap();
-        status.is_some()
-    });
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    status
 }
 
 /// The pid of rank `rank` of the job writing into `out`, from /proc.
@@ -483,13 +503,11 @@ fn a_rank_that_fails_mid_run_ends_every_rank_and_keeps_the_checkpoint() {
     let out = scratch("dp_fault_error");
     std::fs::create_dir_all(out.join("samples").join("step_000010.png")).unwrap();
     let checkpoint = out.join(duel::gan::CHECKPOINT);
-    let (mut child, log) = start(&out, &[(2, &[])], &[]);
-    let saved = wait_for(START_LIMIT, || intact_step(&checkpoint) == Some(10));
-    let status = ended_within(&mut child, FAULT_LIMIT);
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(saved, "step 10 was never saved: {text}");
-    let status = status.unwrap_or_else(|| panic!("the ranks did not end in 30 s: {text}"));
-    assert!(!status.success(), "{text}");
+    let mut job = start(&out, &[(2, &[])], &[]);
+    job.wait_until("step 10's checkpoint", || {
+        intact_step(&checkpoint) == Some(10)
+    });
+    let text = job.ends_failing();
     assert!(
         text.contains("error on rank 0 of 2") && text.contains("step_000010.png"),
         "{text}"
@@ -511,17 +529,14 @@ fn a_rank_killed_mid_run_ends_every_rank_and_keeps_the_checkpoint() {
     let _job = one_job();
     let out = scratch("dp_fault_kill");
     let checkpoint = out.join(duel::gan::CHECKPOINT);
-    let (mut child, log) = start(&out, &[(2, &[])], &[]);
-    let saved = wait_for(START_LIMIT, || intact_step(&checkpoint).is_some());
-    let pid = rank_pid(&out, 1);
-    if let Some(pid) = pid {
-        signal(pid, "KILL");
-    }
-    let status = ended_within(&mut child, FAULT_LIMIT);
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(saved && pid.is_some(), "no checkpoint or no rank 1: {text}");
-    let status = status.unwrap_or_else(|| panic!("the ranks did not end in 30 s: {text}"));
-    assert!(!status.success(), "{text}");
+    let mut job = start(&out, &[(2, &[])], &[]);
+    let mut pid = None;
+    job.wait_until("a checkpoint and rank 1", || {
+        pid = rank_pid(&out, 1);
+        pid.is_some() && intact_step(&checkpoint).is_some()
+    });
+    signal(pid.unwrap(), "KILL");
+    let text = job.ends_failing();
     assert!(
         text.contains("process rank 1") && text.contains("signal 9"),
         "{text}"
@@ -540,14 +555,10 @@ fn sigterm_to_mpirun_saves_as_one_process_does() {
     let out = scratch("dp_fault_sigterm");
     let checkpoint = out.join(duel::gan::CHECKPOINT);
     let options = ["--mca", "odls_base_sigkill_timeout", "10"];
-    let (mut child, log) = start(&out, &[(2, &[])], &options);
-    let saved = wait_for(START_LIMIT, || intact_step(&checkpoint).is_some());
-    signal(child.id() as i32, "TERM");
-    let status = ended_within(&mut child, FAULT_LIMIT);
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(saved, "no checkpoint: {text}");
-    let status = status.unwrap_or_else(|| panic!("the ranks did not end in 30 s: {text}"));
-    assert!(!status.success(), "{text}");
+    let mut job = start(&out, &[(2, &[])], &options);
+    job.wait_until("a checkpoint", || intact_step(&checkpoint).is_some());
+    signal(job.launcher.id() as i32, "TERM");
+    let text = job.ends_failing();
     assert!(!text.contains("odls_base_sigkill_timeout"), "{text}");
     for rank in 0..2 {
         assert!(
@@ -575,15 +586,12 @@ fn a_nan_on_one_rank_ends_every_rank_and_writes_no_bad_checkpoint() {
     let _job = one_job();
     let out = scratch("dp_fault_nan");
     let checkpoint = out.join(duel::gan::CHECKPOINT);
-    let (mut child, log) = start(&out, &[(1, &[]), (1, &["--lr=1e30"])], &[]);
-    let training = wait_for(START_LIMIT, || {
+    let mut job = start(&out, &[(1, &[]), (1, &["--lr=1e30"])], &[]);
+    let log = job.log.clone();
+    job.wait_until("training", || {
         std::fs::read_to_string(&log).is_ok_and(|t| t.contains("parameters"))
     });
-    let status = ended_within(&mut child, FAULT_LIMIT);
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(training, "training never started: {text}");
-    let status = status.unwrap_or_else(|| panic!("the ranks did not end in 30 s: {text}"));
-    assert!(!status.success(), "{text}");
+    let text = job.ends_failing();
     assert!(
         text.contains("error on rank") && text.contains("NaN"),
         "{text}"
