@@ -28,12 +28,12 @@
 //                      1 dy, 2 x, 3 mean, 4 second, 5 partial dγ (write), 6 partial dβ (write).
 //   bn_merge_grad      per c: dγ and dβ, the sums of the partials divided by `parts`.
 //                      1 partial dγ, 2 partial dβ, 3 dγ (write), 4 dβ (write).
+//   bn_backward_apply  dx = γ·invstd/M · (M·dy - dβ - x̂·dγ), training mode (M = N·S).
+//                      1 dy, 2 x, 3 mean, 4 second, 5 γ, 6 dγ, 7 dβ, 8 dx.
 //
 // A synchronised batch norm (ops/batch_norm.rs) runs the merges on the statistics or
 // sums of `parts` equal slices of a batch, one row from each rank of a data-parallel
 // run (then p.n = parts, and p.s is the values each row covers); otherwise parts = 1.
-//   bn_backward_apply  dx = γ·invstd/M · (M·dy - dβ - x̂·dγ), training mode (M = N·S).
-//                      1 dy, 2 x, 3 mean, 4 second, 5 γ, 6 dγ, 7 dβ, 8 dx.
 
 // @include activation
 

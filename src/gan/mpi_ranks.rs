@@ -115,6 +115,9 @@ impl AllGather for MpiRanks {
         first.gpu().sync()?;
         let started = Instant::now();
         let local = Tensor::to_vecs(tensors)?.concat();
+        if local.is_empty() {
+            return Err(Error::Usage("the ranks cannot gather empty tensors".into()));
+        }
         let n = self.ranks();
         let mut all = vec![0.0f32; local.len() * n];
         self.world.all_gather_into(&local[..], &mut all[..]);

@@ -160,8 +160,9 @@ impl Trainer {
     }
 
     /// The last step's statistics, read back, as a metrics row at `seconds` of
-    /// training. A data-parallel run's are the means over the ranks, as one process training
-    /// the global batch would report them (each rank's slice is the same size).
+    /// training. A data-parallel run's are the means over the ranks, as one process
+    /// training the global batch would report them (each rank's slice is the same
+    /// size).
     pub async fn row(&self, stats: &StepStats, seconds: f64) -> Result<Row> {
         let mut values = [0.0; 4];
         for (v, t) in

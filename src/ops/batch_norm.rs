@@ -154,9 +154,9 @@ pub fn batch_norm_train(
 ) -> Result<(Tensor, BatchNormSaved)> {
     let op = "batch_norm_train";
     let (_, c, s) = layout(x, op)?;
-    check_state(c, [gamma, beta, running_mean, running_var], op)?;
-    let stats = per_sample_stats(x)?;
     let state = [gamma, beta, running_mean, running_var];
+    check_state(c, state, op)?;
+    let stats = per_sample_stats(x)?;
     train_from(x, &stats, (s, 1), state, config, act)
 }
 
@@ -262,9 +262,9 @@ pub fn batch_norm_train_merged(
 ) -> Result<(Tensor, BatchNormSaved)> {
     let op = "batch_norm_train";
     let (n, c, s) = layout(x, op)?;
-    check_state(c, [gamma, beta, running_mean, running_var], op)?;
-    let parts = slices(stats, c, op)?;
     let state = [gamma, beta, running_mean, running_var];
+    check_state(c, state, op)?;
+    let parts = slices(stats, c, op)?;
     train_from(x, stats, (n * s, parts), state, config, act)
 }
 
