@@ -31,12 +31,15 @@ struct ColInfo { col: u32 }
 fn row_info(row: u32) -> RowInfo { return RowInfo(row); }
 fn col_info(col: u32) -> ColInfo { return ColInfo(col); }
 
-fn load_a(r: RowInfo, kk: u32) -> f32 {
+alias KInfo = u32;
+fn k_info(kk: u32) -> KInfo { return kk; }
+
+fn load_a(r: RowInfo, kk: KInfo) -> f32 {
     if TRANS_A { return a[kk * p.m + r.row]; }
     return a[r.row * p.k + kk];
 }
 
-fn load_b(kk: u32, c: ColInfo) -> f32 {
+fn load_b(kk: KInfo, c: ColInfo) -> f32 {
     if TRANS_B { return b[c.col * p.k + kk]; }
     return b[kk * p.n + c.col];
 }
