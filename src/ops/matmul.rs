@@ -4,7 +4,7 @@
 use super::gemm::Gemm;
 use crate::Activation;
 use crate::error::shape_err;
-use crate::gpu::{GemmLoads, GemmPlan};
+use crate::gpu::GemmPlan;
 use crate::{Result, Tensor};
 
 #[repr(C)]
@@ -71,7 +71,6 @@ pub fn matmul_with(
     };
     Gemm {
         prelude: "gemm_matmul",
-        loads: GemmLoads::Matrices,
         constants: &[
             ("TRANS_A", f64::from(u8::from(trans_a))),
             ("TRANS_B", f64::from(u8::from(trans_b))),
