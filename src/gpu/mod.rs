@@ -207,6 +207,15 @@ impl Gpu {
         &self.0.limits
     }
 
+    /// Whether a workgroup barrier costs far more than the work between barriers: on
+    /// Chromium's SwiftShader (the browser's CPU device), which runs such a workgroup
+    /// as one coroutine per 4 lanes and switches between them at every barrier. Kernels
+    /// with a barrier-free form take it there.
+    pub fn barriers_are_slow(&self) -> bool {
+        let r = &self.0.report;
+        r.backend == wgpu::Backend::BrowserWebGpu && r.device_type == wgpu::DeviceType::Cpu
+    }
+
     /// Whether kernels may use subgroup builtins, with the subgroup size they must assume.
     pub fn subgroup_size(&self) -> Option<u32> {
         let r = &self.0.report;
