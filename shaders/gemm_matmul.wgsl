@@ -11,6 +11,9 @@
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
+// The bias is per row of C rather than per column (a matrix-vector product run
+// transposed: see ops::matmul).
+override BIAS_ON_ROWS: bool = false;
 
 struct Params {
     m: u32,
@@ -47,7 +50,7 @@ fn load_b(kk: KInfo, c: ColInfo) -> f32 {
 fn store(row: u32, col: u32, v: f32) {
     if row < p.m && col < p.n {
         var out = v;
-        if HAS_BIAS { out += bias[col]; }
+        if HAS_BIAS { out += bias[select(col, row, BIAS_ON_ROWS)]; }
         c[row * p.n + col] = activate(out);
     }
 }
