@@ -188,11 +188,11 @@ fn gemm_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 
 const LANE: [&str; 4] = ["x", "y", "z", "w"];
 
-/// The B values of one k-step (`k`, its k_info) for `vecs`·4 columns, as `vecs` vec4s.
-fn load_b_vecs(out: &mut String, name: &str, k: &str, vecs: u32, live: Option<&str>) {
+/// The B values of one k-step, whose k_info is `q`, for `vecs`·4 columns, as `vecs` vec4s.
+fn load_b_vecs(out: &mut String, name: &str, q: &str, vecs: u32, live: Option<&str>) {
     for v in 0..vecs {
         let loads: Vec<String> = (4 * v..4 * v + 4)
-            .map(|j| format!("load_b({k}, c{j})"))
+            .map(|j| format!("load_b({q}, c{j})"))
             .collect();
         let value = format!("vec4<f32>({})", loads.join(", "));
         match live {
