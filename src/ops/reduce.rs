@@ -16,8 +16,7 @@ struct Params {
     _pad: [u32; 2],
 }
 
-/// With at least this many outputs, one invocation per output keeps the device busy;
-/// where barriers are slow, the serial form (which has none) runs whatever the count.
+/// With at least this many outputs, one invocation per output keeps the device busy.
 const SERIAL_MIN_OUTPUTS: usize = 256;
 /// Segment lengths: short enough that each f32 running sum stays accurate.
 const SERIAL_SEGMENT: usize = 256;
@@ -49,7 +48,7 @@ fn reduce(
         return crate::ops::full(gpu, out_shape, 0.0);
     }
     let outputs = outer * inner;
-    let (entry, seg_len) = if outputs >= SERIAL_MIN_OUTPUTS || gpu.barriers_are_slow() {
+    let (entry, seg_len) = if outputs >= SERIAL_MIN_OUTPUTS {
         ("reduce_serial", SERIAL_SEGMENT)
     } else {
         ("reduce_tree", TREE_SEGMENT)
