@@ -8,7 +8,7 @@
 //! tuning, in the warm-up launch, prints each GEMM's tuned and heuristic plans with
 //! their times.
 
-use duel::gpu::{GemmCore, GemmLoads, GemmPolicy, TILED_64, TILED_128};
+use duel::gpu::{GemmCore, GemmPolicy, TILED_64, TILED_128};
 use duel::ops::ConvPass;
 use duel::{
     Activation, Conv2dSpec, ConvTranspose2dSpec, Gpu, Padding, Result, Tensor, TransposePadding,
@@ -90,7 +90,7 @@ fn matmul_case(
 ) -> Result<()> {
     let a = random(gpu, &if ta { [k, m] } else { [m, k] }, rng)?;
     let b = random(gpu, &if tb { [n, k] } else { [k, n] }, rng)?;
-    let auto = gpu.gemm_plan(GemmLoads::Matrices, m, n, k);
+    let auto = gpu.gemm_plan(m, n, k);
     // A tuning context picks its own plan on the first run (and prints it).
     let mut plans = vec![if gpu.tunes() {
         ("tuned", None)

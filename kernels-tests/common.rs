@@ -141,13 +141,6 @@ pub const SUBGROUP8_NARROW: GemmCore = GemmCore::SUBGROUP8_NARROW;
 /// 8-lane twin, SUBGROUP8_NARROW, runs the same generator).
 pub const SUBGROUP32: GemmCore = GemmCore::SUBGROUP32;
 
-/// Whether the browser's engine ever plans `core` for a convolution: not the portable
-/// cores, which Chromium's SwiftShader crashes compiling around a convolution's loads
-/// (see `gemm_plan::browser_cpu_core`). Natively every core is planned somewhere.
-fn browser_gets(core: GemmCore) -> bool {
-    !cfg!(target_arch = "wasm32") || !matches!(core, GemmCore::Portable { .. })
-}
-
 /// Whether this adapter can run `core`: subgroup cores need their exact lane count.
 pub fn runs_here(core: GemmCore) -> bool {
     core.lanes()
@@ -263,7 +256,7 @@ pub fn conv_gpus() -> Vec<&'static Gpu> {
         .chain(
             plans
                 .into_iter()
-                .filter(|p| runs_here(p.core) && browser_gets(p.core))
+                .filter(|p| runs_here(p.core))
                 .map(gpu_with),
         )
         .collect()

@@ -32,9 +32,11 @@ pub fn plans() -> Vec<GemmPlan> {
         .collect()
 }
 
-/// (M, K, N): degenerate, odd, batch 1, a Dense layer's shapes, and a large case.
+/// (M, K, N): degenerate, odd, batch 1, a Dense layer's shapes, a matrix times a
+/// vector (run transposed), and a large case.
 const SHAPES: &[(usize, usize, usize)] = &[
     (1, 1, 1),
+    (97, 130, 1),
     (7, 13, 29),
     (127, 255, 63),
     (1, 784, 128),
@@ -207,4 +209,62 @@ fn a_tuned_matmul_matches_reference_and_is_tuned_once() {
     let want = r::matmul_with(&at, &b, None, true, false, Activation::Identity);
     assert_close("tuned matmul Aᵀ·B", &got, &want, tol, 4.0 * EPS);
     assert_eq!(tuned.tuning_stats().0, 2);
+}
+
+/// A matrix times a vector runs transposed (ops::matmul), one row by M columns, yet
+/// sums each element's products in K order as an untransposed GEMM does: its column
+/// equals, bit for bit, the first column of the same product with a second column
+/// beside it, which runs untransposed. Unsplit plans only, since splitting K changes the
+/// order. With a bias and each transposition.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_matrix_vector_product_runs_transposed_to_the_same_bits() {
+    use crate::common::{gpu_with, upload_to};
+    use duel::reference::Array;
+    let (m, k) = (97, 130);
+    for (i, (trans_a, trans_b)) in [(false, false), (true, false), (false, true), (true, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut rng = rng(600 + i as u64);
+        let a = random_array(&mut rng, &if trans_a { [k, m] } else { [m, k] }, -1.0, 1.0);
+        let b2 = random_array(&mut rng, &if trans_b { [2, k] } else { [k, 2] }, -1.0, 1.0);
+        // B's first column alone, stored as B is, and the first bias.
+        let b2_values = b2.to_f32();
+        let column: Vec<f32> = if trans_b {
+            b2_values[..k].to_vec()
+        } else {
+            b2_values.iter().step_by(2).copied().collect()
+        };
+        let b1 = Array::from_f32(&if trans_b { [1, k] } else { [k, 1] }, &column);
+        let bias2 = random_array(&mut rng, &[2], -1.0, 1.0);
+        let bias1 = Array::from_f32(&[1], &bias2.to_f32()[..1]);
+        for plan in plans().into_iter().filter(|p| p.splits == 1) {
+            let gpu = gpu_with(plan);
+            let [ga, gb1, gb2, gbias1, gbias2] =
+                [&a, &b1, &b2, &bias1, &bias2].map(|x| upload_to(gpu, x));
+            let launch = |b, bias| {
+                ops::matmul_with(
+                    None,
+                    &ga,
+                    b,
+                    Some(bias),
+                    trans_a,
+                    trans_b,
+                    Activation::Identity,
+                )
+                .unwrap()
+                .to_vec()
+                .unwrap()
+            };
+            let one = launch(&gb1, &gbias1);
+            let two = launch(&gb2, &gbias2);
+            let first: Vec<f32> = two.chunks(2).map(|row| row[0]).collect();
+            assert_eq!(
+                one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                first.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{plan} trans_a={trans_a} trans_b={trans_b}: the transposed run differs"
+            );
+        }
+    }
 }

@@ -36,18 +36,28 @@ fn col_info(col: u32) -> ColInfo {
     );
 }
 
-fn load_a(r: RowInfo, kk: u32) -> f32 {
-    return wt[r.co * p.k + kk];
-}
+// k = (ci, kh, kw): the offset of input channel ci in a sample, and the tap.
+struct KInfo { kk: u32, channel: u32, kh: i32, kw: i32 }
 
-fn load_b(kk: u32, c: ColInfo) -> f32 {
+fn k_info(kk: u32) -> KInfo {
     let taps = p.kh * p.kw;
     let ci = kk / taps;
-    let tap = kk % taps;
-    let ih = c.ih0 + i32(tap / p.kw);
-    let iw = c.iw0 + i32(tap % p.kw);
-    if ih < 0 || iw < 0 || ih >= i32(p.h) || iw >= i32(p.w) { return 0.0; }
-    return x[c.x_base + (ci * p.h + u32(ih)) * p.w + u32(iw)];
+    let tap = kk - ci * taps;
+    let kh = tap / p.kw;
+    return KInfo(kk, ci * p.h * p.w, i32(kh), i32(tap - kh * p.kw));
+}
+
+fn load_a(r: RowInfo, q: KInfo) -> f32 {
+    return wt[r.co * p.k + q.kk];
+}
+
+// Branch-free, as in every conv prelude: an `if` here is a divergent branch inside
+// the GEMM's k loop, which some compilers (SwiftShader's) take minutes to compile.
+fn load_b(q: KInfo, c: ColInfo) -> f32 {
+    let ih = c.ih0 + q.kh;
+    let iw = c.iw0 + q.kw;
+    let inside = (ih >= 0) & (iw >= 0) & (ih < i32(p.h)) & (iw < i32(p.w));
+    return select(0.0, x[select(0u, c.x_base + q.channel + u32(ih) * p.w + u32(iw), inside)], inside);
 }
 
 fn store(row: u32, col: u32, v: f32) {

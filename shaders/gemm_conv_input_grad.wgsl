@@ -47,22 +47,30 @@ fn col_info(col: u32) -> ColInfo {
     );
 }
 
-fn load_a(r: RowInfo, kk: u32) -> f32 {
-    // kk = (co, th, tw); w is (Cout, Cin, KH, KW).
+// k = (co, th, tw): w (Cout, Cin, KH, KW) at (co, ·, kh, kw) less its ci term, dy's
+// channel co within a sample, and the tap (th, tw).
+struct KInfo { w_at: u32, dy_channel: u32, th: i32, tw: i32 }
+
+fn k_info(kk: u32) -> KInfo {
     let taps = p.taps_h * p.taps_w;
     let co = kk / taps;
-    let kh = p.phase_h + (kk % taps) / p.taps_w * p.sh;
-    let kw = p.phase_w + (kk % p.taps_w) * p.sw;
-    return wt[((co * p.cin + r.ci) * p.kh + kh) * p.kw + kw];
+    let tap = kk - co * taps;
+    let th = tap / p.taps_w;
+    let tw = tap - th * p.taps_w;
+    let kh = p.phase_h + th * p.sh;
+    let kw = p.phase_w + tw * p.sw;
+    return KInfo(co * p.cin * p.kh * p.kw + kh * p.kw + kw, co * p.ho * p.wo, i32(th), i32(tw));
 }
 
-fn load_b(kk: u32, c: ColInfo) -> f32 {
-    let taps = p.taps_h * p.taps_w;
-    let co = kk / taps;
-    let oh = c.oh0 - i32((kk % taps) / p.taps_w);
-    let ow = c.ow0 - i32(kk % p.taps_w);
-    if oh < 0 || ow < 0 || oh >= i32(p.ho) || ow >= i32(p.wo) { return 0.0; }
-    return dy[c.dy_base + (co * p.ho + u32(oh)) * p.wo + u32(ow)];
+fn load_a(r: RowInfo, q: KInfo) -> f32 {
+    return wt[q.w_at + r.ci * p.kh * p.kw];
+}
+
+fn load_b(q: KInfo, c: ColInfo) -> f32 {
+    let oh = c.oh0 - q.th;
+    let ow = c.ow0 - q.tw;
+    let inside = (oh >= 0) & (ow >= 0) & (oh < i32(p.ho)) & (ow < i32(p.wo));
+    return select(0.0, dy[select(0u, c.dy_base + q.dy_channel + u32(oh) * p.wo + u32(ow), inside)], inside);
 }
 
 fn store(row: u32, col: u32, v: f32) {

@@ -25,20 +25,33 @@ fn col_info(col: u32) -> ColInfo {
     return ColInfo((col / taps) * p.h * p.w, i32(tap / p.kw), i32(tap % p.kw));
 }
 
-fn load_a(r: RowInfo, kk: u32) -> f32 {
-    // kk = (sample, oh, ow).
-    let pixels = p.ho * p.wo;
-    return dy[((kk / pixels) * p.cout + r.co) * pixels + kk % pixels];
-}
+// k = (sample, oh, ow): dy's pixel less its co term, the sample's offset in x, and
+// the input pixel that tap (0, 0) reads.
+struct KInfo { dy_at: u32, x_sample: u32, ih0: i32, iw0: i32 }
 
-fn load_b(kk: u32, c: ColInfo) -> f32 {
+fn k_info(kk: u32) -> KInfo {
     let pixels = p.ho * p.wo;
     let sample = kk / pixels;
-    let pix = kk % pixels;
-    let ih = i32((pix / p.wo) * p.sh) - i32(p.pad_top) + c.kh;
-    let iw = i32((pix % p.wo) * p.sw) - i32(p.pad_left) + c.kw;
-    if ih < 0 || iw < 0 || ih >= i32(p.h) || iw >= i32(p.w) { return 0.0; }
-    return x[sample * p.cin * p.h * p.w + c.x_channel + u32(ih) * p.w + u32(iw)];
+    let pix = kk - sample * pixels;
+    let oh = pix / p.wo;
+    let ow = pix - oh * p.wo;
+    return KInfo(
+        sample * p.cout * pixels + pix,
+        sample * p.cin * p.h * p.w,
+        i32(oh * p.sh) - i32(p.pad_top),
+        i32(ow * p.sw) - i32(p.pad_left),
+    );
+}
+
+fn load_a(r: RowInfo, q: KInfo) -> f32 {
+    return dy[q.dy_at + r.co * p.ho * p.wo];
+}
+
+fn load_b(q: KInfo, c: ColInfo) -> f32 {
+    let ih = q.ih0 + c.kh;
+    let iw = q.iw0 + c.kw;
+    let inside = (ih >= 0) & (iw >= 0) & (ih < i32(p.h)) & (iw < i32(p.w));
+    return select(0.0, x[select(0u, q.x_sample + c.x_channel + u32(ih) * p.w + u32(iw), inside)], inside);
 }
 
 fn store(row: u32, col: u32, v: f32) {

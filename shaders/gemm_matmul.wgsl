@@ -11,6 +11,9 @@
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
+// The bias is per row of C rather than per column (a matrix-vector product run
+// transposed: see ops::matmul).
+override BIAS_ON_ROWS: bool = false;
 
 struct Params {
     m: u32,
@@ -31,12 +34,15 @@ struct ColInfo { col: u32 }
 fn row_info(row: u32) -> RowInfo { return RowInfo(row); }
 fn col_info(col: u32) -> ColInfo { return ColInfo(col); }
 
-fn load_a(r: RowInfo, kk: u32) -> f32 {
+alias KInfo = u32;
+fn k_info(kk: u32) -> KInfo { return kk; }
+
+fn load_a(r: RowInfo, kk: KInfo) -> f32 {
     if TRANS_A { return a[kk * p.m + r.row]; }
     return a[r.row * p.k + kk];
 }
 
-fn load_b(kk: u32, c: ColInfo) -> f32 {
+fn load_b(kk: KInfo, c: ColInfo) -> f32 {
     if TRANS_B { return b[c.col * p.k + kk]; }
     return b[kk * p.n + c.col];
 }
@@ -44,7 +50,7 @@ fn load_b(kk: u32, c: ColInfo) -> f32 {
 fn store(row: u32, col: u32, v: f32) {
     if row < p.m && col < p.n {
         var out = v;
-        if HAS_BIAS { out += bias[col]; }
+        if HAS_BIAS { out += bias[select(col, row, BIAS_ON_ROWS)]; }
         c[row * p.n + col] = activate(out);
     }
 }

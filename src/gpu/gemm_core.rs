@@ -6,14 +6,19 @@
 //!
 //! ```text
 //! struct Params { m: u32, n: u32, k: u32, ... }   @binding(0) var<uniform> p: Params;
-//! struct RowInfo; fn row_info(row: u32) -> RowInfo;   fn load_a(r: RowInfo, kk: u32) -> f32;
-//! struct ColInfo; fn col_info(col: u32) -> ColInfo;   fn load_b(kk: u32, c: ColInfo) -> f32;
+//! struct RowInfo; fn row_info(row: u32) -> RowInfo;   fn load_a(r: RowInfo, q: KInfo) -> f32;
+//! struct ColInfo; fn col_info(col: u32) -> ColInfo;   fn load_b(q: KInfo, c: ColInfo) -> f32;
+//! KInfo;          fn k_info(kk: u32) -> KInfo;
 //! fn store(row: u32, col: u32, v: f32);   // must ignore row >= m or col >= n
 //! ```
 //!
 //! `row_info`/`col_info` run once per row and column an invocation touches (they
 //! receive indices clamped into range), so a convolution decomposes a column into
 //! (n, y, x) once, not once per k. Loads then need no bounds checks of their own.
+//! `k_info` runs once per k-step, before that step's loads, so a convolution
+//! decomposes k (its integer divisions) once rather than in every load: a compiler
+//! that does not share the divisions between inlined loads (SwiftShader's) otherwise
+//! spends most of the GEMM dividing.
 //!
 //! Every core comes in two forms. The plain form stores C through the prelude's
 //! `store`. The split-K form (see `GemmPlan`) takes its slice of K from
@@ -183,11 +188,11 @@ fn gemm_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 
 const LANE: [&str; 4] = ["x", "y", "z", "w"];
 
-/// The B values of one k-step for `vecs`·4 columns, as `vecs` vec4s.
-fn load_b_vecs(out: &mut String, name: &str, k: &str, vecs: u32, live: Option<&str>) {
+/// The B values of one k-step, whose k_info is `q`, for `vecs`·4 columns, as `vecs` vec4s.
+fn load_b_vecs(out: &mut String, name: &str, q: &str, vecs: u32, live: Option<&str>) {
     for v in 0..vecs {
         let loads: Vec<String> = (4 * v..4 * v + 4)
-            .map(|j| format!("load_b({k}, c{j})"))
+            .map(|j| format!("load_b({q}, c{j})"))
             .collect();
         let value = format!("vec4<f32>({})", loads.join(", "));
         match live {
@@ -209,8 +214,9 @@ fn k_loop_head(out: &mut String, vecs: u32) {
     out.push_str("    for (var kk = kr.x; kk < kr.y; kk += 2u) {\n");
     out.push_str("        let k1 = min(kk + 1u, kr.y - 1u);\n");
     out.push_str("        let live1 = kk + 1u < kr.y;\n");
-    load_b_vecs(out, "b_0_", "kk", vecs, None);
-    load_b_vecs(out, "b_1_", "k1", vecs, Some("live1"));
+    out.push_str("        let q0 = k_info(kk);\n        let q1 = k_info(k1);\n");
+    load_b_vecs(out, "b_0_", "q0", vecs, None);
+    load_b_vecs(out, "b_1_", "q1", vecs, Some("live1"));
 }
 
 /// acc{r}_{v} take row r's A values of both k-steps, s0 and s1.
@@ -276,7 +282,7 @@ fn portable(wg_x: u32, wg_y: u32, rows: u32) -> String {
     for r in 0..rows {
         writeln!(
             out,
-            "        let a{r}_0 = vec4<f32>(load_a(r{r}, kk));\n        let a{r}_1 = vec4<f32>(load_a(r{r}, k1));"
+            "        let a{r}_0 = vec4<f32>(load_a(r{r}, q0));\n        let a{r}_1 = vec4<f32>(load_a(r{r}, q1));"
         )
         .unwrap();
         accumulate(&mut out, r, 2, &format!("a{r}_0"), &format!("a{r}_1"));
@@ -316,7 +322,7 @@ fn subgroup(lanes: u32, rows: u32, cols: u32) -> String {
     for g in 0..groups {
         writeln!(
             out,
-            "        let a{g}_0 = load_a(r{g}, kk);\n        let a{g}_1 = load_a(r{g}, k1);"
+            "        let a{g}_0 = load_a(r{g}, q0);\n        let a{g}_1 = load_a(r{g}, q1);"
         )
         .unwrap();
         for j in 0..lanes {
@@ -409,11 +415,11 @@ fn tiled(bm: u32, bn: u32, bk: u32, tm: u32, tn: u32) -> String {
     let fetch = |out: &mut String, k0: &str| {
         writeln!(
             out,
-            "        let k = {k0} + ka;\n        let kc = min(k, p.k - 1u);"
+            "        let k = {k0} + ka;\n        let qa = k_info(min(k, p.k - 1u));"
         )
         .unwrap();
         for i in 0..a_fetches {
-            let loads: Vec<String> = (0..4).map(|q| format!("load_a(ar{i}_{q}, kc)")).collect();
+            let loads: Vec<String> = (0..4).map(|q| format!("load_a(ar{i}_{q}, qa)")).collect();
             writeln!(
                 out,
                 "        sa{i} = select(vec4<f32>(0.0), vec4<f32>({}), k < kr.y);",
@@ -422,10 +428,10 @@ fn tiled(bm: u32, bn: u32, bk: u32, tm: u32, tn: u32) -> String {
             .unwrap();
         }
         for i in 0..b_fetches {
-            let loads: Vec<String> = (0..4).map(|q| format!("load_b(kbc{i}, bc{q})")).collect();
+            let loads: Vec<String> = (0..4).map(|q| format!("load_b(qb{i}, bc{q})")).collect();
             writeln!(
                 out,
-                "        let kb{i} = {k0} + kb + {}u;\n        let kbc{i} = min(kb{i}, p.k - 1u);\n\
+                "        let kb{i} = {k0} + kb + {}u;\n        let qb{i} = k_info(min(kb{i}, p.k - 1u));\n\
                  \x20       sb{i} = select(vec4<f32>(0.0), vec4<f32>({}), kb{i} < kr.y);",
                 i * b_step,
                 loads.join(", ")

@@ -87,18 +87,9 @@ pub const TILED_64: GemmCore = GemmCore::Tiled {
     tn: 4,
 };
 
-/// How a GEMM reads A and B: from matrices (matmul), or through a convolution's
-/// im2col index arithmetic. Some compilers take only some cores for the second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GemmLoads {
-    Matrices,
-    Im2col,
-}
-
-/// Thin tiled cores for the browser's CPU device, whose cost is per workgroup and per
-/// slice of K whatever the tile's use: 4 rows by 64 columns (a Dense layer at batch 2,
-/// a row vector times a matrix) and 64 rows by 4 columns (a matrix times a vector, as
-/// spectral norm's power iteration does). 16 invocations each.
+/// Thin tiled cores, which the tuner times for thin matmuls: 4 rows by 64 columns (a
+/// Dense layer at batch 2, a row vector times a matrix) and 64 rows by 4 columns (a
+/// matrix times a vector, as spectral norm's power iteration does). 16 invocations each.
 pub const TILED_4X64: GemmCore = GemmCore::Tiled {
     bm: 4,
     bn: 64,
@@ -143,20 +134,12 @@ pub fn fill_workgroups(report: &AdapterReport) -> usize {
 }
 
 /// The core for `m` rows and `n` columns on this adapter, when nothing is forced.
-/// A CPU device other than the browser's keeps what is fastest there: the 8-lane subgroup core where lavapipe
+/// A CPU device keeps what is fastest there: the 8-lane subgroup core where lavapipe
 /// offers it (broadcasts instead of per-lane loads), else an 8-wide portable core
-/// with 32 rows per invocation.
-pub fn auto_core(
-    report: &AdapterReport,
-    units: usize,
-    loads: GemmLoads,
-    m: usize,
-    n: usize,
-) -> GemmCore {
+/// with 32 rows per invocation, which has no barriers (the tiled cores' barriers are
+/// what Chromium's SwiftShader runs slowest).
+pub fn auto_core(report: &AdapterReport, units: usize, m: usize, n: usize) -> GemmCore {
     let cpu = report.device_type == wgpu::DeviceType::Cpu;
-    if cpu && report.backend == wgpu::Backend::BrowserWebGpu {
-        return browser_cpu_core(loads, m, n);
-    }
     if m <= SMALL_M {
         let rows = m.max(1).next_power_of_two() as u32;
         let wg_x = if cpu { 8 } else { 64 };
@@ -182,37 +165,10 @@ pub fn auto_core(
     }
 }
 
-/// Chromium's SwiftShader: its 4-lane subgroups fit neither subgroup core, and its GPU
-/// process crashes (Chromium 156) on a convolution's im2col loads in every core with
-/// fewer than 256 invocations tried (the portable ones, 4×64), so convolutions run on
-/// the 128×128 tiled core, which with twice the arithmetic per barrier took 11.7 and
-/// 17.5 s a DCGAN step at batch 32 and 64 where 64×64 took 13.2 and 25.4. A
-/// workgroup there costs about the same per slice of K whatever share of its tile is
-/// real, so a matmul with at most 4 rows or columns (a Dense layer at batch 2,
-/// spectral norm's matrix-vector products) gets a thin tile: on the bench page at
-/// batch 2 this took the step from 4.99 to 1.50 s.
-fn browser_cpu_core(loads: GemmLoads, m: usize, n: usize) -> GemmCore {
-    let matrices = loads == GemmLoads::Matrices;
-    if matrices && m <= 4 {
-        TILED_4X64
-    } else if matrices && n <= 4 {
-        TILED_64X4
-    } else {
-        TILED_128
-    }
-}
-
-/// The plan `Auto` makes for C (m, n) over k, read as `loads` says, on an adapter like
-/// `report`, which fills with `units` workgroups.
-pub fn auto_plan(
-    report: &AdapterReport,
-    units: usize,
-    loads: GemmLoads,
-    m: usize,
-    n: usize,
-    k: usize,
-) -> GemmPlan {
-    let core = auto_core(report, units, loads, m, n);
+/// The plan `Auto` makes for C (m, n) over k on an adapter like `report`, which fills
+/// with `units` workgroups.
+pub fn auto_plan(report: &AdapterReport, units: usize, m: usize, n: usize, k: usize) -> GemmPlan {
+    let core = auto_core(report, units, m, n);
     GemmPlan::new(core, auto_splits(core, units, m, n, k))
 }
 
@@ -256,22 +212,31 @@ mod tests {
     }
 
     #[test]
-    fn the_browsers_cpu_device_gets_thin_tiles_for_thin_matmuls_only() {
+    fn the_browsers_cpu_device_gets_the_portable_cores_without_barriers() {
+        // SwiftShader runs a workgroup with barriers as one coroutine per 4 lanes,
+        // switching at every barrier: the tiled cores took 7.3 s a DCGAN step at
+        // batch 32 on the bench page, the portable ones 2.0 s.
         let browser = report(wgpu::Backend::BrowserWebGpu);
-        let core = |loads, m, n| auto_core(&browser, 1, loads, m, n);
-        // A Dense layer at batch 2, and spectral norm's W·v.
-        assert_eq!(core(GemmLoads::Matrices, 2, 6272), TILED_4X64);
-        assert_eq!(core(GemmLoads::Matrices, 6272, 1), TILED_64X4);
-        assert_eq!(core(GemmLoads::Matrices, 32, 6272), TILED_128);
-        // A transposed convolution to one channel stays on the core SwiftShader compiles.
-        assert_eq!(core(GemmLoads::Im2col, 1, 6272), TILED_128);
-        // Lavapipe's choice does not change with the loads.
-        let lavapipe = report(wgpu::Backend::Vulkan);
-        for loads in [GemmLoads::Matrices, GemmLoads::Im2col] {
-            assert!(matches!(
-                auto_core(&lavapipe, 1, loads, 2, 6272),
-                GemmCore::Portable { rows: 2, .. }
-            ));
-        }
+        // A transposed convolution to one channel, a Dense layer at batch 2, and a
+        // convolution of the DCGAN.
+        assert_eq!(
+            auto_core(&browser, 1, 1, 6272),
+            GemmCore::Portable {
+                wg_x: 8,
+                wg_y: 1,
+                rows: 1
+            }
+        );
+        assert_eq!(
+            auto_core(&browser, 1, 2, 6272),
+            GemmCore::Portable {
+                wg_x: 8,
+                wg_y: 1,
+                rows: 2
+            }
+        );
+        assert_eq!(auto_core(&browser, 1, 128, 1568), GemmCore::PORTABLE_CPU);
+        // Its 4-lane subgroups fit no subgroup core.
+        assert_eq!(auto_core(&browser, 1, 6272, 1), GemmCore::PORTABLE_CPU);
     }
 }

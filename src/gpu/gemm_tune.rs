@@ -212,8 +212,7 @@ mod tests {
     #[test]
     fn candidates_are_legal_here_and_split_only_long_k() {
         let report = lavapipe();
-        let loads = super::super::GemmLoads::Matrices;
-        let h = super::super::gemm_plan::auto_plan(&report, 1, loads, 128, 1568, 1024);
+        let h = super::super::gemm_plan::auto_plan(&report, 1, 128, 1568, 1024);
         let plans = first_round(&report, h, 128, 1568);
         assert_eq!(plans[0], h);
         for (i, p) in plans.iter().enumerate() {

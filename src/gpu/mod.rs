@@ -22,7 +22,7 @@ pub use batch::BatchStats;
 pub use context::list_adapters;
 pub use context::{AdapterReport, GpuOptions, PlanCache};
 pub use gemm_core::{GemmCore, PARTIALS_BINDING, tiled_shape_ok};
-pub use gemm_plan::{GemmLoads, GemmPlan, GemmPolicy, TILED_4X64, TILED_64, TILED_64X4, TILED_128};
+pub use gemm_plan::{GemmPlan, GemmPolicy, TILED_4X64, TILED_64, TILED_64X4, TILED_128};
 pub use gemm_tune::all_candidate_cores;
 pub use kernels::{SHADER_FILES, ShaderKind, gemm_source, includes, shader_kind, shader_source};
 use plan_store::GemmKey;
@@ -207,6 +207,15 @@ impl Gpu {
         &self.0.limits
     }
 
+    /// Whether a workgroup barrier costs far more than the work between barriers: on
+    /// Chromium's SwiftShader (the browser's CPU device), which runs such a workgroup
+    /// as one coroutine per 4 lanes and switches between them at every barrier. Kernels
+    /// with a barrier-free form take it there.
+    pub fn barriers_are_slow(&self) -> bool {
+        let r = &self.0.report;
+        r.backend == wgpu::Backend::BrowserWebGpu && r.device_type == wgpu::DeviceType::Cpu
+    }
+
     /// Whether kernels may use subgroup builtins, with the subgroup size they must assume.
     pub fn subgroup_size(&self) -> Option<u32> {
         let r = &self.0.report;
@@ -214,14 +223,14 @@ impl Gpu {
             .then_some(r.subgroup_min_size)
     }
 
-    /// How a GEMM of C (m, n) over k, read as `loads` says, runs on this adapter (see
+    /// How a GEMM of C (m, n) over k runs on this adapter (see
     /// `GemmPolicy`).
-    pub fn gemm_plan(&self, loads: GemmLoads, m: usize, n: usize, k: usize) -> GemmPlan {
+    pub fn gemm_plan(&self, m: usize, n: usize, k: usize) -> GemmPlan {
         match self.0.gemm_policy {
             GemmPolicy::Plan(plan) => plan,
             GemmPolicy::Core(core) => self.gemm_plan_on(core, m, n, k),
             GemmPolicy::Auto | GemmPolicy::Tuned | GemmPolicy::TunedOnGpus => {
-                gemm_plan::auto_plan(&self.0.report, self.0.fill, loads, m, n, k)
+                gemm_plan::auto_plan(&self.0.report, self.0.fill, m, n, k)
             }
             GemmPolicy::AutoAs(device_type) => {
                 let report = AdapterReport {
@@ -229,7 +238,7 @@ impl Gpu {
                     ..self.0.report.clone()
                 };
                 let fill = gemm_plan::fill_workgroups(&report);
-                gemm_plan::auto_plan(&report, fill, loads, m, n, k)
+                gemm_plan::auto_plan(&report, fill, m, n, k)
             }
         }
     }

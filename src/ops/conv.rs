@@ -13,7 +13,7 @@
 use super::gemm::Gemm;
 use crate::conv_spec::{Conv2dSpec, ConvGeometry, ConvTranspose2dSpec};
 use crate::error::shape_err;
-use crate::gpu::{GemmLoads, GemmPlan};
+use crate::gpu::GemmPlan;
 use crate::{Activation, Gpu, Result, Tensor, ops};
 
 #[repr(C)]
@@ -165,7 +165,7 @@ fn base_params(g: &ConvGeometry) -> Result<Params> {
 pub fn conv_gemm_plans(gpu: &Gpu, pass: ConvPass, g: &ConvGeometry) -> Result<Vec<GemmPlan>> {
     Ok(gemms(pass, g, base_params(g)?)?
         .iter()
-        .map(|p| gpu.gemm_plan(GemmLoads::Im2col, p.m as usize, p.n as usize, p.k as usize))
+        .map(|p| gpu.gemm_plan(p.m as usize, p.n as usize, p.k as usize))
         .collect())
 }
 
@@ -211,7 +211,6 @@ fn launch(
         // K may be 0 (a phase no tap reaches): the core then stores the bias or zero.
         Gemm {
             prelude,
-            loads: GemmLoads::Im2col,
             constants: &constants,
             params: &params,
             mnk: (params.m, params.n, params.k),

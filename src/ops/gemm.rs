@@ -3,14 +3,13 @@
 
 use crate::gpu::gemm_tune::could_pick;
 use crate::gpu::plan_store::GemmKey;
-use crate::gpu::{BufferRange, GemmLoads, GemmPlan, KernelKey, PARTIALS_BINDING};
+use crate::gpu::{BufferRange, GemmPlan, KernelKey, PARTIALS_BINDING};
 use crate::{Error, Result, Tensor};
 
 /// One GEMM to record: prelude, override constants, and the prelude's `Params`, whose
 /// C is (m, n) over k.
 pub(crate) struct Gemm<'a, P> {
     pub prelude: &'static str,
-    pub loads: GemmLoads,
     pub constants: &'a [(&'static str, f64)],
     pub params: &'a P,
     pub mnk: (u32, u32, u32),
@@ -75,7 +74,7 @@ impl<P: bytemuck::Pod> Gemm<'_, P> {
         }
         let (m, n, k) = self.mnk;
         let (m, n, k) = (m as usize, n as usize, k as usize);
-        let heuristic = gpu.gemm_plan(self.loads, m, n, k);
+        let heuristic = gpu.gemm_plan(m, n, k);
         let kept = gpu.kept_plan(&key).filter(|&kept| {
             let ok = could_pick(gpu.adapter(), heuristic, kept, m, n);
             if !ok {

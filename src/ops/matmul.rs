@@ -4,7 +4,7 @@
 use super::gemm::Gemm;
 use crate::Activation;
 use crate::error::shape_err;
-use crate::gpu::{GemmLoads, GemmPlan};
+use crate::gpu::GemmPlan;
 use crate::{Result, Tensor};
 
 #[repr(C)]
@@ -62,20 +62,31 @@ pub fn matmul_with(
     }
     let gpu = a.gpu();
     let c = Tensor::uninit(gpu, &[m, n])?;
+    // A matrix times a vector, C (M, 1), is Cᵀ (1, M) in memory: it runs as Bᵀ·Aᵀ, a
+    // GEMM of one row, which the small-M cores fit, where C's one column would fill
+    // one column of every tile. Each element sums the same products in the same order
+    // (fma is symmetric in its factors), so the result is the same to the bit; the bias,
+    // C's one column's, becomes the one row's.
+    let swap = n == 1 && m > 1;
     let too_big = |d: usize| crate::ops::dim(d, "matmul");
     let params = Params {
-        m: too_big(m)?,
-        n: too_big(n)?,
+        m: too_big(if swap { 1 } else { m })?,
+        n: too_big(if swap { m } else { n })?,
         k: too_big(k)?,
         _pad: 0,
     };
+    let (trans_a, trans_b, a, b) = if swap {
+        (!trans_b, !trans_a, b, a)
+    } else {
+        (trans_a, trans_b, a, b)
+    };
     Gemm {
         prelude: "gemm_matmul",
-        loads: GemmLoads::Matrices,
         constants: &[
             ("TRANS_A", f64::from(u8::from(trans_a))),
             ("TRANS_B", f64::from(u8::from(trans_b))),
             ("HAS_BIAS", f64::from(u8::from(bias.is_some()))),
+            ("BIAS_ON_ROWS", f64::from(u8::from(swap))),
             act.constants()[0],
             act.constants()[1],
         ],

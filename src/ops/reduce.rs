@@ -16,7 +16,8 @@ struct Params {
     _pad: [u32; 2],
 }
 
-/// With at least this many outputs, one invocation per output keeps the device busy.
+/// With at least this many outputs, one invocation per output keeps the device busy;
+/// where barriers are slow, the serial form (which has none) runs whatever the count.
 const SERIAL_MIN_OUTPUTS: usize = 256;
 /// Segment lengths: short enough that each f32 running sum stays accurate.
 const SERIAL_SEGMENT: usize = 256;
@@ -48,7 +49,7 @@ fn reduce(
         return crate::ops::full(gpu, out_shape, 0.0);
     }
     let outputs = outer * inner;
-    let (entry, seg_len) = if outputs >= SERIAL_MIN_OUTPUTS {
+    let (entry, seg_len) = if outputs >= SERIAL_MIN_OUTPUTS || gpu.barriers_are_slow() {
         ("reduce_serial", SERIAL_SEGMENT)
     } else {
         ("reduce_tree", TREE_SEGMENT)

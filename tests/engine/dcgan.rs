@@ -5,7 +5,7 @@
 use crate::common::{gpu, mnist_dir, scratch};
 use duel::data::{GpuImages, Mnist};
 use duel::gan::{Arch, Gan, Loss, ModelConfig, Recipe, Schedule};
-use duel::gpu::{GemmCore, GemmLoads, GemmPolicy, GpuOptions};
+use duel::gpu::{GemmCore, GemmPolicy, GpuOptions};
 use duel::{AdamConfig, Error, Gpu, Tensor};
 use std::sync::OnceLock;
 
@@ -137,7 +137,7 @@ fn a_discrete_gpus_gemm_plans_train_the_same_steps() {
     };
     let as_gpu = Gpu::with_options(&options).unwrap();
     // D's second conv's weight gradient at batch 16: C (128, 1024) over K = 16·7·7.
-    let plan = as_gpu.gemm_plan(GemmLoads::Im2col, 128, 1024, 16 * 49);
+    let plan = as_gpu.gemm_plan(128, 1024, 16 * 49);
     assert!(
         matches!(plan.core, GemmCore::Tiled { .. }) && plan.splits > 1,
         "{plan}"

@@ -26,7 +26,7 @@ const FD_SAMPLES: usize = 200;
 /// How far a step's losses in the page may be from the native ones when both start the
 /// step from the same weights: |Δ| ≤ SAME_WEIGHTS·(1 + |native|).
 ///
-/// The page's GEMMs run the tiled core on SwiftShader, lavapipe's the 8-lane
+/// The page's GEMMs run the portable core on SwiftShader, lavapipe's the 8-lane
 /// subgroup core: both sum each dot product in K order, but SwiftShader's exp, log
 /// and sqrt round differently within WGSL's allowance (a few ulp, 2^-21 absolute for
 /// log near 1), and batch norm's and spectral norm's reductions divide by statistics

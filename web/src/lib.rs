@@ -6,7 +6,7 @@
 use duel::data::{GpuImages, ImageSet, Mnist, Split, mnist};
 use duel::gan::report::Row;
 use duel::gan::{Dataset, Loss, MNIST_DCGAN, Trainer};
-use duel::gpu::{GemmLoads, GpuOptions};
+use duel::gpu::GpuOptions;
 use duel::metrics::{Classifier, Scorer};
 use duel::{Error, Gpu};
 use std::cell::RefCell;
@@ -176,19 +176,16 @@ impl WebTrainer {
     pub fn gemm_plans(&self) -> String {
         self.peek(BUSY.to_string(), |r| {
             let batch = r.trainer.config.batch_size;
-            let (conv, dense) = (GemmLoads::Im2col, GemmLoads::Matrices);
             // (m, n, k) of a conv forward, a transposed conv, a weight gradient, and
             // G's Dense layer.
             [
-                (conv, 128, batch * 49, 64 * 16),
-                (conv, 64, batch * 196, 128 * 16),
-                (conv, 128, 1024, batch * 49),
-                (dense, batch, 6272, 110),
+                (128, batch * 49, 64 * 16),
+                (64, batch * 196, 128 * 16),
+                (128, 1024, batch * 49),
+                (batch, 6272, 110),
             ]
             .iter()
-            .map(|&(loads, m, n, k)| {
-                format!("{m}×{n} over {k}: {}", r.gpu.gemm_plan(loads, m, n, k))
-            })
+            .map(|&(m, n, k)| format!("{m}×{n} over {k}: {}", r.gpu.gemm_plan(m, n, k)))
             .collect::<Vec<_>>()
             .join("\n")
         })
