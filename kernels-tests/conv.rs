@@ -9,25 +9,15 @@ use crate::common::{
     ACTIVATION_ATOL, ACTIVATIONS, EPS, assert_close, conv_gpus, random_array, rng, upload_to,
 };
 use duel::reference as r;
-use duel::{Activation, Gpu};
+use duel::reference::Array;
+use duel::{Activation, Tensor};
 use duel::{Conv2dSpec, ConvTranspose2dSpec, Padding, TransposePadding, ops};
 
 /// Each case runs on every context of `conv_gpus`: the adapter's own GEMM plans and
-/// forced ones, so every kind of core and split-K meets every convolution pass.
+/// forced ones, so every kind of core and split-K meets every convolution pass. The
+/// CPU references, which cost far more than the GPU's work (most in the browser, where
+/// they hold the page's one thread), are computed once for all contexts.
 fn check_conv(x_shape: [usize; 4], w_shape: [usize; 4], spec: Conv2dSpec, seed: u64) {
-    for (i, gpu) in conv_gpus().into_iter().enumerate() {
-        check_conv_on(gpu, &format!("context {i}"), x_shape, w_shape, spec, seed);
-    }
-}
-
-fn check_conv_on(
-    gpu: &Gpu,
-    context: &str,
-    x_shape: [usize; 4],
-    w_shape: [usize; 4],
-    spec: Conv2dSpec,
-    seed: u64,
-) {
     // The epilogue's activation, a different one from case to case.
     let act = ACTIVATIONS[seed as usize % ACTIVATIONS.len()];
     let mut rng = rng(seed);
@@ -36,64 +26,69 @@ fn check_conv_on(
     let bias = random_array(&mut rng, &[w_shape[0]], -1.0, 1.0);
     let g = spec.geometry(&x_shape, &w_shape).unwrap();
     let dy = random_array(&mut rng, &g.output_shape(), -1.0, 1.0);
-    let up = |a| upload_to(gpu, a);
-    let (gx, gw, gbias, gdy) = (up(&x), up(&w), up(&bias), up(&dy));
-    let what = format!("{context}: conv2d x {x_shape:?} w {w_shape:?} {spec:?}");
     let taps = (g.kh * g.kw) as f64;
     let fwd_tol = 4.0 * g.cin as f64 * taps * EPS;
-    assert_close(
-        &format!("{what} forward"),
-        &ops::conv2d(&gx, &gw, None, &spec, Activation::Identity).unwrap(),
-        &r::conv2d(&x, &w, None, &spec, Activation::Identity),
-        fwd_tol,
-        4.0 * EPS,
-    );
-    assert_close(
-        &format!("{what} forward+bias {act:?}"),
-        &ops::conv2d(&gx, &gw, Some(&gbias), &spec, act).unwrap(),
-        &r::conv2d(&x, &w, Some(&bias), &spec, act),
-        fwd_tol + ACTIVATION_ATOL,
-        4.0 * EPS,
-    );
-    assert_close(
-        &format!("{what} input grad"),
-        &ops::conv2d_backward_input(&gdy, &gw, &x_shape, &spec).unwrap(),
-        &r::conv2d_backward_input(&dy, &w, &x_shape, &spec),
-        4.0 * g.cout as f64 * taps * EPS,
-        4.0 * EPS,
-    );
-    assert_close(
-        &format!("{what} weight grad"),
-        &ops::conv2d_backward_weight(&gdy, &gx, &w_shape, &spec).unwrap(),
-        &r::conv2d_backward_weight(&dy, &x, &w_shape, &spec),
-        4.0 * (g.n * g.ho * g.wo) as f64 * EPS,
-        4.0 * EPS,
-    );
-    assert_close(
-        &format!("{what} bias grad"),
-        &ops::conv2d_backward_bias(&gdy).unwrap(),
-        &r::conv2d_backward_bias(&dy),
-        4.0 * (g.n * g.ho * g.wo) as f64 * EPS,
-        4.0 * EPS,
-    );
-}
-
-fn check_conv_transpose(
-    x_shape: [usize; 4],
-    w_shape: [usize; 4],
-    spec: ConvTranspose2dSpec,
-    out_hw: [usize; 2],
-    seed: u64,
-) {
+    let grad_tol = 4.0 * (g.n * g.ho * g.wo) as f64 * EPS;
+    let wants = [
+        (
+            "forward".to_string(),
+            r::conv2d(&x, &w, None, &spec, Activation::Identity),
+            fwd_tol,
+        ),
+        (
+            format!("forward+bias {act:?}"),
+            r::conv2d(&x, &w, Some(&bias), &spec, act),
+            fwd_tol + ACTIVATION_ATOL,
+        ),
+        (
+            "input grad".to_string(),
+            r::conv2d_backward_input(&dy, &w, &x_shape, &spec),
+            4.0 * g.cout as f64 * taps * EPS,
+        ),
+        (
+            "weight grad".to_string(),
+            r::conv2d_backward_weight(&dy, &x, &w_shape, &spec),
+            grad_tol,
+        ),
+        (
+            "bias grad".to_string(),
+            r::conv2d_backward_bias(&dy),
+            grad_tol,
+        ),
+    ];
     for (i, gpu) in conv_gpus().into_iter().enumerate() {
-        let context = format!("context {i}");
-        check_conv_transpose_on(gpu, &context, x_shape, w_shape, spec, out_hw, seed);
+        let up = |a| upload_to(gpu, a);
+        let (gx, gw, gbias, gdy) = (up(&x), up(&w), up(&bias), up(&dy));
+        let gots = [
+            ops::conv2d(&gx, &gw, None, &spec, Activation::Identity),
+            ops::conv2d(&gx, &gw, Some(&gbias), &spec, act),
+            ops::conv2d_backward_input(&gdy, &gw, &x_shape, &spec),
+            ops::conv2d_backward_weight(&gdy, &gx, &w_shape, &spec),
+            ops::conv2d_backward_bias(&gdy),
+        ];
+        let what = format!("context {i}: conv2d x {x_shape:?} w {w_shape:?} {spec:?}");
+        check_all(&what, gots, &wants);
     }
 }
 
-fn check_conv_transpose_on(
-    gpu: &Gpu,
-    context: &str,
+/// Checks each pass's GPU result against its reference, with 4ε relative.
+fn check_all<const N: usize>(
+    what: &str,
+    gots: [duel::Result<Tensor>; N],
+    wants: &[(String, Array, f64); N],
+) {
+    for (got, (pass, want, atol)) in gots.into_iter().zip(wants) {
+        assert_close(
+            &format!("{what} {pass}"),
+            &got.unwrap(),
+            want,
+            *atol,
+            4.0 * EPS,
+        );
+    }
+}
+
+fn check_conv_transpose(
     x_shape: [usize; 4],
     w_shape: [usize; 4],
     spec: ConvTranspose2dSpec,
@@ -114,39 +109,43 @@ fn check_conv_transpose_on(
         "conv_transpose2d output size for {spec:?}"
     );
     let dy = random_array(&mut rng, &y_shape, -1.0, 1.0);
-    let up = |a| upload_to(gpu, a);
-    let (gx, gw, gbias, gdy) = (up(&x), up(&w), up(&bias), up(&dy));
-    let what = format!("{context}: conv_transpose2d x {x_shape:?} w {w_shape:?} {spec:?}");
     let taps = (g.kh * g.kw) as f64;
     let fwd_tol = 4.0 * x_shape[1] as f64 * taps * EPS;
-    assert_close(
-        &format!("{what} forward"),
-        &ops::conv_transpose2d(&gx, &gw, None, &spec, Activation::Identity).unwrap(),
-        &r::conv_transpose2d(&x, &w, None, &spec, Activation::Identity),
-        fwd_tol,
-        4.0 * EPS,
-    );
-    assert_close(
-        &format!("{what} forward+bias {act:?}"),
-        &ops::conv_transpose2d(&gx, &gw, Some(&gbias), &spec, act).unwrap(),
-        &r::conv_transpose2d(&x, &w, Some(&bias), &spec, act),
-        fwd_tol + ACTIVATION_ATOL,
-        4.0 * EPS,
-    );
-    assert_close(
-        &format!("{what} input grad"),
-        &ops::conv_transpose2d_backward_input(&gdy, &gw, &x_shape, &spec).unwrap(),
-        &r::conv_transpose2d_backward_input(&dy, &w, &x_shape, &spec),
-        4.0 * w_shape[1] as f64 * taps * EPS,
-        4.0 * EPS,
-    );
-    assert_close(
-        &format!("{what} weight grad"),
-        &ops::conv_transpose2d_backward_weight(&gdy, &gx, &w_shape, &spec).unwrap(),
-        &r::conv_transpose2d_backward_weight(&dy, &x, &w_shape, &spec),
-        4.0 * (x_shape[0] * x_shape[2] * x_shape[3]) as f64 * EPS,
-        4.0 * EPS,
-    );
+    let grad_tol = 4.0 * (x_shape[0] * x_shape[2] * x_shape[3]) as f64 * EPS;
+    let wants = [
+        (
+            "forward".to_string(),
+            r::conv_transpose2d(&x, &w, None, &spec, Activation::Identity),
+            fwd_tol,
+        ),
+        (
+            format!("forward+bias {act:?}"),
+            r::conv_transpose2d(&x, &w, Some(&bias), &spec, act),
+            fwd_tol + ACTIVATION_ATOL,
+        ),
+        (
+            "input grad".to_string(),
+            r::conv_transpose2d_backward_input(&dy, &w, &x_shape, &spec),
+            4.0 * w_shape[1] as f64 * taps * EPS,
+        ),
+        (
+            "weight grad".to_string(),
+            r::conv_transpose2d_backward_weight(&dy, &x, &w_shape, &spec),
+            grad_tol,
+        ),
+    ];
+    for (i, gpu) in conv_gpus().into_iter().enumerate() {
+        let up = |a| upload_to(gpu, a);
+        let (gx, gw, gbias, gdy) = (up(&x), up(&w), up(&bias), up(&dy));
+        let gots = [
+            ops::conv_transpose2d(&gx, &gw, None, &spec, Activation::Identity),
+            ops::conv_transpose2d(&gx, &gw, Some(&gbias), &spec, act),
+            ops::conv_transpose2d_backward_input(&gdy, &gw, &x_shape, &spec),
+            ops::conv_transpose2d_backward_weight(&gdy, &gx, &w_shape, &spec),
+        ];
+        let what = format!("context {i}: conv_transpose2d x {x_shape:?} w {w_shape:?} {spec:?}");
+        check_all(&what, gots, &wants);
+    }
 }
 
 #[test]
