@@ -39,14 +39,22 @@ mod classify;
 #[path = "../../kernels-tests/random.rs"]
 mod random;
 
-/// Runs test bodies on the page's device, then makes their queued checks; a family
+/// Runs test bodies on the page's device, each followed by its queued checks; a family
 /// that queued none checked nothing, which is a failure.
+///
+/// Awaiting each body's checks before the next body records keeps the page answering.
+/// The GPU process compiles a body's new pipelines after the body returns, and later
+/// WebGPU calls can wait for that synchronously, on the page's one thread: recorded
+/// straight after the small conv_transpose2d cases, the large one held the thread for
+/// 35 s on SwiftShader, and for 1.4 s once their work had been awaited. Chromedriver
+/// gives up on a page that does not answer its poll for 30 s, and the runner fails.
 async fn run(family: &str, bodies: &[fn()]) {
     common::browser::open().await;
+    let mut checked = 0;
     for body in bodies {
         body();
+        checked += common::browser::check_queued().await;
     }
-    let checked = common::browser::check_queued().await;
     assert!(checked > 0, "{family}: no checks were queued");
 }
 
