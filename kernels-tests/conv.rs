@@ -56,35 +56,38 @@ fn check_conv(x_shape: [usize; 4], w_shape: [usize; 4], spec: Conv2dSpec, seed: 
             grad_tol,
         ),
     ];
-    for (i, gpu) in conv_gpus().into_iter().enumerate() {
-        let up = |a| upload_to(gpu, a);
-        let (gx, gw, gbias, gdy) = (up(&x), up(&w), up(&bias), up(&dy));
-        let gots = [
-            ops::conv2d(&gx, &gw, None, &spec, Activation::Identity),
-            ops::conv2d(&gx, &gw, Some(&gbias), &spec, act),
-            ops::conv2d_backward_input(&gdy, &gw, &x_shape, &spec),
-            ops::conv2d_backward_weight(&gdy, &gx, &w_shape, &spec),
-            ops::conv2d_backward_bias(&gdy),
-        ];
-        let what = format!("context {i}: conv2d x {x_shape:?} w {w_shape:?} {spec:?}");
-        check_all(&what, gots, &wants);
-    }
+    let what = format!("conv2d x {x_shape:?} w {w_shape:?} {spec:?}");
+    check_on_every_context(
+        &what,
+        [&x, &w, &bias, &dy],
+        &wants,
+        |[gx, gw, gbias, gdy]| {
+            [
+                ops::conv2d(gx, gw, None, &spec, Activation::Identity),
+                ops::conv2d(gx, gw, Some(gbias), &spec, act),
+                ops::conv2d_backward_input(gdy, gw, &x_shape, &spec),
+                ops::conv2d_backward_weight(gdy, gx, &w_shape, &spec),
+                ops::conv2d_backward_bias(gdy),
+            ]
+        },
+    );
 }
 
-/// Checks each pass's GPU result against its reference, with 4ε relative.
-fn check_all<const N: usize>(
+/// Uploads `inputs` (x, w, bias, dy) to each context of `conv_gpus`, runs the passes
+/// there, and checks each pass's result against its reference, with 4ε relative.
+fn check_on_every_context<const N: usize>(
     what: &str,
-    gots: [duel::Result<Tensor>; N],
+    inputs: [&Array; 4],
     wants: &[(String, Array, f64); N],
+    passes: impl Fn([&Tensor; 4]) -> [duel::Result<Tensor>; N],
 ) {
-    for (got, (pass, want, atol)) in gots.into_iter().zip(wants) {
-        assert_close(
-            &format!("{what} {pass}"),
-            &got.unwrap(),
-            want,
-            *atol,
-            4.0 * EPS,
-        );
+    for (i, gpu) in conv_gpus().into_iter().enumerate() {
+        let uploaded = inputs.map(|a| upload_to(gpu, a));
+        let gots = passes(uploaded.each_ref());
+        for (got, (pass, want, atol)) in gots.into_iter().zip(wants) {
+            let what = format!("context {i}: {what} {pass}");
+            assert_close(&what, &got.unwrap(), want, *atol, 4.0 * EPS);
+        }
     }
 }
 
@@ -134,18 +137,20 @@ fn check_conv_transpose(
             grad_tol,
         ),
     ];
-    for (i, gpu) in conv_gpus().into_iter().enumerate() {
-        let up = |a| upload_to(gpu, a);
-        let (gx, gw, gbias, gdy) = (up(&x), up(&w), up(&bias), up(&dy));
-        let gots = [
-            ops::conv_transpose2d(&gx, &gw, None, &spec, Activation::Identity),
-            ops::conv_transpose2d(&gx, &gw, Some(&gbias), &spec, act),
-            ops::conv_transpose2d_backward_input(&gdy, &gw, &x_shape, &spec),
-            ops::conv_transpose2d_backward_weight(&gdy, &gx, &w_shape, &spec),
-        ];
-        let what = format!("context {i}: conv_transpose2d x {x_shape:?} w {w_shape:?} {spec:?}");
-        check_all(&what, gots, &wants);
-    }
+    let what = format!("conv_transpose2d x {x_shape:?} w {w_shape:?} {spec:?}");
+    check_on_every_context(
+        &what,
+        [&x, &w, &bias, &dy],
+        &wants,
+        |[gx, gw, gbias, gdy]| {
+            [
+                ops::conv_transpose2d(gx, gw, None, &spec, Activation::Identity),
+                ops::conv_transpose2d(gx, gw, Some(gbias), &spec, act),
+                ops::conv_transpose2d_backward_input(gdy, gw, &x_shape, &spec),
+                ops::conv_transpose2d_backward_weight(gdy, gx, &w_shape, &spec),
+            ]
+        },
+    );
 }
 
 #[test]
