@@ -103,16 +103,8 @@ pub fn assert_slice_close(what: &str, got: &[f32], want: &Array, atol: f64, rtol
 pub const GEMM_CORES: [GemmCore; 12] = [
     GemmCore::PORTABLE_CPU,
     PORTABLE_GPU,
-    GemmCore::Portable {
-        wg_x: 8,
-        wg_y: 1,
-        rows: 1,
-    },
-    GemmCore::Portable {
-        wg_x: 64,
-        wg_y: 1,
-        rows: 4,
-    },
+    GemmCore::short(8, 1),
+    GemmCore::short(64, 4),
     GemmCore::SUBGROUP8,
     SUBGROUP8_NARROW,
     TILED_64,

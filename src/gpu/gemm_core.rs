@@ -39,11 +39,18 @@ pub const PARTIALS_BINDING: u32 = 7;
 /// Which core computes a GEMM, with its tile parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GemmCore {
-    /// Each invocation computes `rows` × 8 of C straight from global memory; workgroup
-    /// (wg_x, wg_y). Columns are strided by wg_x so neighbouring lanes touch
-    /// neighbouring addresses. With wg_y = 1 a row depends only on the workgroup, so
-    /// every lane loads the same A value: one scalar load on a CPU device.
-    Portable { wg_x: u32, wg_y: u32, rows: u32 },
+    /// Each invocation computes `rows` × `cols` of C straight from global memory,
+    /// `steps` k-steps an iteration; workgroup (wg_x, wg_y). Columns are strided by
+    /// wg_x so neighbouring lanes touch neighbouring addresses. With wg_y = 1 a row
+    /// depends only on the workgroup, so every lane loads the same A value: one scalar
+    /// load on lavapipe. `cols` is a multiple of 4.
+    Portable {
+        wg_x: u32,
+        wg_y: u32,
+        rows: u32,
+        cols: u32,
+        steps: u32,
+    },
     /// One subgroup of `lanes` lanes computes `rows` × (`cols`·lanes) of C. Lane l owns
     /// columns col0 + l + lanes·j (j < cols) of every row; per k-step it loads its
     /// `cols` B values and the A values of rows row0 + lanes·g + l, and
@@ -71,8 +78,17 @@ impl std::fmt::Display for GemmCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (tm, tn) = self.tile();
         match *self {
-            GemmCore::Portable { wg_x, wg_y, rows } => {
-                write!(f, "portable {tm}x{tn} ({wg_x}x{wg_y}, {rows}x8 each)")
+            GemmCore::Portable {
+                wg_x,
+                wg_y,
+                rows,
+                cols,
+                steps,
+            } => {
+                write!(
+                    f,
+                    "portable {tm}x{tn} ({wg_x}x{wg_y}, {rows}x{cols} each, {steps} k-steps)"
+                )
             }
             GemmCore::Subgroup { lanes, rows, cols } => {
                 write!(f, "subgroup{lanes} {tm}x{tn} ({rows}x{cols} each)")
@@ -105,23 +121,52 @@ impl GemmCore {
         rows: 32,
         cols: 4,
     };
-    /// The portable core a CPU device gets: 8 lanes wide, 32 rows each.
+    /// The portable core a CPU device without 8-lane subgroups gets (Chromium's
+    /// SwiftShader): 8 lanes wide, 32 × 16 each, 4 k-steps an iteration. SwiftShader
+    /// loads a value whose address may differ per lane with a branch per lane, about
+    /// 90 instructions for 4 lanes, so what costs is loads per multiply-add (1/32 +
+    /// 1/16 here); its accumulators live on the stack at any tile size, and 4 k-steps
+    /// share each one's load and store. Timed at 1024³ on SwiftShader's Vulkan driver
+    /// (natively, 2-core EPYC): 6.1 to 6.6 GFLOP/s, against 4.1 to 4.4 for 32 × 8 with
+    /// 2 k-steps; 32 × 32, 64 × 16 and 4 lanes ran no faster (the first two with
+    /// twice the code), and 1, 2 or 8 k-steps or 8 columns slower.
     pub const PORTABLE_CPU: GemmCore = GemmCore::Portable {
         wg_x: 8,
         wg_y: 1,
         rows: 32,
+        cols: 16,
+        steps: 4,
     };
     /// The portable core shaped for a GPU.
     pub const PORTABLE_GPU: GemmCore = GemmCore::Portable {
         wg_x: 16,
         wg_y: 16,
         rows: 8,
+        cols: 8,
+        steps: 2,
     };
+
+    /// The portable core for GEMMs of at most 8 rows: `rows` tall, `wg_x` lanes wide.
+    pub const fn short(wg_x: u32, rows: u32) -> GemmCore {
+        GemmCore::Portable {
+            wg_x,
+            wg_y: 1,
+            rows,
+            cols: 8,
+            steps: 2,
+        }
+    }
 
     /// Rows × columns of C that one workgroup computes.
     pub fn tile(self) -> (u32, u32) {
         match self {
-            GemmCore::Portable { wg_x, wg_y, rows } => (rows * wg_y, 8 * wg_x),
+            GemmCore::Portable {
+                wg_x,
+                wg_y,
+                rows,
+                cols,
+                ..
+            } => (rows * wg_y, cols * wg_x),
             GemmCore::Subgroup { lanes, rows, cols } => (rows, cols * lanes),
             GemmCore::Tiled { bm, bn, .. } => (bm, bn),
         }
@@ -145,7 +190,13 @@ impl GemmCore {
                 .to_string()
         };
         out += &match self {
-            GemmCore::Portable { wg_x, wg_y, rows } => portable(wg_x, wg_y, rows),
+            GemmCore::Portable {
+                wg_x,
+                wg_y,
+                rows,
+                cols,
+                steps,
+            } => portable(wg_x, wg_y, rows, cols, steps),
             GemmCore::Subgroup { lanes, rows, cols } => subgroup(lanes, rows, cols),
             GemmCore::Tiled { bm, bn, bk, tm, tn } => tiled(bm, bn, bk, tm, tn),
         };
@@ -206,27 +257,37 @@ fn load_b_vecs(out: &mut String, name: &str, q: &str, vecs: u32, live: Option<&s
     }
 }
 
-/// K advances two steps per iteration, over this workgroup's slice `kr`, and each
-/// accumulator takes both before moving on, which halves accumulator traffic where
-/// they spill (on lavapipe the subgroup core went from about 20 to about 50 GFLOP/s
-/// at 1024³); the second step of the last pair reads a clamped k and is discarded.
-fn k_loop_head(out: &mut String, vecs: u32) {
-    out.push_str("    for (var kk = kr.x; kk < kr.y; kk += 2u) {\n");
-    out.push_str("        let k1 = min(kk + 1u, kr.y - 1u);\n");
-    out.push_str("        let live1 = kk + 1u < kr.y;\n");
-    out.push_str("        let q0 = k_info(kk);\n        let q1 = k_info(k1);\n");
+/// K advances `steps` k-steps per iteration, over this workgroup's slice `kr`, and
+/// each accumulator takes them all before moving on, which divides accumulator
+/// traffic where they spill (on lavapipe the subgroup core went from about 20 to
+/// about 50 GFLOP/s at 1024³ with two); steps past the slice's end read a clamped k
+/// and are discarded.
+fn k_loop_head(out: &mut String, vecs: u32, steps: u32) {
+    writeln!(
+        out,
+        "    for (var kk = kr.x; kk < kr.y; kk += {steps}u) {{\n        let q0 = k_info(kk);"
+    )
+    .unwrap();
     load_b_vecs(out, "b_0_", "q0", vecs, None);
-    load_b_vecs(out, "b_1_", "q1", vecs, Some("live1"));
-}
-
-/// acc{r}_{v} take row r's A values of both k-steps, s0 and s1.
-fn accumulate(out: &mut String, r: u32, vecs: u32, s0: &str, s1: &str) {
-    for v in 0..vecs {
+    for s in 1..steps {
         writeln!(
             out,
-            "        acc{r}_{v} = fma({s1}, b_1_{v}, fma({s0}, b_0_{v}, acc{r}_{v}));"
+            "        let live{s} = kk + {s}u < kr.y;\n        let q{s} = k_info(min(kk + {s}u, kr.y - 1u));"
         )
         .unwrap();
+        let live = format!("live{s}");
+        load_b_vecs(out, &format!("b_{s}_"), &format!("q{s}"), vecs, Some(&live));
+    }
+}
+
+/// acc{r}_{v} take row r's A value of every k-step: `a[s]` for step s.
+fn accumulate(out: &mut String, r: u32, vecs: u32, a: &[String]) {
+    for v in 0..vecs {
+        let mut sum = format!("acc{r}_{v}");
+        for (s, a) in a.iter().enumerate() {
+            sum = format!("fma({a}, b_{s}_{v}, {sum})");
+        }
+        writeln!(out, "        acc{r}_{v} = {sum};").unwrap();
     }
 }
 
@@ -263,32 +324,36 @@ fn column_infos(out: &mut String, cols: u32, stride: &str) {
     }
 }
 
-fn portable(wg_x: u32, wg_y: u32, rows: u32) -> String {
+fn portable(wg_x: u32, wg_y: u32, rows: u32, cols: u32, steps: u32) -> String {
+    assert!(
+        cols.is_multiple_of(4) && steps > 0,
+        "portable core: cols a multiple of 4, at least one k-step"
+    );
+    let vecs = cols / 4;
     let mut out = format!(
         "\nconst WG_X: u32 = {wg_x}u;\nconst WG_Y: u32 = {wg_y}u;\nconst TM: u32 = {rows}u;\n\n\
          @compute @workgroup_size(WG_X, WG_Y)\n\
          fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{\n\
          \x20   let ly = select(lid.y, 0u, WG_Y == 1u);\n\
          \x20   let row0 = (wid.y * WG_Y + ly) * TM;\n\
-         \x20   let col0 = wid.x * WG_X * 8u + lid.x;\n\
+         \x20   let col0 = wid.x * WG_X * {cols}u + lid.x;\n\
          \x20   let kr = k_range(wid.z);\n"
     );
     for r in 0..rows {
         writeln!(out, "    let r{r} = row_info(min(row0 + {r}u, p.m - 1u));").unwrap();
     }
-    column_infos(&mut out, 8, "WG_X");
-    declare_accumulators(&mut out, rows, 2);
-    k_loop_head(&mut out, 2);
+    column_infos(&mut out, cols, "WG_X");
+    declare_accumulators(&mut out, rows, vecs);
+    k_loop_head(&mut out, vecs, steps);
     for r in 0..rows {
-        writeln!(
-            out,
-            "        let a{r}_0 = vec4<f32>(load_a(r{r}, q0));\n        let a{r}_1 = vec4<f32>(load_a(r{r}, q1));"
-        )
-        .unwrap();
-        accumulate(&mut out, r, 2, &format!("a{r}_0"), &format!("a{r}_1"));
+        let a: Vec<String> = (0..steps).map(|s| format!("a{r}_{s}")).collect();
+        for (s, a) in a.iter().enumerate() {
+            writeln!(out, "        let {a} = vec4<f32>(load_a(r{r}, q{s}));").unwrap();
+        }
+        accumulate(&mut out, r, vecs, &a);
     }
     out.push_str("    }\n");
-    store_rows(&mut out, rows, 2, "WG_X");
+    store_rows(&mut out, rows, vecs, "WG_X");
     out.push_str("}\n");
     out
 }
@@ -318,7 +383,7 @@ fn subgroup(lanes: u32, rows: u32, cols: u32) -> String {
     let stride = format!("{lanes}u");
     column_infos(&mut out, cols, &stride);
     declare_accumulators(&mut out, rows, vecs);
-    k_loop_head(&mut out, vecs);
+    k_loop_head(&mut out, vecs, 2);
     for g in 0..groups {
         writeln!(
             out,
@@ -332,7 +397,7 @@ fn subgroup(lanes: u32, rows: u32, cols: u32) -> String {
                 "        let s{r}_0 = vec4<f32>(subgroupBroadcast(a{g}_0, {j}u));\n        let s{r}_1 = vec4<f32>(subgroupBroadcast(a{g}_1, {j}u));"
             )
             .unwrap();
-            accumulate(&mut out, r, vecs, &format!("s{r}_0"), &format!("s{r}_1"));
+            accumulate(&mut out, r, vecs, &[format!("s{r}_0"), format!("s{r}_1")]);
         }
     }
     out.push_str("    }\n");

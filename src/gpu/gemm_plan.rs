@@ -143,11 +143,7 @@ pub fn auto_core(report: &AdapterReport, units: usize, m: usize, n: usize) -> Ge
     if m <= SMALL_M {
         let rows = m.max(1).next_power_of_two() as u32;
         let wg_x = if cpu { 8 } else { 64 };
-        return GemmCore::Portable {
-            wg_x,
-            wg_y: 1,
-            rows,
-        };
+        return GemmCore::short(wg_x, rows);
     }
     if cpu {
         let eight_lanes =
@@ -219,22 +215,8 @@ mod tests {
         let browser = report(wgpu::Backend::BrowserWebGpu);
         // A transposed convolution to one channel, a Dense layer at batch 2, and a
         // convolution of the DCGAN.
-        assert_eq!(
-            auto_core(&browser, 1, 1, 6272),
-            GemmCore::Portable {
-                wg_x: 8,
-                wg_y: 1,
-                rows: 1
-            }
-        );
-        assert_eq!(
-            auto_core(&browser, 1, 2, 6272),
-            GemmCore::Portable {
-                wg_x: 8,
-                wg_y: 1,
-                rows: 2
-            }
-        );
+        assert_eq!(auto_core(&browser, 1, 1, 6272), GemmCore::short(8, 1));
+        assert_eq!(auto_core(&browser, 1, 2, 6272), GemmCore::short(8, 2));
         assert_eq!(auto_core(&browser, 1, 128, 1568), GemmCore::PORTABLE_CPU);
         // Its 4-lane subgroups fit no subgroup core.
         assert_eq!(auto_core(&browser, 1, 6272, 1), GemmCore::PORTABLE_CPU);

@@ -50,11 +50,7 @@ fn candidate_cores(lanes: Option<u32>, m: usize, n: usize) -> Vec<GemmCore> {
     ];
     if m <= SMALL_M {
         let rows = m.max(1).next_power_of_two() as u32;
-        cores.extend([8, 64].map(|wg_x| GemmCore::Portable {
-            wg_x,
-            wg_y: 1,
-            rows,
-        }));
+        cores.extend([8, 64].map(|wg_x| GemmCore::short(wg_x, rows)));
     }
     match lanes {
         Some(8) => cores.extend([GemmCore::SUBGROUP8, GemmCore::SUBGROUP8_NARROW]),

@@ -54,7 +54,13 @@ impl GemmKey {
 /// A plan as the files write it: `tiled 128 128 8 8 8 split 1`.
 pub(crate) fn plan_text(plan: GemmPlan) -> String {
     let core = match plan.core {
-        GemmCore::Portable { wg_x, wg_y, rows } => format!("portable {wg_x} {wg_y} {rows}"),
+        GemmCore::Portable {
+            wg_x,
+            wg_y,
+            rows,
+            cols,
+            steps,
+        } => format!("portable {wg_x} {wg_y} {rows} {cols} {steps}"),
         GemmCore::Subgroup { lanes, rows, cols } => format!("subgroup {lanes} {rows} {cols}"),
         GemmCore::Tiled { bm, bn, bk, tm, tn } => format!("tiled {bm} {bn} {bk} {tm} {tn}"),
     };
@@ -72,7 +78,24 @@ pub(crate) fn parse_plan(text: &str) -> Option<GemmPlan> {
         .map(|w| w.parse::<u32>().ok().filter(|&v| v > 0))
         .collect::<Option<Vec<u32>>>()?;
     let core = match (*kind, n.as_slice()) {
-        ("portable", &[wg_x, wg_y, rows]) => GemmCore::Portable { wg_x, wg_y, rows },
+        // Files from before the portable core had a width and k-steps of its own
+        // hold the 8 × 2 it had then.
+        ("portable", &[wg_x, wg_y, rows]) => GemmCore::Portable {
+            wg_x,
+            wg_y,
+            rows,
+            cols: 8,
+            steps: 2,
+        },
+        ("portable", &[wg_x, wg_y, rows, cols, steps]) if cols.is_multiple_of(4) => {
+            GemmCore::Portable {
+                wg_x,
+                wg_y,
+                rows,
+                cols,
+                steps,
+            }
+        }
         ("subgroup", &[lanes, rows, cols]) => GemmCore::Subgroup { lanes, rows, cols },
         ("tiled", &[bm, bn, bk, tm, tn]) if tiled_shape_ok(bm, bn, bk, tm, tn) => {
             GemmCore::Tiled { bm, bn, bk, tm, tn }
@@ -360,10 +383,16 @@ mod tests {
             "tiled 100 128 8 8 8 split 1",
             "tiled 128 128 8 8 8 split 0",
             "portable 8 1 x split 1",
+            "portable 8 1 32 6 4 split 1",
             "warp 8 1 1 split 1",
         ] {
             assert_eq!(parse_plan(bad), None, "{bad:?}");
         }
+        // A file from before the portable core's width and k-steps were its own.
+        assert_eq!(
+            parse_plan("portable 16 16 8 split 2"),
+            Some(GemmPlan::new(GemmCore::PORTABLE_GPU, 2))
+        );
         assert_eq!(GemmKey::parse(&key(7).text()), Some(key(7)));
         let unconstrained = GemmKey {
             constants: String::new(),
