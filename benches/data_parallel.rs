@@ -8,12 +8,13 @@
 //! `cargo bench --bench data_parallel --features mpi [-- --ranks 2,4]`: the bench
 //! launches itself under `mpirun` for each rank count (default 2).
 
-use duel::data::{GpuImages, Mnist, mnist};
+mod common;
+
+use duel::data::{GpuImages, Mnist};
 use duel::gan::{Collective, data_parallel::slice_of};
 use duel::gan::{Gan, ModelConfig, MpiRanks, Recipe, Schedule, launched_by_mpi};
 use duel::gpu::GpuOptions;
 use duel::{Gpu, Result};
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -59,8 +60,7 @@ fn measure(ranks: Option<Rc<MpiRanks>>, sync_batch_norm: bool) -> Result<()> {
         ..GpuOptions::from_env()?
     };
     let gpu = Gpu::with_options(&options)?;
-    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
-    let data = Mnist::load(&mnist::find(Some(&shared))?)?;
+    let data = Mnist::load(&common::mnist_dir()?)?;
     let images = GpuImages::upload(&gpu, &data.train.images, data.train.count, &[1, 28, 28])?;
     let model = ModelConfig::default();
     let (_, rows) = slice_of(BATCH, rank, count);

@@ -6,10 +6,11 @@
 //! `cargo bench --bench page_step [-- --json PATH]` (PATH gets {"32": ms, "64": ms},
 //! which the bench page shows beside its own figures).
 
+mod common;
+
 use duel::Gpu;
-use duel::data::{ImageSet, Mnist, mnist};
+use duel::data::{ImageSet, Mnist};
 use duel::gan::{Dataset, MNIST_DCGAN, Trainer};
-use std::path::PathBuf;
 use std::time::Instant;
 
 const BATCHES: [usize; 2] = [32, 64];
@@ -24,8 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|i| argv.get(i + 1).cloned());
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.adapter());
-    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
-    let data = Mnist::load(&mnist::find(Some(&shared))?)?;
+    let data = Mnist::load(&common::mnist_dir()?)?;
     let data = Dataset::upload(&gpu, ImageSet::Mnist, &data.train, None)?;
     let mut figures = Vec::new();
     for batch in BATCHES {

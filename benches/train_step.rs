@@ -6,11 +6,12 @@
 //! `cargo bench --bench train_step [-- --json PATH] [--profile] [--batch N]`; `--profile` adds
 //! the time of each kernel. The JSON holds the first measurement.
 
-use duel::data::{GpuImages, Mnist, mnist};
+mod common;
+
+use duel::data::{GpuImages, Mnist};
 use duel::gan::{Gan, ModelConfig, Recipe, Schedule};
 use duel::gpu::GemmPolicy;
 use duel::{Gpu, Result};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const WARM_UP: usize = 3;
@@ -29,9 +30,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         gpu
     };
     println!("adapter: {}", gpu.adapter());
-    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
-    let dir = mnist::find(Some(&shared))?;
-    let data = Mnist::load(&dir)?;
+    let data = Mnist::load(&common::mnist_dir()?)?;
     let images = GpuImages::upload(&gpu, &data.train.images, data.train.count, &[1, 28, 28])?;
     // The reference point: batch 64, the default model; `--batch N` for others.
     let batch: usize = argv
