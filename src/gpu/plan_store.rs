@@ -78,16 +78,14 @@ pub(crate) fn parse_plan(text: &str) -> Option<GemmPlan> {
         .map(|w| w.parse::<u32>().ok().filter(|&v| v > 0))
         .collect::<Option<Vec<u32>>>()?;
     let core = match (*kind, n.as_slice()) {
-        // Files from before the portable core had a width and k-steps of its own
-        // hold the 8 × 2 it had then.
-        ("portable", &[wg_x, wg_y, rows]) => GemmCore::Portable {
-            wg_x,
-            wg_y,
-            rows,
-            cols: 8,
-            steps: 2,
-        },
-        ("portable", &[wg_x, wg_y, rows, cols, steps]) if cols.is_multiple_of(4) => {
+        ("portable", &[wg_x, wg_y, rows, ref shape @ ..]) => {
+            // Files from before the portable core had a width and k-steps of its own
+            // hold the 8 × 2 it had then.
+            let (cols, steps) = match *shape {
+                [] => (8, 2),
+                [cols, steps] if cols.is_multiple_of(4) => (cols, steps),
+                _ => return None,
+            };
             GemmCore::Portable {
                 wg_x,
                 wg_y,
