@@ -60,8 +60,10 @@ fn bench_cores(gpu: &Gpu) -> Vec<GemmCore> {
     let report = gpu.adapter();
     if report.device_type == wgpu::DeviceType::Cpu {
         let mut cores = vec![GemmCore::PORTABLE_CPU];
-        if gpu.subgroup_size() == Some(8) {
-            cores.push(GemmCore::SUBGROUP8);
+        match gpu.subgroup_size() {
+            Some(8) => cores.push(GemmCore::SUBGROUP8),
+            Some(4) => cores.push(GemmCore::SUBGROUP4),
+            _ => {}
         }
         return cores;
     }
@@ -72,6 +74,7 @@ fn bench_cores(gpu: &Gpu) -> Vec<GemmCore> {
             lanes,
             rows: 32,
             cols: 4,
+            steps: 2,
         });
     }
     cores

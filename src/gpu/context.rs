@@ -140,7 +140,7 @@ impl GpuOptions {
     }
 }
 
-/// `DUEL_GEMM=portable|subgroup8|subgroup32|tiled64|tiled128` forces one core, for
+/// `DUEL_GEMM=portable|subgroup4|subgroup8|subgroup32|tiled64|tiled128` forces one core, for
 /// comparison, and a suffix `:S` (`tiled64:2`) also splits every GEMM's K S ways,
 /// which sums in another order; unset or anything else leaves the choice to the
 /// engine. `DUEL_TUNE` says how it chooses: `on` times the candidate plans of each GEMM
@@ -152,6 +152,7 @@ fn gemm_policy_from_env() -> Result<GemmPolicy> {
     let (name, splits) = forced.split_once(':').unwrap_or((&forced, ""));
     let core = match name {
         "portable" => GemmCore::PORTABLE_GPU,
+        "subgroup4" => GemmCore::SUBGROUP4,
         "subgroup8" => GemmCore::SUBGROUP8,
         "subgroup32" => GemmCore::SUBGROUP32,
         "tiled64" => TILED_64,
@@ -274,6 +275,8 @@ async fn choose_adapter(options: &GpuOptions) -> Result<wgpu::Adapter> {
 pub(crate) async fn open(
     options: &GpuOptions,
 ) -> Result<(wgpu::Adapter, wgpu::Device, wgpu::Queue, AdapterReport)> {
+    #[cfg(target_arch = "wasm32")]
+    super::web_subgroups::ask();
     let adapter = choose_adapter(options).await?;
     let report = report(&adapter);
     let wanted = wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
@@ -289,5 +292,10 @@ pub(crate) async fn open(
         .request_device(&descriptor)
         .await
         .map_err(|e| Error::Device(format!("could not open {}: {e}", report.name)))?;
+    #[cfg(target_arch = "wasm32")]
+    let report = AdapterReport {
+        has_subgroups: super::web_subgroups::granted(),
+        ..report
+    };
     Ok((adapter, device, queue, report))
 }

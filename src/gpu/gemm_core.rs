@@ -51,14 +51,20 @@ pub enum GemmCore {
         cols: u32,
         steps: u32,
     },
-    /// One subgroup of `lanes` lanes computes `rows` × (`cols`·lanes) of C. Lane l owns
-    /// columns col0 + l + lanes·j (j < cols) of every row; per k-step it loads its
-    /// `cols` B values and the A values of rows row0 + lanes·g + l, and
-    /// subgroupBroadcast hands each A value to every lane. Needs subgroups of exactly
-    /// `lanes` lanes. On lavapipe (8 lanes) a broadcast is an extract and a splat,
-    /// where a load whose address differs per lane is 8 scalar loads; on a GPU it
-    /// replaces workgroup memory for A. `cols` is 4 or 8, `rows` a multiple of `lanes`.
-    Subgroup { lanes: u32, rows: u32, cols: u32 },
+    /// One subgroup of `lanes` lanes computes `rows` × (`cols`·lanes) of C, `steps`
+    /// k-steps an iteration. Lane l owns columns col0 + l + lanes·j (j < cols) of every
+    /// row; per k-step it loads its `cols` B values and the A values of rows
+    /// row0 + lanes·g + l, and subgroupBroadcast hands each A value to every lane.
+    /// Needs subgroups of exactly `lanes` lanes. On a CPU device (lavapipe's 8 lanes,
+    /// SwiftShader's 4) a broadcast is an extract and a splat, where a load whose
+    /// address differs per lane is a scalar load per lane; on a GPU it replaces
+    /// workgroup memory for A. `cols` is a multiple of 4, `rows` of `lanes`.
+    Subgroup {
+        lanes: u32,
+        rows: u32,
+        cols: u32,
+        steps: u32,
+    },
     /// The GPU core: a workgroup of (bn/tn, bm/tm) invocations computes a bm × bn tile
     /// of C, each invocation a tm × tn block of it held in registers. Slices of bk
     /// along K are staged through workgroup memory, stored K-major as vec4 so each
@@ -90,8 +96,16 @@ impl std::fmt::Display for GemmCore {
                     "portable {tm}x{tn} ({wg_x}x{wg_y}, {rows}x{cols} each, {steps} k-steps)"
                 )
             }
-            GemmCore::Subgroup { lanes, rows, cols } => {
-                write!(f, "subgroup{lanes} {tm}x{tn} ({rows}x{cols} each)")
+            GemmCore::Subgroup {
+                lanes,
+                rows,
+                cols,
+                steps,
+            } => {
+                write!(
+                    f,
+                    "subgroup{lanes} {tm}x{tn} ({rows}x{cols} each, {steps} k-steps)"
+                )
             }
             GemmCore::Tiled {
                 bk, tm: rm, tn: rn, ..
@@ -108,21 +122,36 @@ impl GemmCore {
         lanes: 8,
         rows: 64,
         cols: 8,
+        steps: 2,
     };
     /// The 8-lane subgroup core at the 32-lane core's shape: 32 rows, 4 columns a lane.
     pub const SUBGROUP8_NARROW: GemmCore = GemmCore::Subgroup {
         lanes: 8,
         rows: 32,
         cols: 4,
+        steps: 2,
     };
     /// The 32-lane subgroup core that a GPU gets.
     pub const SUBGROUP32: GemmCore = GemmCore::Subgroup {
         lanes: 32,
         rows: 32,
         cols: 4,
+        steps: 2,
     };
-    /// The portable core a CPU device without 8-lane subgroups gets (Chromium's
-    /// SwiftShader): 8 lanes wide, 32 × 16 each, 4 k-steps an iteration. SwiftShader
+    /// The 4-lane subgroup core for SwiftShader, which runs 4 lanes as one SIMD
+    /// vector: PORTABLE_CPU's 32 × 16 a lane and 4 k-steps, but each lane loads the
+    /// A values of 8 rows rather than 32, the broadcasts handing out the rest, which
+    /// halves the per-lane loads that SwiftShader emulates a lane at a time (see
+    /// PORTABLE_CPU). 1024³ matmul on SwiftShader's Vulkan driver (natively, 2-core
+    /// EPYC), back to back: 6.9 GFLOP/s against PORTABLE_CPU's 6.2.
+    pub const SUBGROUP4: GemmCore = GemmCore::Subgroup {
+        lanes: 4,
+        rows: 32,
+        cols: 16,
+        steps: 4,
+    };
+    /// The portable core a CPU device whose subgroups fit no subgroup core gets
+    /// (Chromium's SwiftShader where the browser grants no subgroups): 8 lanes wide, 32 × 16 each, 4 k-steps an iteration. SwiftShader
     /// loads a value whose address may differ per lane with a branch per lane, about
     /// 90 instructions for 4 lanes, so what costs is loads per multiply-add (1/32 +
     /// 1/16 here); its accumulators live on the stack at any tile size, and 4 k-steps
@@ -167,7 +196,9 @@ impl GemmCore {
                 cols,
                 ..
             } => (rows * wg_y, cols * wg_x),
-            GemmCore::Subgroup { lanes, rows, cols } => (rows, cols * lanes),
+            GemmCore::Subgroup {
+                lanes, rows, cols, ..
+            } => (rows, cols * lanes),
             GemmCore::Tiled { bm, bn, .. } => (bm, bn),
         }
     }
@@ -197,7 +228,12 @@ impl GemmCore {
                 cols,
                 steps,
             } => portable(wg_x, wg_y, rows, cols, steps),
-            GemmCore::Subgroup { lanes, rows, cols } => subgroup(lanes, rows, cols),
+            GemmCore::Subgroup {
+                lanes,
+                rows,
+                cols,
+                steps,
+            } => subgroup(lanes, rows, cols, steps),
             GemmCore::Tiled { bm, bn, bk, tm, tn } => tiled(bm, bn, bk, tm, tn),
         };
         out
@@ -358,10 +394,10 @@ fn portable(wg_x: u32, wg_y: u32, rows: u32, cols: u32, steps: u32) -> String {
     out
 }
 
-fn subgroup(lanes: u32, rows: u32, cols: u32) -> String {
+fn subgroup(lanes: u32, rows: u32, cols: u32, steps: u32) -> String {
     assert!(
-        rows.is_multiple_of(lanes) && (cols == 4 || cols == 8),
-        "subgroup core: rows a multiple of lanes, cols 4 or 8"
+        rows.is_multiple_of(lanes) && cols.is_multiple_of(4) && steps > 0,
+        "subgroup core: rows a multiple of lanes, cols a multiple of 4, at least one k-step"
     );
     let vecs = cols / 4;
     let mut out = format!(
@@ -383,21 +419,22 @@ fn subgroup(lanes: u32, rows: u32, cols: u32) -> String {
     let stride = format!("{lanes}u");
     column_infos(&mut out, cols, &stride);
     declare_accumulators(&mut out, rows, vecs);
-    k_loop_head(&mut out, vecs, 2);
+    k_loop_head(&mut out, vecs, steps);
     for g in 0..groups {
-        writeln!(
-            out,
-            "        let a{g}_0 = load_a(r{g}, q0);\n        let a{g}_1 = load_a(r{g}, q1);"
-        )
-        .unwrap();
+        for s in 0..steps {
+            writeln!(out, "        let a{g}_{s} = load_a(r{g}, q{s});").unwrap();
+        }
         for j in 0..lanes {
             let r = g * lanes + j;
-            writeln!(
-                out,
-                "        let s{r}_0 = vec4<f32>(subgroupBroadcast(a{g}_0, {j}u));\n        let s{r}_1 = vec4<f32>(subgroupBroadcast(a{g}_1, {j}u));"
-            )
-            .unwrap();
-            accumulate(&mut out, r, vecs, &[format!("s{r}_0"), format!("s{r}_1")]);
+            let a: Vec<String> = (0..steps).map(|s| format!("s{r}_{s}")).collect();
+            for (s, a) in a.iter().enumerate() {
+                writeln!(
+                    out,
+                    "        let {a} = vec4<f32>(subgroupBroadcast(a{g}_{s}, {j}u));"
+                )
+                .unwrap();
+            }
+            accumulate(&mut out, r, vecs, &a);
         }
     }
     out.push_str("    }\n");

@@ -134,10 +134,10 @@ pub fn fill_workgroups(report: &AdapterReport) -> usize {
 }
 
 /// The core for `m` rows and `n` columns on this adapter, when nothing is forced.
-/// A CPU device keeps what is fastest there: the 8-lane subgroup core where lavapipe
-/// offers it (broadcasts instead of per-lane loads), else an 8-wide portable core
-/// with 32 rows per invocation, which has no barriers (the tiled cores' barriers are
-/// what Chromium's SwiftShader runs slowest).
+/// A CPU device keeps what is fastest there: a subgroup core where its subgroups fit
+/// one (broadcasts instead of per-lane loads: lavapipe's 8 lanes, SwiftShader's 4),
+/// else an 8-wide portable core with 32 rows per invocation. Neither has barriers
+/// (the tiled cores' barriers are what Chromium's SwiftShader runs slowest).
 pub fn auto_core(report: &AdapterReport, units: usize, m: usize, n: usize) -> GemmCore {
     let cpu = report.device_type == wgpu::DeviceType::Cpu;
     if m <= SMALL_M {
@@ -146,12 +146,12 @@ pub fn auto_core(report: &AdapterReport, units: usize, m: usize, n: usize) -> Ge
         return GemmCore::short(wg_x, rows);
     }
     if cpu {
-        let eight_lanes =
-            report.has_subgroups && report.subgroup_min_size == 8 && report.subgroup_max_size == 8;
-        return if eight_lanes {
-            GemmCore::SUBGROUP8
-        } else {
-            GemmCore::PORTABLE_CPU
+        let lanes = (report.has_subgroups && report.subgroup_min_size == report.subgroup_max_size)
+            .then_some(report.subgroup_min_size);
+        return match lanes {
+            Some(8) => GemmCore::SUBGROUP8,
+            Some(4) => GemmCore::SUBGROUP4,
+            _ => GemmCore::PORTABLE_CPU,
         };
     }
     if workgroups(TILED_128, m, n) >= 2 * units {
@@ -208,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn the_browsers_cpu_device_gets_the_portable_cores_without_barriers() {
+    fn the_browsers_cpu_device_gets_the_cores_without_barriers() {
         // SwiftShader runs a workgroup with barriers as one coroutine per 4 lanes,
         // switching at every barrier: the tiled cores took 7.3 s a DCGAN step at
         // batch 32 on the bench page, the portable ones 2.0 s.
@@ -217,8 +217,13 @@ mod tests {
         // convolution of the DCGAN.
         assert_eq!(auto_core(&browser, 1, 1, 6272), GemmCore::short(8, 1));
         assert_eq!(auto_core(&browser, 1, 2, 6272), GemmCore::short(8, 2));
-        assert_eq!(auto_core(&browser, 1, 128, 1568), GemmCore::PORTABLE_CPU);
-        // Its 4-lane subgroups fit no subgroup core.
-        assert_eq!(auto_core(&browser, 1, 6272, 1), GemmCore::PORTABLE_CPU);
+        assert_eq!(auto_core(&browser, 1, 128, 1568), GemmCore::SUBGROUP4);
+        assert_eq!(auto_core(&browser, 1, 6272, 1), GemmCore::SUBGROUP4);
+        // A browser that does not grant subgroups.
+        let without = AdapterReport {
+            has_subgroups: false,
+            ..browser
+        };
+        assert_eq!(auto_core(&without, 1, 128, 1568), GemmCore::PORTABLE_CPU);
     }
 }

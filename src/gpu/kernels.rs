@@ -110,6 +110,19 @@ impl std::fmt::Display for ShaderId {
 }
 
 impl ShaderId {
+    /// What the browser's WGSL compiler needs before the source: `enable subgroups;`
+    /// for the subgroup cores. naga 30, which reads every shader here and compiles them
+    /// natively, refuses that directive ("not yet supported") and needs none.
+    fn directives(self) -> &'static str {
+        match self {
+            ShaderId::Gemm {
+                core: GemmCore::Subgroup { .. },
+                ..
+            } if cfg!(target_arch = "wasm32") => "enable subgroups;\n",
+            _ => "",
+        }
+    }
+
     fn source(self) -> String {
         match self {
             ShaderId::Plain(name) => shader_source(name),
@@ -249,7 +262,9 @@ impl KernelCache {
             .unwrap_or_else(|e| panic!("{:?}: {}", key.shader, e.emit_to_string(&source)));
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some("duel"),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
+                source: wgpu::ShaderSource::Wgsl(
+                    format!("{}{source}", key.shader.directives()).into(),
+                ),
             });
             Module { module, ir, info }
         });

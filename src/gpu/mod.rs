@@ -16,6 +16,8 @@ mod kernels;
 pub(crate) mod plan_store;
 mod pool;
 mod profiler;
+#[cfg(target_arch = "wasm32")]
+mod web_subgroups;
 
 pub use batch::BatchStats;
 #[cfg(feature = "native")]

@@ -61,7 +61,12 @@ pub(crate) fn plan_text(plan: GemmPlan) -> String {
             cols,
             steps,
         } => format!("portable {wg_x} {wg_y} {rows} {cols} {steps}"),
-        GemmCore::Subgroup { lanes, rows, cols } => format!("subgroup {lanes} {rows} {cols}"),
+        GemmCore::Subgroup {
+            lanes,
+            rows,
+            cols,
+            steps,
+        } => format!("subgroup {lanes} {rows} {cols} {steps}"),
         GemmCore::Tiled { bm, bn, bk, tm, tn } => format!("tiled {bm} {bn} {bk} {tm} {tn}"),
     };
     format!("{core} split {}", plan.splits)
@@ -94,7 +99,22 @@ pub(crate) fn parse_plan(text: &str) -> Option<GemmPlan> {
                 steps,
             }
         }
-        ("subgroup", &[lanes, rows, cols]) => GemmCore::Subgroup { lanes, rows, cols },
+        ("subgroup", &[lanes, rows, cols, ref steps @ ..])
+            if rows.is_multiple_of(lanes) && cols.is_multiple_of(4) =>
+        {
+            // Files from before the subgroup core had k-steps of its own hold its 2.
+            let steps = match *steps {
+                [] => 2,
+                [steps] => steps,
+                _ => return None,
+            };
+            GemmCore::Subgroup {
+                lanes,
+                rows,
+                cols,
+                steps,
+            }
+        }
         ("tiled", &[bm, bn, bk, tm, tn]) if tiled_shape_ok(bm, bn, bk, tm, tn) => {
             GemmCore::Tiled { bm, bn, bk, tm, tn }
         }
@@ -382,14 +402,21 @@ mod tests {
             "tiled 128 128 8 8 8 split 0",
             "portable 8 1 x split 1",
             "portable 8 1 32 6 4 split 1",
+            "subgroup 8 60 8 2 split 1",
+            "subgroup 4 32 16 4 4 split 1",
             "warp 8 1 1 split 1",
         ] {
             assert_eq!(parse_plan(bad), None, "{bad:?}");
         }
-        // A file from before the portable core's width and k-steps were its own.
+        // Files from before the portable core's width and k-steps, and the subgroup
+        // core's k-steps, were their own.
         assert_eq!(
             parse_plan("portable 16 16 8 split 2"),
             Some(GemmPlan::new(GemmCore::PORTABLE_GPU, 2))
+        );
+        assert_eq!(
+            parse_plan("subgroup 8 64 8 split 1"),
+            Some(GemmPlan::new(GemmCore::SUBGROUP8, 1))
         );
         assert_eq!(GemmKey::parse(&key(7).text()), Some(key(7)));
         let unconstrained = GemmKey {
