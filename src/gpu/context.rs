@@ -35,6 +35,15 @@ pub struct AdapterReport {
     pub has_timestamps: bool,
 }
 
+impl AdapterReport {
+    /// The subgroup size kernels may assume: the one size the adapter's subgroups
+    /// always have, where it has subgroups at all.
+    pub fn subgroup_size(&self) -> Option<u32> {
+        (self.has_subgroups && self.subgroup_min_size == self.subgroup_max_size)
+            .then_some(self.subgroup_min_size)
+    }
+}
+
 impl std::fmt::Display for AdapterReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -146,9 +146,7 @@ pub fn auto_core(report: &AdapterReport, units: usize, m: usize, n: usize) -> Ge
         return GemmCore::short(wg_x, rows);
     }
     if cpu {
-        let lanes = (report.has_subgroups && report.subgroup_min_size == report.subgroup_max_size)
-            .then_some(report.subgroup_min_size);
-        return match lanes {
+        return match report.subgroup_size() {
             Some(8) => GemmCore::SUBGROUP8,
             Some(4) => GemmCore::SUBGROUP4,
             _ => GemmCore::PORTABLE_CPU,

@@ -80,10 +80,8 @@ pub fn first_round(
     m: usize,
     n: usize,
 ) -> Vec<GemmPlan> {
-    let lanes = (report.has_subgroups && report.subgroup_min_size == report.subgroup_max_size)
-        .then_some(report.subgroup_min_size);
     let mut plans = vec![heuristic];
-    for core in candidate_cores(lanes, m, n) {
+    for core in candidate_cores(report.subgroup_size(), m, n) {
         let plan = GemmPlan::new(core, 1);
         if !plans.contains(&plan) {
             plans.push(plan);

@@ -141,9 +141,7 @@ impl Gpu {
         let recorder = Recorder::new(limits.min_uniform_buffer_offset_alignment);
         let fill = gemm_plan::fill_workgroups(&report);
         if let Some(lanes) = gemm.lanes()
-            && (!report.has_subgroups
-                || report.subgroup_min_size != lanes
-                || report.subgroup_max_size != lanes)
+            && report.subgroup_size() != Some(lanes)
         {
             return Err(Error::Device(format!(
                 "the GEMM core asked for needs subgroups of exactly {lanes} lanes, and {} has {}",
@@ -220,9 +218,7 @@ impl Gpu {
 
     /// Whether kernels may use subgroup builtins, with the subgroup size they must assume.
     pub fn subgroup_size(&self) -> Option<u32> {
-        let r = &self.0.report;
-        (r.has_subgroups && r.subgroup_min_size == r.subgroup_max_size)
-            .then_some(r.subgroup_min_size)
+        self.0.report.subgroup_size()
     }
 
     /// How a GEMM of C (m, n) over k runs on this adapter (see
