@@ -151,11 +151,12 @@ impl GemmCore {
         steps: 4,
     };
     /// The portable core a CPU device whose subgroups fit no subgroup core gets
-    /// (Chromium's SwiftShader where the browser grants no subgroups): 8 lanes wide, 32 × 16 each, 4 k-steps an iteration. SwiftShader
-    /// loads a value whose address may differ per lane with a branch per lane, about
-    /// 90 instructions for 4 lanes, so what costs is loads per multiply-add (1/32 +
-    /// 1/16 here); its accumulators live on the stack at any tile size, and 4 k-steps
-    /// share each one's load and store. Timed at 1024³ on SwiftShader's Vulkan driver
+    /// (Chromium's SwiftShader where the browser grants no subgroups): 8 lanes wide,
+    /// 32 × 16 each, 4 k-steps an iteration. SwiftShader loads a value whose address
+    /// may differ per lane with a branch per lane, about 90 instructions for 4 lanes,
+    /// so what costs is loads per multiply-add (1/32 + 1/16 here); its accumulators
+    /// live on the stack at any tile size, and 4 k-steps share each one's load and
+    /// store. Timed at 1024³ on SwiftShader's Vulkan driver
     /// (natively, 2-core EPYC): 6.1 to 6.6 GFLOP/s, against 4.1 to 4.4 for 32 × 8 with
     /// 2 k-steps; 32 × 32, 64 × 16 and 4 lanes ran no faster (the first two with
     /// twice the code), and 1, 2 or 8 k-steps or 8 columns slower.
