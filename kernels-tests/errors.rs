@@ -146,6 +146,9 @@ pub fn convolution_parameter_errors_say_what_is_wrong() {
         &conv,
     ));
     assert!(m.contains("[1, 2, 2, 2]"), "{m}");
+    let g = conv.geometry(&[1, 3, 4, 4], &[2, 3, 3, 3]).unwrap();
+    let m = shape_message(ops::col2im(&t(&[27, 5]), None, &g, Activation::Identity));
+    assert!(m.contains("columns") && m.contains("[27, 4]"), "{m}");
     let m = shape_message(ops::conv2d(
         &t(&[3, 4, 4]),
         &t(&[2, 3, 3, 3]),

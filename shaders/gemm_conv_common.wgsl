@@ -1,5 +1,5 @@
-// Shared by the three convolution GEMM preludes (gemm_conv_*.wgsl), which include it:
-// the convolution's geometry.
+// Shared by the convolution GEMM preludes (gemm_conv_*.wgsl) and col2im, which include
+// it: the convolution's geometry.
 // The convolution maps x (batch, cin, h, w) to y (batch, cout, ho, wo) with weights
 // (cout, cin, kh, kw), strides (sh, sw) and padding (pad_top, pad_left) before the input;
 // a transposed convolution is described by the convolution it transposes.

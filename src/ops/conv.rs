@@ -9,11 +9,15 @@
 //! | convT forward               | gemm_conv_input_grad  |
 //! | convT input gradient        | gemm_conv_forward     |
 //! | conv and convT weight grad  | gemm_conv_weight_grad |
+//!
+//! A convolution with at most three input channels (an image layer: D's first conv,
+//! G's last convT) takes its input gradient through columns instead: one GEMM
+//! (gemm_conv_columns) and col2im (see `by_columns`).
 
 use super::gemm::Gemm;
 use crate::conv_spec::{Conv2dSpec, ConvGeometry, ConvTranspose2dSpec};
 use crate::error::shape_err;
-use crate::gpu::GemmPlan;
+use crate::gpu::{GemmPlan, KernelKey};
 use crate::{Activation, Gpu, Result, Tensor, ops};
 
 #[repr(C)]
@@ -82,9 +86,36 @@ fn u32_of(v: usize) -> Result<u32> {
     crate::ops::dim(v, "convolution")
 }
 
+/// The most input channels for which the input gradient runs through columns. Its
+/// phase GEMMs have a row per input channel, so with one to three (grey or colour
+/// images) each dy value they load serves one to three multiply-adds, and a GEMM of one
+/// row is a dot product per pixel that no core runs fast (0.5 GFLOP/s on SwiftShader,
+/// where the column GEMM of Cin·KH·KW rows and col2im take a fifth of the time). With
+/// more channels the columns would cost more memory traffic than they save.
+const COLUMNS_MAX_CIN: usize = 3;
+
+/// Whether the input gradient of `g` runs as one GEMM into columns
+/// (Cin·KH·KW, N·Ho·Wo) and col2im rather than a GEMM per stride phase: for few input
+/// channels, where the columns fit in one binding.
+fn by_columns(gpu: &Gpu, g: &ConvGeometry) -> bool {
+    let bytes = 4 * (g.cin * g.kh * g.kw) as u64 * (g.n * g.ho * g.wo) as u64;
+    g.cin <= COLUMNS_MAX_CIN && bytes <= gpu.max_binding_bytes()
+}
+
+/// The prelude of a pass's GEMMs.
+fn prelude(pass: ConvPass, columns: bool) -> &'static str {
+    match pass {
+        ConvPass::Forward => "gemm_conv_forward",
+        ConvPass::InputGrad if columns => "gemm_conv_columns",
+        ConvPass::InputGrad => "gemm_conv_input_grad",
+        ConvPass::WeightGrad => "gemm_conv_weight_grad",
+    }
+}
+
 /// The (m, n, k) of each GEMM a pass dispatches, with its phase fields set. The
-/// forward and weight-gradient passes are one GEMM; the input gradient is one per phase.
-fn gemms(pass: ConvPass, g: &ConvGeometry, base: Params) -> Result<Vec<Params>> {
+/// forward and weight-gradient passes are one GEMM, and so is the input gradient
+/// through columns; otherwise the input gradient is one per phase.
+fn gemms(pass: ConvPass, g: &ConvGeometry, base: Params, columns: bool) -> Result<Vec<Params>> {
     let taps = g.kh * g.kw;
     let with_mnk = |m: usize, n: usize, k: usize, params: Params| -> Result<Params> {
         Ok(Params {
@@ -107,6 +138,7 @@ fn gemms(pass: ConvPass, g: &ConvGeometry, base: Params) -> Result<Vec<Params>> 
             g.n * g.ho * g.wo,
             base,
         )?]),
+        ConvPass::InputGrad if columns => Ok(vec![column_params(g)?]),
         ConvPass::InputGrad => {
             let mut out = Vec::new();
             for rows in axis_phases(g.h, g.pad_top, g.sh, g.kh) {
@@ -129,6 +161,17 @@ fn gemms(pass: ConvPass, g: &ConvGeometry, base: Params) -> Result<Vec<Params>> 
             Ok(out)
         }
     }
+}
+
+/// The column GEMM's `Params`, which col2im reads too: cols (Cin·KH·KW, N·Ho·Wo) over
+/// Cout.
+fn column_params(g: &ConvGeometry) -> Result<Params> {
+    Ok(Params {
+        m: u32_of(g.cin * g.kh * g.kw)?,
+        n: u32_of(g.n * g.ho * g.wo)?,
+        k: u32_of(g.cout)?,
+        ..base_params(g)?
+    })
 }
 
 /// The geometry half of a pass's `Params`; `gemms` fills in each GEMM's own fields.
@@ -161,9 +204,11 @@ fn base_params(g: &ConvGeometry) -> Result<Params> {
     })
 }
 
-/// The plan each GEMM of `pass` runs on (one per stride phase for the input gradient).
+/// The plan each GEMM of `pass` runs on (one per stride phase for the input gradient,
+/// unless it runs through columns).
 pub fn conv_gemm_plans(gpu: &Gpu, pass: ConvPass, g: &ConvGeometry) -> Result<Vec<GemmPlan>> {
-    Ok(gemms(pass, g, base_params(g)?)?
+    let columns = by_columns(gpu, g);
+    Ok(gemms(pass, g, base_params(g)?, columns)?
         .iter()
         .map(|p| gpu.gemm_plan(p.m as usize, p.n as usize, p.k as usize))
         .collect())
@@ -191,14 +236,13 @@ fn launch(
     epilogue: Epilogue,
     out: &Tensor,
 ) -> Result<()> {
-    let Epilogue { bias, act } = epilogue;
     let gpu = a.gpu();
+    if pass == ConvPass::InputGrad && by_columns(gpu, g) {
+        return launch_columns(g, a, b, epilogue, out);
+    }
     let base = base_params(g)?;
-    let prelude = match pass {
-        ConvPass::Forward => "gemm_conv_forward",
-        ConvPass::InputGrad => "gemm_conv_input_grad",
-        ConvPass::WeightGrad => "gemm_conv_weight_grad",
-    };
+    let Epilogue { bias, act } = epilogue;
+    let prelude = prelude(pass, false);
     let mut constants = Vec::new();
     let mut buffers = vec![a.buffer(), b.buffer()];
     if pass != ConvPass::WeightGrad {
@@ -207,7 +251,7 @@ fn launch(
         buffers.push(bias.unwrap_or(a).buffer());
     }
     buffers.push(out.buffer());
-    for params in gemms(pass, g, base)? {
+    for params in gemms(pass, g, base, false)? {
         // K may be 0 (a phase no tap reaches): the core then stores the bias or zero.
         Gemm {
             prelude,
@@ -219,6 +263,56 @@ fn launch(
         .launch(gpu, None, &buffers)?;
     }
     Ok(())
+}
+
+/// Records the input gradient through columns: cols = wᵀ · dy, then dx = col2im(cols)
+/// with the epilogue.
+fn launch_columns(
+    g: &ConvGeometry,
+    dy: &Tensor,
+    w: &Tensor,
+    epilogue: Epilogue,
+    dx: &Tensor,
+) -> Result<()> {
+    let gpu = dy.gpu();
+    let params = column_params(g)?;
+    let cols = Tensor::uninit(gpu, &[params.m as usize, params.n as usize])?;
+    Gemm {
+        prelude: prelude(ConvPass::InputGrad, true),
+        constants: &[],
+        params: &params,
+        mnk: (params.m, params.n, params.k),
+        what: "a convolution GEMM",
+    }
+    .launch(gpu, None, &[dy.buffer(), w.buffer(), cols.buffer()])?;
+    record_col2im(&cols, &params, epilogue, dx)
+}
+
+/// dx (N, Cin, H, W) = act(col2im(cols) [+ bias (Cin)]) for convolution `g`: each input
+/// pixel sums the entries of cols (Cin·KH·KW, N·Ho·Wo) for the taps that read it, as
+/// the input gradient through columns does (see `by_columns`).
+pub fn col2im(
+    cols: &Tensor,
+    bias: Option<&Tensor>,
+    g: &ConvGeometry,
+    act: Activation,
+) -> Result<Tensor> {
+    let params = column_params(g)?;
+    let want = [params.m as usize, params.n as usize];
+    check_shape(cols, &want, "the columns", "col2im")?;
+    check_bias(bias, g.cin, "col2im")?;
+    let dx = Tensor::uninit(cols.gpu(), &g.input_shape())?;
+    record_col2im(cols, &params, Epilogue { bias, act }, &dx)?;
+    Ok(dx)
+}
+
+fn record_col2im(cols: &Tensor, params: &Params, epilogue: Epilogue, dx: &Tensor) -> Result<()> {
+    let Epilogue { bias, act } = epilogue;
+    let key = KernelKey::new("col2im", "col2im")
+        .with("HAS_BIAS", u32::from(bias.is_some()))
+        .with_activation(act);
+    let buffers = [cols.buffer(), bias.unwrap_or(cols).buffer(), dx.buffer()];
+    ops::dispatch_flat(cols.gpu(), key, params, &buffers, dx.numel())
 }
 
 fn check_bias(bias: Option<&Tensor>, channels: usize, op: &str) -> Result<()> {

@@ -25,7 +25,7 @@ pub use batch_norm::{
 };
 pub use classify::{accuracy, argmax, max_softmax};
 pub use conv::{
-    ConvPass, conv_gemm_plans, conv_transpose2d, conv_transpose2d_backward_input,
+    ConvPass, col2im, conv_gemm_plans, conv_transpose2d, conv_transpose2d_backward_input,
     conv_transpose2d_backward_weight, conv2d, conv2d_backward_bias, conv2d_backward_input,
     conv2d_backward_weight,
 };

@@ -96,6 +96,38 @@ pub fn conv2d_backward_weight(
     Array::new(&ws, dw)
 }
 
+/// The scatter col2im undoes im2col with: entry ((ci, kh, kw), (n, oh, ow)) of cols
+/// (Cin·KH·KW, N·Ho·Wo) adds into the input pixel that tap (kh, kw) of output pixel
+/// (oh, ow) reads, where that is inside; then the bias (Cin) and the activation.
+pub fn col2im(cols: &Array, bias: Option<&Array>, g: &ConvGeometry, act: Activation) -> Array {
+    let xs = g.input_shape();
+    let columns = g.n * g.ho * g.wo;
+    let mut dx = vec![0.0; xs.iter().product()];
+    for n in 0..g.n {
+        for oh in 0..g.ho {
+            for ow in 0..g.wo {
+                let col = (n * g.ho + oh) * g.wo + ow;
+                for ci in 0..g.cin {
+                    for kh in 0..g.kh {
+                        for kw in 0..g.kw {
+                            if let Some((ih, iw)) = source(g, oh, ow, kh, kw) {
+                                let row = (ci * g.kh + kh) * g.kw + kw;
+                                dx[at4(xs, [n, ci, ih, iw])] += cols.data[row * columns + col];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(b) = bias {
+        for (i, v) in dx.iter_mut().enumerate() {
+            *v += b.data[(i / (g.h * g.w)) % g.cin];
+        }
+    }
+    super::activation(&Array::new(&xs, dx), act)
+}
+
 pub fn conv2d_backward_bias(dy: &Array) -> Array {
     let [_, c, h, w] = <[usize; 4]>::try_from(&dy.shape[..]).expect("4-D gradient");
     let mut db = vec![0.0; c];

@@ -24,8 +24,8 @@ pub use batch_norm::{
 };
 pub use classify::{accuracy, argmax, max_softmax};
 pub use conv::{
-    conv_transpose2d, conv_transpose2d_backward_input, conv_transpose2d_backward_weight, conv2d,
-    conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
+    col2im, conv_transpose2d, conv_transpose2d_backward_input, conv_transpose2d_backward_weight,
+    conv2d, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
 };
 pub use elementwise::{
     activation, activation_backward, add, add_assign, lerp_assign, mul, rsqrt, scale, sub,

@@ -82,6 +82,8 @@ async fn conv_kernels() {
             conv::conv2d_large_matches_reference,
             conv::conv_transpose2d_small_and_odd_shapes_match_reference,
             conv::conv_transpose2d_large_matches_reference,
+            conv::col2im_matches_reference,
+            conv::col2im_of_the_column_product_is_the_input_gradient,
         ],
     )
     .await;
