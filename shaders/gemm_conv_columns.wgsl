@@ -39,7 +39,7 @@ fn load_b(co: KInfo, c: ColInfo) -> f32 {
     return dy[c.dy_at + co * p.ho * p.wo];
 }
 
-fn store(row: u32, col: u32, v: f32) {
+fn store(row: u32, col: u32, _c: ColInfo, v: f32) {
     if row < p.m && col < p.n {
         cols[row * p.n + col] = v;
     }

@@ -19,7 +19,8 @@ override HAS_BIAS: bool = false;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 struct RowInfo { co: u32 }
-struct ColInfo { x_base: u32, ih0: i32, iw0: i32 }
+// y_at: y's offset of the column's pixel in channel 0 of its sample.
+struct ColInfo { x_base: u32, ih0: i32, iw0: i32, y_at: u32 }
 
 fn row_info(row: u32) -> RowInfo { return RowInfo(row); }
 
@@ -33,6 +34,7 @@ fn col_info(col: u32) -> ColInfo {
         sample * p.cin * p.h * p.w,
         i32(oh * p.sh) - i32(p.pad_top),
         i32(ow * p.sw) - i32(p.pad_left),
+        sample * p.cout * pixels + pix,
     );
 }
 
@@ -60,11 +62,10 @@ fn load_b(q: KInfo, c: ColInfo) -> f32 {
     return select(0.0, x[select(0u, c.x_base + q.channel + u32(ih) * p.w + u32(iw), inside)], inside);
 }
 
-fn store(row: u32, col: u32, v: f32) {
+fn store(row: u32, col: u32, c: ColInfo, v: f32) {
     if row < p.m && col < p.n {
-        let pixels = p.ho * p.wo;
         var out = v;
         if HAS_BIAS { out += bias[row]; }
-        y[((col / pixels) * p.cout + row) * pixels + col % pixels] = activate(out);
+        y[c.y_at + row * p.ho * p.wo] = activate(out);
     }
 }

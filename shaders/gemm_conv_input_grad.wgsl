@@ -25,7 +25,8 @@ override HAS_BIAS: bool = false;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 
 struct RowInfo { ci: u32 }
-struct ColInfo { dy_base: u32, oh0: i32, ow0: i32 }
+// dx_at: dx's offset of the column's pixel in channel 0 of its sample.
+struct ColInfo { dy_base: u32, oh0: i32, ow0: i32, dx_at: u32 }
 
 fn row_info(row: u32) -> RowInfo { return RowInfo(row); }
 
@@ -44,6 +45,7 @@ fn col_info(col: u32) -> ColInfo {
         px.x * p.cout * p.ho * p.wo,
         i32((px.y + p.pad_top - p.phase_h) / p.sh),
         i32((px.z + p.pad_left - p.phase_w) / p.sw),
+        (px.x * p.cin * p.h + px.y) * p.w + px.z,
     );
 }
 
@@ -73,11 +75,10 @@ fn load_b(q: KInfo, c: ColInfo) -> f32 {
     return select(0.0, dy[select(0u, c.dy_base + q.dy_channel + u32(oh) * p.wo + u32(ow), inside)], inside);
 }
 
-fn store(row: u32, col: u32, v: f32) {
+fn store(row: u32, col: u32, c: ColInfo, v: f32) {
     if row < p.m && col < p.n {
-        let px = pixel(col);
         var out = v;
         if HAS_BIAS { out += bias[row]; }
-        dx[((px.x * p.cin + row) * p.h + px.y) * p.w + px.z] = activate(out);
+        dx[c.dx_at + row * p.h * p.w] = activate(out);
     }
 }

@@ -54,7 +54,7 @@ fn load_b(q: KInfo, c: ColInfo) -> f32 {
     return select(0.0, x[select(0u, q.x_sample + c.x_channel + u32(ih) * p.w + u32(iw), inside)], inside);
 }
 
-fn store(row: u32, col: u32, v: f32) {
+fn store(row: u32, col: u32, _c: ColInfo, v: f32) {
     if row < p.m && col < p.n {
         dw[row * p.n + col] = v;
     }

@@ -47,7 +47,7 @@ fn load_b(kk: KInfo, c: ColInfo) -> f32 {
     return b[kk * p.n + c.col];
 }
 
-fn store(row: u32, col: u32, v: f32) {
+fn store(row: u32, col: u32, _c: ColInfo, v: f32) {
     if row < p.m && col < p.n {
         var out = v;
         if HAS_BIAS { out += bias[select(col, row, BIAS_ON_ROWS)]; }
