@@ -61,8 +61,8 @@ fn bench_cores(gpu: &Gpu) -> Vec<GemmCore> {
     if report.device_type == wgpu::DeviceType::Cpu {
         let mut cores = vec![GemmCore::PORTABLE_CPU];
         match gpu.subgroup_size() {
-            Some(8) => cores.push(GemmCore::SUBGROUP8),
-            Some(4) => cores.push(GemmCore::SUBGROUP4),
+            Some(8) => cores.extend([GemmCore::SUBGROUP8, GemmCore::SUBGROUP8_NARROW]),
+            Some(4) => cores.extend([GemmCore::SUBGROUP4, GemmCore::SUBGROUP4_NARROW]),
             _ => {}
         }
         return cores;

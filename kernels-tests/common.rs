@@ -130,9 +130,10 @@ pub const GEMM_CORES: [GemmCore; 12] = [
 pub const PORTABLE_GPU: GemmCore = GemmCore::PORTABLE_GPU;
 pub const SUBGROUP8_NARROW: GemmCore = GemmCore::SUBGROUP8_NARROW;
 /// Validated by naga here, though lavapipe's 8-lane subgroups can't run them (the
-/// 8-lane cores run the same generator; the browser's tests run SUBGROUP4).
+/// 8-lane cores run the same generator; the browser's tests run the 4-lane ones).
 pub const SUBGROUP32: GemmCore = GemmCore::SUBGROUP32;
 pub const SUBGROUP4: GemmCore = GemmCore::SUBGROUP4;
+pub const SUBGROUP4_NARROW: GemmCore = GemmCore::SUBGROUP4_NARROW;
 
 /// Whether this adapter can run `core`: subgroup cores need their exact lane count.
 pub fn runs_here(core: GemmCore) -> bool {

@@ -2,7 +2,7 @@
 //! and each GEMM prelude with each core, whole and split. The files are embedded at
 //! compile time (build.rs), so this reads nothing from the source tree at run time.
 
-use crate::common::{GEMM_CORES, SUBGROUP4, SUBGROUP32};
+use crate::common::{GEMM_CORES, SUBGROUP4, SUBGROUP4_NARROW, SUBGROUP32};
 use duel::gpu::{SHADER_FILES, ShaderKind, gemm_source, includes, shader_kind, shader_source};
 
 fn validate(name: &str, source: &str) {
@@ -22,7 +22,10 @@ pub fn every_shader_parses_and_validates() {
         match shader_kind(name) {
             ShaderKind::Plain => validate(name, &shader_source(name)),
             ShaderKind::GemmPrelude => {
-                for core in GEMM_CORES.into_iter().chain([SUBGROUP4, SUBGROUP32]) {
+                for core in GEMM_CORES
+                    .into_iter()
+                    .chain([SUBGROUP4, SUBGROUP4_NARROW, SUBGROUP32])
+                {
                     for split in [false, true] {
                         validate(
                             &format!("{name} with {core:?}, split {split}"),

@@ -153,6 +153,15 @@ impl GemmCore {
         cols: 16,
         steps: 4,
     };
+    /// SUBGROUP4 with 4 columns a lane: a 32 × 16 tile, for GEMMs of at most 16
+    /// columns (the weight gradient of a convolution with one input channel and a 4 × 4
+    /// kernel), where SUBGROUP4's 64 columns would compute four times the work.
+    pub const SUBGROUP4_NARROW: GemmCore = GemmCore::Subgroup {
+        lanes: 4,
+        rows: 32,
+        cols: 4,
+        steps: 4,
+    };
     /// The portable core a CPU device whose subgroups fit no subgroup core gets
     /// (Chromium's SwiftShader where the browser grants no subgroups): 8 lanes wide,
     /// 32 × 16 each, 4 k-steps an iteration. SwiftShader loads a value whose address

@@ -109,6 +109,11 @@ pub const TILED_64X4: GemmCore = GemmCore::Tiled {
 /// portable core only as tall as they need, since a big tile would waste most of its work.
 pub(super) const SMALL_M: usize = 8;
 
+/// GEMMs with at most this many columns (the weight gradient of a convolution with
+/// one input channel and a 4 × 4 kernel) get a CPU device's narrow subgroup core, whose
+/// tile is 16 (4 lanes) or 32 (8 lanes) columns wide rather than 64.
+pub(super) const SMALL_N: usize = 16;
+
 /// A slice of K shorter than this costs more in partial sums than it saves.
 pub(super) const MIN_K_PER_SPLIT: usize = 256;
 pub(super) const MAX_SPLITS: usize = 32;
@@ -146,9 +151,11 @@ pub fn auto_core(report: &AdapterReport, units: usize, m: usize, n: usize) -> Ge
         return GemmCore::short(wg_x, rows);
     }
     if cpu {
-        return match report.subgroup_size() {
-            Some(8) => GemmCore::SUBGROUP8,
-            Some(4) => GemmCore::SUBGROUP4,
+        return match (report.subgroup_size(), n <= SMALL_N) {
+            (Some(8), false) => GemmCore::SUBGROUP8,
+            (Some(8), true) => GemmCore::SUBGROUP8_NARROW,
+            (Some(4), false) => GemmCore::SUBGROUP4,
+            (Some(4), true) => GemmCore::SUBGROUP4_NARROW,
             _ => GemmCore::PORTABLE_CPU,
         };
     }
@@ -216,7 +223,11 @@ mod tests {
         assert_eq!(auto_core(&browser, 1, 1, 6272), GemmCore::short(8, 1));
         assert_eq!(auto_core(&browser, 1, 2, 6272), GemmCore::short(8, 2));
         assert_eq!(auto_core(&browser, 1, 128, 1568), GemmCore::SUBGROUP4);
-        assert_eq!(auto_core(&browser, 1, 6272, 1), GemmCore::SUBGROUP4);
+        // A weight gradient of 16 columns (one input channel, 4 × 4), and a matrix
+        // times a vector.
+        assert_eq!(auto_core(&browser, 1, 64, 16), GemmCore::SUBGROUP4_NARROW);
+        assert_eq!(auto_core(&browser, 1, 6272, 1), GemmCore::SUBGROUP4_NARROW);
+        assert_eq!(auto_core(&browser, 1, 64, 17), GemmCore::SUBGROUP4);
         // A browser that does not grant subgroups.
         let without = AdapterReport {
             has_subgroups: false,

@@ -53,7 +53,7 @@ fn candidate_cores(lanes: Option<u32>, m: usize, n: usize) -> Vec<GemmCore> {
         cores.extend([8, 64].map(|wg_x| GemmCore::short(wg_x, rows)));
     }
     match lanes {
-        Some(4) => cores.push(GemmCore::SUBGROUP4),
+        Some(4) => cores.extend([GemmCore::SUBGROUP4, GemmCore::SUBGROUP4_NARROW]),
         Some(8) => cores.extend([GemmCore::SUBGROUP8, GemmCore::SUBGROUP8_NARROW]),
         Some(32) => cores.push(GemmCore::SUBGROUP32),
         _ => {}
