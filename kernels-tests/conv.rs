@@ -159,6 +159,14 @@ fn check_conv_transpose(
     );
 }
 
+/// Padding that differs on every side, for the stride-3 cases.
+const ASYMMETRIC: Padding = Padding::Explicit {
+    top: 1,
+    bottom: 2,
+    left: 0,
+    right: 1,
+};
+
 #[test]
 pub fn conv2d_small_and_odd_shapes_match_reference() {
     let cases: [([usize; 4], [usize; 4], Conv2dSpec); 6] = [
@@ -175,19 +183,7 @@ pub fn conv2d_small_and_odd_shapes_match_reference() {
             Conv2dSpec::new(2, Padding::Valid),
         ),
         // stride 3 with asymmetric padding and a non-square kernel
-        (
-            [3, 2, 10, 8],
-            [3, 2, 3, 2],
-            Conv2dSpec::new(
-                3,
-                Padding::Explicit {
-                    top: 1,
-                    bottom: 2,
-                    left: 0,
-                    right: 1,
-                },
-            ),
-        ),
+        ([3, 2, 10, 8], [3, 2, 3, 2], Conv2dSpec::new(3, ASYMMETRIC)),
         // DCGAN's discriminator: 4×4, stride 2, padding 1
         (
             [4, 1, 28, 28],
@@ -201,19 +197,7 @@ pub fn conv2d_small_and_odd_shapes_match_reference() {
             Conv2dSpec::new(4, Padding::Same),
         ),
         // the stride-3 case with 5 input channels: its input gradient by phase
-        (
-            [2, 5, 10, 8],
-            [3, 5, 3, 2],
-            Conv2dSpec::new(
-                3,
-                Padding::Explicit {
-                    top: 1,
-                    bottom: 2,
-                    left: 0,
-                    right: 1,
-                },
-            ),
-        ),
+        ([2, 5, 10, 8], [3, 5, 3, 2], Conv2dSpec::new(3, ASYMMETRIC)),
     ];
     for (i, (x, w, spec)) in cases.into_iter().enumerate() {
         check_conv(x, w, spec, 500 + i as u64);
@@ -328,19 +312,7 @@ pub fn col2im_matches_reference() {
             Conv2dSpec::new(2, Padding::symmetric(1)),
         ),
         // stride 3, asymmetric padding, a non-square kernel, pixels no tap reads
-        (
-            [2, 3, 10, 8],
-            [2, 3, 2, 1],
-            Conv2dSpec::new(
-                3,
-                Padding::Explicit {
-                    top: 1,
-                    bottom: 2,
-                    left: 0,
-                    right: 1,
-                },
-            ),
-        ),
+        ([2, 3, 10, 8], [2, 3, 2, 1], Conv2dSpec::new(3, ASYMMETRIC)),
         // taps overlapping across strides (5×5, stride 2, "valid")
         (
             [2, 3, 13, 11],

@@ -17,7 +17,7 @@
 use super::gemm::Gemm;
 use crate::conv_spec::{Conv2dSpec, ConvGeometry, ConvTranspose2dSpec};
 use crate::error::shape_err;
-use crate::gpu::{GemmPlan, KernelKey};
+use crate::gpu::{BufferRange, GemmPlan, KernelKey};
 use crate::{Activation, Gpu, Result, Tensor, ops};
 
 #[repr(C)]
@@ -253,16 +253,27 @@ fn launch(
     buffers.push(out.buffer());
     for params in gemms(pass, g, base, false)? {
         // K may be 0 (a phase no tap reaches): the core then stores the bias or zero.
-        Gemm {
-            prelude,
-            constants: &constants,
-            params: &params,
-            mnk: (params.m, params.n, params.k),
-            what: "a convolution GEMM",
-        }
-        .launch(gpu, None, &buffers)?;
+        record_gemm(gpu, prelude, &constants, &params, &buffers)?;
     }
     Ok(())
+}
+
+/// Records one GEMM of a pass, on its plan in `gpu`.
+fn record_gemm(
+    gpu: &Gpu,
+    prelude: &'static str,
+    constants: &[(&'static str, f64)],
+    params: &Params,
+    buffers: &[BufferRange],
+) -> Result<()> {
+    Gemm {
+        prelude,
+        constants,
+        params,
+        mnk: (params.m, params.n, params.k),
+        what: "a convolution GEMM",
+    }
+    .launch(gpu, None, buffers)
 }
 
 /// Records the input gradient through columns: cols = wᵀ · dy, then dx = col2im(cols)
@@ -277,14 +288,9 @@ fn launch_columns(
     let gpu = dy.gpu();
     let params = column_params(g)?;
     let cols = Tensor::uninit(gpu, &[params.m as usize, params.n as usize])?;
-    Gemm {
-        prelude: prelude(ConvPass::InputGrad, true),
-        constants: &[],
-        params: &params,
-        mnk: (params.m, params.n, params.k),
-        what: "a convolution GEMM",
-    }
-    .launch(gpu, None, &[dy.buffer(), w.buffer(), cols.buffer()])?;
+    let prelude = prelude(ConvPass::InputGrad, true);
+    let buffers = [dy.buffer(), w.buffer(), cols.buffer()];
+    record_gemm(gpu, prelude, &[], &params, &buffers)?;
     record_col2im(&cols, &params, epilogue, dx)
 }
 
