@@ -113,9 +113,9 @@ fn prelude(pass: ConvPass, columns: bool) -> &'static str {
 }
 
 /// The (m, n, k) of each GEMM a pass dispatches, with its phase fields set. The
-/// forward and weight-gradient passes are one GEMM, and so is the input gradient
-/// through columns; otherwise the input gradient is one per phase.
-fn gemms(pass: ConvPass, g: &ConvGeometry, base: Params, columns: bool) -> Result<Vec<Params>> {
+/// forward and weight-gradient passes are one GEMM; the input gradient is one per phase
+/// (or, through columns, `column_params`'s one).
+fn gemms(pass: ConvPass, g: &ConvGeometry, base: Params) -> Result<Vec<Params>> {
     let taps = g.kh * g.kw;
     let with_mnk = |m: usize, n: usize, k: usize, params: Params| -> Result<Params> {
         Ok(Params {
@@ -138,7 +138,6 @@ fn gemms(pass: ConvPass, g: &ConvGeometry, base: Params, columns: bool) -> Resul
             g.n * g.ho * g.wo,
             base,
         )?]),
-        ConvPass::InputGrad if columns => Ok(vec![column_params(g)?]),
         ConvPass::InputGrad => {
             let mut out = Vec::new();
             for rows in axis_phases(g.h, g.pad_top, g.sh, g.kh) {
@@ -207,8 +206,11 @@ fn base_params(g: &ConvGeometry) -> Result<Params> {
 /// The plan each GEMM of `pass` runs on (one per stride phase for the input gradient,
 /// unless it runs through columns).
 pub fn conv_gemm_plans(gpu: &Gpu, pass: ConvPass, g: &ConvGeometry) -> Result<Vec<GemmPlan>> {
-    let columns = by_columns(gpu, g);
-    Ok(gemms(pass, g, base_params(g)?, columns)?
+    let params = match pass == ConvPass::InputGrad && by_columns(gpu, g) {
+        true => vec![column_params(g)?],
+        false => gemms(pass, g, base_params(g)?)?,
+    };
+    Ok(params
         .iter()
         .map(|p| gpu.gemm_plan(p.m as usize, p.n as usize, p.k as usize))
         .collect())
@@ -251,7 +253,7 @@ fn launch(
         buffers.push(bias.unwrap_or(a).buffer());
     }
     buffers.push(out.buffer());
-    for params in gemms(pass, g, base, false)? {
+    for params in gemms(pass, g, base)? {
         // K may be 0 (a phase no tap reaches): the core then stores the bias or zero.
         record_gemm(gpu, prelude, &constants, &params, &buffers)?;
     }
